@@ -1,0 +1,22 @@
+{
+    "name": "Mail CRM Link",
+    "summary": "Connect company mailboxes (IMAP/POP3) to the CRM: every client email, "
+    "incoming and outgoing, lands on its contacts, companies, leads and deals",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "website": "https://github.com/mail-crm-link/mail_crm_link",
+    "author": "mail_crm_link developers",
+    "license": "LGPL-3",
+    "depends": ["mail", "crm", "utm"],
+    "external_dependencies": {"python": []},
+    "data": [
+        "views/fetchmail_server_views.xml",
+        "views/menus.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "mail_crm_link/static/tests/tours/*.js",
+        ],
+    },
+    "installable": True,
+}
