@@ -1,0 +1,32 @@
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+registry.category("web_tour.tours").add("mail_crm_link_open_mailboxes", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
+            content: "Open the CRM app",
+            run: "click",
+        },
+        {
+            trigger: ".o_opportunity_kanban",
+            content: "The pipeline is shown",
+        },
+        {
+            trigger: "button[data-menu-xmlid='crm.crm_menu_config']",
+            content: "Open Configuration",
+            run: "click",
+        },
+        {
+            trigger: "a[data-menu-xmlid='mail_crm_link.menu_mail_crm_link_config']",
+            content: "Open Mailboxes",
+            run: "click",
+        },
+        {
+            trigger: ".o_data_row:contains('Sales mailbox (tour)')",
+            content: "The configured mailbox is listed",
+        },
+    ],
+});

@@ -1,0 +1,2 @@
+from . import test_bench
+from . import test_tour

@@ -1,0 +1,162 @@
+"""Shared test bench of mail_crm_link: users at every sales right level, CRM records, a real
+Dovecot mailbox and a real SMTP listener.
+
+    class TestSomething(MailCrmLinkCommon):
+        def test_x(self):
+            mailbox = self.make_mailbox()            # a Dovecot user + a fetchmail.server
+            self.dovecot.append(mailbox.user, self.corpus.message(...))
+"""
+
+import contextlib
+import shutil
+import unittest
+
+from odoo import modules
+from odoo.tests import HttpCase
+
+from odoo.addons.crm.tests.common import TestCrmCommon
+from odoo.addons.mail.tests.common import mail_new_test_user
+
+from .corpus import Corpus
+from .dovecot import get_server
+from .smtp_sink import get_sink
+
+OUR_DOMAIN = "mycompany.example"
+CLIENT_DOMAIN = "client.example"
+
+
+class MailCrmLinkCommon(TestCrmCommon):
+    """Users, CRM records and the real mail servers, built once per test class.
+
+    Users (from ``TestCrmCommon`` plus one):
+      - ``user_sales_salesman``: Sales / User: Own Documents Only
+      - ``user_sales_leads``: Sales / User: All Documents
+      - ``user_sales_manager``: Sales / Administrator
+      - ``user_no_crm``: an internal user without any sales right
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user_no_crm = mail_new_test_user(
+            cls.env,
+            login="user_no_crm",
+            name="Nadia No CRM",
+            email=f"nadia@{OUR_DOMAIN}",
+            groups="base.group_user",
+        )
+        cls.company_client = cls.env["res.partner"].create(
+            {
+                "name": "Client Industries",
+                "is_company": True,
+                "email": f"info@{CLIENT_DOMAIN}",
+            }
+        )
+        cls.contact_client = cls.env["res.partner"].create(
+            {
+                "name": "Giulia Rossi",
+                "email": f"giulia.rossi@{CLIENT_DOMAIN}",
+                "parent_id": cls.company_client.id,
+                "user_id": cls.user_sales_salesman.id,
+            }
+        )
+        cls.lead_client = cls.env["crm.lead"].create(
+            {
+                "name": "Website enquiry",
+                "type": "lead",
+                "email_from": f"olena.kovalenko@{CLIENT_DOMAIN}",
+                "user_id": cls.user_sales_leads.id,
+                "team_id": cls.sales_team_1.id,
+            }
+        )
+        cls.opportunity_client = cls.env["crm.lead"].create(
+            {
+                "name": "Client Industries: 40 units",
+                "type": "opportunity",
+                "partner_id": cls.contact_client.id,
+                "user_id": cls.user_sales_salesman.id,
+                "team_id": cls.sales_team_1.id,
+            }
+        )
+        cls.corpus = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN)
+
+    # -- real IMAP/POP3 -----------------------------------------------------------------------
+    @property
+    def dovecot(self):
+        return get_server()
+
+    def make_mail_user(self, login=None, password="secret"):
+        """A fresh Dovecot user (one per test keeps tests independent)."""
+        self._mail_user_seq = getattr(type(self), "_mail_user_seq", 0) + 1
+        type(self)._mail_user_seq = self._mail_user_seq
+        login = login or f"{self._testMethodName}.{self._mail_user_seq}@{OUR_DOMAIN}"
+        return self.dovecot.add_user(login, password)
+
+    def make_mailbox(self, login=None, protocol="imap", security="none", **values):
+        """A ``fetchmail.server`` pointing at a new Dovecot user on loopback."""
+        login = login or self.make_mail_user()
+        server = self.dovecot
+        port = {
+            ("imap", "none"): server.port_imap,
+            ("imap", "ssl"): server.port_imaps,
+            ("pop", "none"): server.port_pop3,
+            ("pop", "ssl"): server.port_pop3s,
+        }[(protocol, security)]
+        vals = {
+            "name": f"Mailbox {login}",
+            "server_type": protocol,
+            "server": server.host,
+            "port": port,
+            "is_ssl": security == "ssl",
+            "user": login,
+            "password": server.users[login],
+            "crm_link_mode": "auto",
+        }
+        vals.update(values)
+        return self.env["fetchmail.server"].create(vals)
+
+    # -- real SMTP --------------------------------------------------------------------------
+    @property
+    def smtp_sink(self):
+        return get_sink()
+
+    def make_mail_server(self):
+        return self.env["ir.mail_server"].create(self.smtp_sink.mail_server_values())
+
+    @contextlib.contextmanager
+    def real_smtp(self):
+        """Let Odoo really talk SMTP to the sink (Odoo skips SMTP while a test runs)."""
+        self.smtp_sink.reset()
+        saved = modules.module.current_test
+        modules.module.current_test = None
+        try:
+            yield self.smtp_sink
+        finally:
+            modules.module.current_test = saved
+
+
+class MailCrmLinkTourCase(HttpCase):
+    """Base of the Chromium tours: a tour that cannot run fails, it is never skipped.
+
+    Odoo turns a missing browser or websocket-client into a skip with a log line; a test bench
+    that claims tours run must say so loudly instead.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        missing = []
+        try:
+            import websocket  # noqa: F401  (Odoo's tour runner needs it)
+        except ImportError:
+            missing.append("the Python package websocket-client")
+        if not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")):
+            missing.append("Chromium (Debian package chromium)")
+        if missing:
+            raise AssertionError("Tours cannot run: missing " + " and ".join(missing))
+
+    def start_tour(self, *args, **kwargs):
+        try:
+            return super().start_tour(*args, **kwargs)
+        except unittest.SkipTest as error:
+            self.fail(f"The tour could not run in Chromium: {error}")
