@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Developer environment of mail_crm_link: Odoo config, databases, the test run and the demo.
+
+    python3 tools/devenv.py test [pytest args]     # fresh test database, then the whole suite
+    python3 tools/devenv.py demo                   # Dovecot + demo database + one sync + serve
+    python3 tools/devenv.py check-requirements FILE
+
+Run through `make test` / `make demo`, which call tools/setup.sh first.
+"""
+
+import argparse
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.join(ROOT, ".cache")
+ADDON = "mail_crm_link"
+TEST_DB = os.environ.get("MCL_TEST_DB", "mcl_test")
+DEMO_DB = os.environ.get("MCL_DEMO_DB", "mcl_demo")
+DEMO_LOGIN = "sales@mycompany.example"
+DEMO_PASSWORD = "demo-mailbox"
+DEMO_PORTS = {"imap": 10143, "imaps": 10993, "pop3": 10110, "pop3s": 10995}
+
+
+def log(message):
+    print(f"\033[1m[devenv]\033[0m {message}", flush=True)
+
+
+# -- requirements ------------------------------------------------------------------------------
+def check_requirements(path):
+    """0 when every requirement of ``path`` is installed at an accepted version."""
+    from packaging.requirements import Requirement
+
+    missing = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            req = Requirement(line)
+            try:
+                version = importlib.metadata.version(req.name)
+            except importlib.metadata.PackageNotFoundError:
+                missing.append(req.name)
+                continue
+            if req.specifier and not req.specifier.contains(version, prereleases=True):
+                missing.append(f"{req.name} ({version} installed)")
+    if missing:
+        log("missing: " + ", ".join(missing))
+    return 1 if missing else 0
+
+
+# -- Odoo configuration ------------------------------------------------------------------------
+def odoo_addons_paths():
+    import odoo
+
+    source_root = os.path.dirname(os.path.dirname(odoo.__file__))
+    paths = [ROOT]
+    core = os.path.join(source_root, "addons")
+    if os.path.isfile(os.path.join(core, "crm", "__manifest__.py")):
+        paths.append(core)  # a source tree; a packaged Odoo keeps its addons in odoo/addons
+    return paths
+
+
+def write_config(name, db, http_port=8069, extra=None):
+    os.makedirs(CACHE, exist_ok=True)
+    path = os.path.join(CACHE, f"{name}.conf")
+    values = {
+        "addons_path": ",".join(odoo_addons_paths()),
+        "data_dir": os.path.join(CACHE, "filestore"),
+        "db_name": db,
+        "dbfilter": f"^{db}$",
+        "http_interface": "127.0.0.1",
+        "http_port": http_port,
+        "list_db": "False",
+        "without_demo": "all",
+        "max_cron_threads": 1,
+    }
+    for env, key in (
+        ("PGHOST", "db_host"),
+        ("PGPORT", "db_port"),
+        ("PGUSER", "db_user"),
+        ("PGPASSWORD", "db_password"),
+    ):
+        if os.environ.get(env):
+            values[key] = os.environ[env]
+    values.update(extra or {})
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("[options]\n")
+        for key, value in values.items():
+            handle.write(f"{key} = {value}\n")
+    return path
+
+
+def odoo_bin(config, *args, check=True):
+    cmd = [sys.executable, "-m", "odoo", "-c", config, *args]
+    return subprocess.run(cmd, check=check)
+
+
+def psql(sql, db="postgres"):
+    return subprocess.run(
+        ["psql", "-d", db, "-Atc", sql], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def db_has_module(db):
+    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'") != "1":
+        return False
+    try:
+        state = psql(f"SELECT state FROM ir_module_module WHERE name = '{ADDON}'", db=db)
+    except subprocess.CalledProcessError:
+        return False
+    return state == "installed"
+
+
+def create_db(config, db):
+    log(f"creating database {db} with {ADDON} installed")
+    subprocess.run(["dropdb", "--if-exists", "--force", db], check=True)
+    shutil.rmtree(os.path.join(CACHE, "filestore", "filestore", db), ignore_errors=True)
+    start = time.monotonic()
+    odoo_bin(config, "-d", db, "-i", ADDON, "--stop-after-init", "--log-level=warn")
+    log(f"database {db} ready in {time.monotonic() - start:.0f}s")
+
+
+# -- commands ----------------------------------------------------------------------------------
+def cmd_test(pytest_args):
+    config = write_config("test", TEST_DB)
+    create_db(config, TEST_DB)
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--odoo-config={config}",
+        f"--odoo-database={TEST_DB}",
+        "--odoo-http",
+        "--odoo-log-level=warn",
+        "--odoo-extra=test-enable",
+        "-p",
+        "no:cacheprovider",
+        os.path.join(ROOT, ADDON, "tests"),
+        *pytest_args,
+    ]
+    log(" ".join(args[1:]))
+    return subprocess.run(args, cwd=ROOT, check=False).returncode
+
+
+def cmd_demo(serve=True):
+    sys.path.insert(0, os.path.join(ROOT, ADDON, "tests"))
+    from corpus import Corpus  # pure modules of the test bench, shared with the demo
+    from dovecot import DovecotServer, free_port
+
+    # Dovecot: state kept in .cache/demo-dovecot so a second run reuses the mailbox
+    root = os.path.join(CACHE, "demo-dovecot")
+    os.makedirs(root, exist_ok=True)
+    ports = {}
+    for key, port in DEMO_PORTS.items():
+        ports[key] = port if _port_free(port) else free_port()
+    stale = os.path.join(root, "run", "master.pid")
+    if os.path.exists(stale):  # a previous demo still running: stop it, we own that folder
+        subprocess.run(
+            ["doveadm", "-c", os.path.join(root, "dovecot.conf"), "stop"],
+            capture_output=True,
+            check=False,
+        )
+        time.sleep(0.5)
+        ports = {key: port if _port_free(port) else free_port() for key, port in DEMO_PORTS.items()}
+    dovecot = DovecotServer(root=root, ports=ports).start()
+    if DEMO_LOGIN not in dovecot.users:
+        dovecot.add_user(DEMO_LOGIN, DEMO_PASSWORD)
+    if dovecot.count(DEMO_LOGIN) == 0:
+        corpus = Corpus(domain="client.example", our_domain="mycompany.example")
+        mails = corpus.demo_mails(DEMO_LOGIN)
+        for index, raw in enumerate(mails):
+            dovecot.append(DEMO_LOGIN, raw, seen=index % 3 == 0)  # some already read
+        dovecot.append(
+            DEMO_LOGIN,
+            corpus.message(
+                sender=("Sales", DEMO_LOGIN),
+                to=("Giulia Rossi", "giulia.rossi@client.example"),
+                subject="Preventivo aggiornato",
+                lang="it",
+                charset="utf-8",
+            ),
+            folder="Sent",
+            seen=True,
+        )
+        log(f"demo mailbox {DEMO_LOGIN} filled with {len(mails) + 1} mails")
+    log(f"Dovecot on 127.0.0.1: IMAP {dovecot.port_imap}, POP3 {dovecot.port_pop3}")
+
+    config = write_config("demo", DEMO_DB)
+    if db_has_module(DEMO_DB):
+        log(f"reusing database {DEMO_DB}")
+        odoo_bin(config, "-d", DEMO_DB, "-u", ADDON, "--stop-after-init", "--log-level=warn")
+    else:
+        create_db(config, DEMO_DB)
+    script = os.path.join(ROOT, "tools", "demo_setup.py")
+    with open(script, encoding="utf-8") as handle:
+        code = (
+            handle.read()
+            .replace("__IMAP_PORT__", str(dovecot.port_imap))
+            .replace("__LOGIN__", DEMO_LOGIN)
+            .replace("__PASSWORD__", DEMO_PASSWORD)
+        )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "odoo",
+            "shell",
+            "-c",
+            config,
+            "-d",
+            DEMO_DB,
+            "--log-level=warn",
+            "--no-http",
+        ],
+        input=code,
+        text=True,
+        check=True,
+    )
+    if not serve:
+        dovecot.stop()
+        return 0
+    print(
+        "\n  mail_crm_link demo: http://127.0.0.1:8069\n"
+        "  login: admin   password: admin\n"
+        "  CRM > Configuration > Mailboxes shows the demo mailbox\n"
+        f"  (IMAP 127.0.0.1:{dovecot.port_imap}, user {DEMO_LOGIN}, password {DEMO_PASSWORD})\n"
+        "  Ctrl-C stops Odoo and the demo Dovecot.\n",
+        flush=True,
+    )
+    try:
+        odoo_bin(config, "-d", DEMO_DB, check=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dovecot.stop()
+    return 0
+
+
+def _port_free(port):
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("test").add_argument("pytest_args", nargs=argparse.REMAINDER)
+    demo = sub.add_parser("demo")
+    demo.add_argument("--no-serve", action="store_true", help="prepare, sync and exit")
+    sub.add_parser("check-requirements").add_argument("file")
+    args = parser.parse_args()
+    if args.command == "check-requirements":
+        return check_requirements(args.file)
+    if args.command == "test":
+        return cmd_test(args.pytest_args)
+    return cmd_demo(serve=not args.no_serve)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
