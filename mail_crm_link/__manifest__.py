@@ -10,7 +10,11 @@
     "depends": ["mail", "crm", "utm"],
     "external_dependencies": {"python": []},
     "data": [
+        "security/ir.model.access.csv",
+        "security/mail_crm_link_security.xml",
+        "data/ir_cron.xml",
         "views/fetchmail_server_views.xml",
+        "views/mailbox_message_views.xml",
         "views/menus.xml",
     ],
     "assets": {

@@ -1,2 +1,4 @@
 from . import test_bench
+from . import test_mailflow
+from . import test_sync
 from . import test_tour

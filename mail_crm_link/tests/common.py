@@ -80,6 +80,30 @@ class MailCrmLinkCommon(TestCrmCommon):
         )
         cls.corpus = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN)
 
+    def setUp(self):
+        super().setUp()
+        self._use_savepoints_for_commits()
+
+    def _use_savepoints_for_commits(self):
+        """The sync commits after each batch and rolls back to the last commit on failure.
+        A test runs in one transaction that is rolled back at the end, so here a commit
+        releases and re-opens a savepoint and a rollback returns to it: the same semantics,
+        inside the test's transaction."""
+        cr = self.env.cr
+        cr.execute("SAVEPOINT mcl_checkpoint")
+
+        def commit():
+            cr.flush()
+            cr.execute("RELEASE SAVEPOINT mcl_checkpoint")
+            cr.execute("SAVEPOINT mcl_checkpoint")
+
+        def rollback():
+            cr.clear()  # as Cursor.rollback: cache and pending writes go
+            cr.execute("ROLLBACK TO SAVEPOINT mcl_checkpoint")
+
+        self.patch(cr, "commit", commit)
+        self.patch(cr, "rollback", rollback)
+
     # -- real IMAP/POP3 -----------------------------------------------------------------------
     @property
     def dovecot(self):
@@ -99,21 +123,41 @@ class MailCrmLinkCommon(TestCrmCommon):
         port = {
             ("imap", "none"): server.port_imap,
             ("imap", "ssl"): server.port_imaps,
+            ("imap", "starttls"): server.port_imap,
             ("pop", "none"): server.port_pop3,
             ("pop", "ssl"): server.port_pop3s,
+            ("pop", "starttls"): server.port_pop3,
         }[(protocol, security)]
         vals = {
             "name": f"Mailbox {login}",
             "server_type": protocol,
             "server": server.host,
             "port": port,
-            "is_ssl": security == "ssl",
+            "connection_security": security,
+            "tls_verify": False,  # the test Dovecot's certificate is self-signed
+            "internal_domains": OUR_DOMAIN,
+            "connect_timeout": 5,
+            "state": "done",
             "user": login,
             "password": server.users[login],
             "crm_link_mode": "auto",
         }
         vals.update(values)
         return self.env["fetchmail.server"].create(vals)
+
+    def sync(self, mailbox, **kwargs):
+        """Run the sync engine as the cron does; returns its result dict. What the test set up
+        before is committed first, as it would be in a real database."""
+        # a savepoint inside the test's transaction (see setUp)
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        result = mailbox._mcl_sync(**kwargs)
+        self.env.invalidate_all()
+        return result
+
+    def stored(self, mailbox, **domain):
+        return self.env["mailbox.message"].search(
+            [("mailbox_id", "=", mailbox.id)] + [(k, "=", v) for k, v in domain.items()]
+        )
 
     # -- real SMTP --------------------------------------------------------------------------
     @property

@@ -46,7 +46,7 @@ class TestBench(MailCrmLinkCommon):
             ("pop", "ssl"),
         ):
             mailbox = self.make_mailbox(
-                login, protocol=protocol, security=security, crm_link_mode="off"
+                login, protocol=protocol, security=security, crm_link_mode="off", state="draft"
             )
             mailbox.button_confirm_login()
             self.assertEqual(mailbox.state, "done", f"{protocol}/{security}")
@@ -64,7 +64,10 @@ class TestBench(MailCrmLinkCommon):
             ),
         )
         mailbox = self.make_mailbox(
-            login, crm_link_mode="off", object_id=self.env.ref("crm.model_crm_lead").id
+            login,
+            crm_link_mode="off",
+            state="draft",
+            object_id=self.env.ref("crm.model_crm_lead").id,
         )
         mailbox.button_confirm_login()
         # fetch_mail() commits after each mail; the test transaction is rolled back at the end

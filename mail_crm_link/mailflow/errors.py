@@ -1,0 +1,51 @@
+"""Connection failures → a kind the mailbox can explain to a person (no ``odoo`` import)."""
+
+import imaplib
+import poplib
+import socket
+import ssl
+
+from .imap_sync import FolderMissing
+
+AUTH, TLS_CERT, TLS, TIMEOUT, UNREACHABLE, FOLDER, PROTOCOL = (
+    "auth",
+    "tls_cert",
+    "tls",
+    "timeout",
+    "unreachable",
+    "folder",
+    "protocol",
+)
+
+_AUTH_WORDS = (
+    "authenticationfailed",
+    "authentication failed",
+    "[auth]",
+    "invalid credentials",
+    "login failed",
+    "bad password",
+    "password incorrect",
+    "-err [auth]",
+)
+
+
+def classify(exc):
+    """The kind of a connection or protocol failure."""
+    if isinstance(exc, FolderMissing):
+        return FOLDER
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TLS_CERT
+    if isinstance(exc, ssl.SSLError):
+        return TLS
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return TIMEOUT
+    if isinstance(exc, (ConnectionRefusedError, socket.gaierror, ConnectionResetError)):
+        return UNREACHABLE
+    if isinstance(exc, (imaplib.IMAP4.error, poplib.error_proto)):
+        text = str(exc).lower()
+        if any(word in text for word in _AUTH_WORDS):
+            return AUTH
+        return PROTOCOL
+    if isinstance(exc, OSError):
+        return UNREACHABLE
+    return PROTOCOL

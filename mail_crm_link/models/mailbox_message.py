@@ -1,0 +1,248 @@
+import base64
+import logging
+
+from odoo import api, fields, models, tools
+
+from ..mailflow import classify, parse
+from .fields_extra import BigInteger
+
+_logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 3
+
+
+class MailboxMessage(models.Model):
+    """One message of a mailbox, stored once per mailbox whatever the folder or re-syncs."""
+
+    _name = "mailbox.message"
+    _description = "Mailbox Message"
+    _order = "date desc, id desc"
+    _rec_name = "subject"
+
+    mailbox_id = fields.Many2one("fetchmail.server", required=True, ondelete="cascade", index=True)
+    folder_id = fields.Many2one("mailbox.folder", ondelete="set null")
+    imap_uid = BigInteger(string="UID", readonly=True)
+    uidvalidity = BigInteger(string="UIDVALIDITY", readonly=True)
+    pop_uidl = fields.Char(string="POP3 UIDL", readonly=True, index="btree_not_null")
+    dedup_key = fields.Char(required=True, readonly=True)
+    message_id = fields.Char(string="Message-ID", readonly=True, index="btree_not_null")
+    content_hash = fields.Char(readonly=True)
+    in_reply_to = fields.Char(string="In-Reply-To", readonly=True)
+    references = fields.Text(readonly=True)
+    direction = fields.Selection(
+        [(classify.INCOMING, "Incoming"), (classify.OUTGOING, "Outgoing")], readonly=True
+    )
+    date = fields.Datetime(readonly=True, index=True)
+    subject = fields.Char(readonly=True)
+    email_from = fields.Char(string="From", readonly=True)
+    sender = fields.Char(string="Sender Address", readonly=True, index="btree_not_null")
+    email_to = fields.Char(string="To", readonly=True)
+    email_cc = fields.Char(string="Cc", readonly=True)
+    reply_to = fields.Char(string="Reply-To", readonly=True)
+    body_html = fields.Html(string="Body", readonly=True, sanitize=False)  # sanitized on store
+    body_text = fields.Text(string="Text Body", readonly=True)
+    size = fields.Integer(readonly=True)
+    attachment_ids = fields.One2many(
+        "ir.attachment",
+        "res_id",
+        string="Attachments",
+        domain=[("res_model", "=", "mailbox.message")],
+        readonly=True,
+    )
+    header_values = fields.Json(readonly=True, help="Headers the classification looks at.")
+    state = fields.Selection(
+        [
+            ("new", "New"),
+            ("linked", "Linked"),
+            ("ignored", "Not CRM Material"),
+            ("error", "Error"),
+        ],
+        default="new",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    error_reason = fields.Text(readonly=True)
+    parse_warnings = fields.Text(readonly=True)
+    retry_count = fields.Integer(readonly=True)
+    raw_source = fields.Binary(
+        attachment=True,
+        readonly=True,
+        help="The message as the server holds it, kept for "
+        "messages in error so that nothing is lost.",
+    )
+
+    _sql_constraints = [
+        (
+            "mailbox_dedup_uniq",
+            "unique(mailbox_id, dedup_key)",
+            "A message is stored once per mailbox.",
+        ),
+    ]
+
+    # -- storing ------------------------------------------------------------------------------
+    @api.model
+    def _store_batch(self, mailbox, folder, items):
+        """Store ``items`` = [(ref, raw bytes, internal date)] fetched from ``folder``; ``ref``
+        is {'imap_uid': n, 'uidvalidity': v} or {'pop_uidl': s}. Returns the new records.
+
+        Messages already stored in the mailbox (same Message-ID, else same content) are
+        skipped, so re-syncs, UIDVALIDITY changes and copies in several folders never
+        duplicate. A message that cannot be parsed is stored in error with its raw source.
+        """
+        internal = mailbox._internal_set()
+        parsed = [(ref, raw, parse.parse(raw, fallback_date=date)) for ref, raw, date in items]
+        stored = {
+            m.dedup_key: m
+            for m in self.search(
+                [
+                    ("mailbox_id", "=", mailbox.id),
+                    ("dedup_key", "in", [p.dedup_key for _r, _raw, p in parsed]),
+                ]
+            )
+        }
+        existing = set(stored)
+        vals_list, attachments, raws = [], [], []
+        for ref, raw, mail in parsed:
+            if mail.dedup_key in existing:
+                duplicate = stored.get(mail.dedup_key)
+                if duplicate and ref.get("pop_uidl") and not duplicate.pop_uidl:
+                    duplicate.pop_uidl = ref["pop_uidl"]  # so POP3 does not fetch it again
+                continue
+            existing.add(mail.dedup_key)
+            vals = self._values_from_parsed(mailbox, folder, mail, raw, internal)
+            vals.update(ref)
+            vals_list.append(vals)
+            raws.append(raw)
+            attachments.append(mail.attachments if not mail.error else [])
+        try:
+            with self.env.cr.savepoint():
+                records = self.create(vals_list)
+        except Exception:  # one bad message must not block the others: store them one by one
+            _logger.exception("Mailbox %s: batch store failed, storing one by one", mailbox.id)
+            records = self._store_one_by_one(vals_list, raws)
+        self._store_attachments(records, attachments)
+        return records
+
+    @api.model
+    def _store_one_by_one(self, vals_list, raws):
+        records = self.browse()
+        for vals, raw in zip(vals_list, raws, strict=True):
+            try:
+                with self.env.cr.savepoint():
+                    records |= self.create(vals)
+            except Exception as exc:  # noqa: BLE001 (kept in error, never lost)
+                keep = {
+                    k: vals[k]
+                    for k in (
+                        "mailbox_id",
+                        "folder_id",
+                        "dedup_key",
+                        "size",
+                        "imap_uid",
+                        "uidvalidity",
+                        "pop_uidl",
+                    )
+                    if k in vals
+                }
+                keep.update(
+                    state="error",
+                    subject=str(vals.get("subject") or "")[:200],
+                    error_reason=self.env._("Could not be stored: %s", exc),
+                    raw_source=base64.b64encode(raw),
+                )
+                records |= self.create(keep)
+        return records
+
+    @api.model
+    def _values_from_parsed(self, mailbox, folder, mail, raw, internal):
+        role = folder.role if folder else "inbox"
+        recipients = [a for _n, a in mail.to + mail.cc]
+        vals = {
+            "mailbox_id": mailbox.id,
+            "folder_id": folder.id if folder else False,
+            "dedup_key": mail.dedup_key,
+            "message_id": mail.message_id or False,
+            "content_hash": mail.content_hash,
+            "in_reply_to": mail.in_reply_to or False,
+            "references": " ".join(r for r in mail.references if r) or False,
+            "direction": classify.direction(mail.sender, role, internal),
+            "date": mail.date.astimezone().replace(tzinfo=None) if mail.date else False,
+            "subject": mail.subject,
+            "email_from": _format_addresses([(mail.sender_name, mail.sender)]),
+            "sender": mail.sender or False,
+            "email_to": _format_addresses(mail.to),
+            "email_cc": _format_addresses(mail.cc),
+            "reply_to": _format_addresses(mail.reply_to),
+            "body_html": tools.html_sanitize(mail.html)
+            if mail.html
+            else (tools.plaintext2html(mail.text) if mail.text else False),
+            "body_text": mail.text or False,
+            "size": mail.size,
+            "header_values": mail.headers,
+            "parse_warnings": "\n".join(mail.warnings) or False,
+        }
+        if mail.error:
+            vals.update(state="error", error_reason=mail.error, raw_source=base64.b64encode(raw))
+        elif classify.is_internal_only(mail.sender, recipients, internal):
+            vals["state"] = "ignored"
+        return vals
+
+    @api.model
+    def _store_attachments(self, records, attachments):
+        vals_list = [
+            {
+                "name": att.name,
+                "raw": att.content,
+                "mimetype": att.mimetype,
+                "res_model": self._name,
+                "res_id": record.id,
+                "description": att.content_id or False,
+            }
+            for record, atts in zip(records, attachments, strict=True)
+            for att in atts
+        ]
+        if vals_list:
+            self.env["ir.attachment"].sudo().create(vals_list)
+
+    # -- errors -------------------------------------------------------------------------------
+    def action_retry(self):
+        """Parse the kept raw source again (after a fix), at most MAX_RETRIES times."""
+        for message in self.filtered(lambda m: m.state == "error" and m.raw_source):
+            raw = base64.b64decode(message.raw_source)
+            mail = parse.parse(raw)
+            internal = message.mailbox_id._internal_set()
+            vals = self._values_from_parsed(
+                message.mailbox_id, message.folder_id, mail, raw, internal
+            )
+            vals.pop("dedup_key")
+            if mail.error:
+                message.write({"retry_count": message.retry_count + 1, "error_reason": mail.error})
+                continue
+            vals.update(
+                state=vals.get("state", "new"),
+                error_reason=False,
+                raw_source=False,
+                retry_count=message.retry_count + 1,
+            )
+            message.write(vals)
+            self._store_attachments(message, [mail.attachments])
+        return True
+
+    @api.model
+    def _retry_errors(self, mailbox):
+        return self.search(
+            [
+                ("mailbox_id", "=", mailbox.id),
+                ("state", "=", "error"),
+                ("retry_count", "<", MAX_RETRIES),
+            ]
+        ).action_retry()
+
+
+def _format_addresses(pairs):
+    """[(name, address)] → 'Name <address>, …' with names readable (not RFC 2047 encoded)."""
+    return (
+        ", ".join(tools.formataddr((n, a), charset="utf-8") if n else a for n, a in pairs if a)
+        or False
+    )

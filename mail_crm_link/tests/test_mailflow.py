@@ -1,0 +1,174 @@
+"""The pure pipeline (mailflow/): plain values in, plain values out, no database."""
+
+import imaplib
+import poplib
+import socket
+import ssl
+import unittest
+from datetime import datetime, timezone
+
+from odoo.addons.mail_crm_link.mailflow import (
+    addresses,
+    classify,
+    errors,
+    imap_sync,
+    parse,
+    pop_sync,
+)
+
+from .corpus import Corpus
+
+
+class TestAddresses(unittest.TestCase):
+    def test_normalize(self):
+        self.assertEqual(addresses.normalize("Anna <Anna.S@Example.COM>"), "anna.s@example.com")
+        self.assertEqual(
+            addresses.normalize('"Rossi, G." <g.rossi@client.it>'), "g.rossi@client.it"
+        )
+        self.assertEqual(addresses.normalize("olena@приклад.укр"), "olena@xn--80aikifvh.xn--j1amh")
+        self.assertEqual(
+            addresses.normalize("anna+crm@example.com", fold_plus=True), "anna@example.com"
+        )
+        self.assertEqual(addresses.normalize("anna+crm@example.com"), "anna+crm@example.com")
+        self.assertEqual(addresses.normalize("not an address"), "")
+        self.assertEqual(addresses.normalize(None), "")
+
+    def test_parse_list_dedups_in_order(self):
+        pairs = addresses.parse_list(["A <a@x.com>, b@y.com", "A Again <A@X.com>"])
+        self.assertEqual(pairs, [("A", "a@x.com"), ("", "b@y.com")])
+
+    def test_internal(self):
+        internal = addresses.parse_internal("mycompany.com; @partner.it\nboss@gmail.com")
+        self.assertEqual(internal, {"mycompany.com", "partner.it", "boss@gmail.com"})
+        self.assertTrue(addresses.is_internal("anna@mycompany.com", internal))
+        self.assertTrue(addresses.is_internal("anna@mail.mycompany.com", internal))
+        self.assertTrue(addresses.is_internal("boss@gmail.com", internal))
+        self.assertFalse(addresses.is_internal("other@gmail.com", internal))
+        self.assertFalse(addresses.is_internal("x@notmycompany.com", internal))
+
+    def test_direction_and_internal_only(self):
+        internal = frozenset({"mycompany.com"})
+        self.assertEqual(classify.direction("c@client.it", "inbox", internal), "incoming")
+        self.assertEqual(classify.direction("me@mycompany.com", "inbox", internal), "outgoing")
+        self.assertEqual(classify.direction("c@client.it", "sent", internal), "outgoing")
+        self.assertTrue(classify.is_internal_only("a@mycompany.com", ["b@mycompany.com"], internal))
+        self.assertFalse(classify.is_internal_only("a@mycompany.com", ["c@client.it"], internal))
+
+
+class TestParse(unittest.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.corpus = Corpus()
+
+    def test_charsets_and_attachments(self):
+        raw = self.corpus.message(
+            sender=("Анна Смирнова", "anna@client.example"),
+            subject="Счёт на оплату",
+            lang="ru",
+            charset="koi8-r",
+            attachments=["Договор №5.docx"],
+            inline_image=True,
+        )
+        mail = parse.parse(raw)
+        self.assertEqual(mail.subject, "Счёт на оплату")
+        self.assertEqual((mail.sender_name, mail.sender), ("Анна Смирнова", "anna@client.example"))
+        self.assertIn("Здравствуйте", mail.text)
+        self.assertIn("<p>", mail.html)
+        names = {a.name for a in mail.attachments}
+        self.assertEqual(names, {"Договор №5.docx", "logo.png"})
+        self.assertEqual(mail.dedup_key, mail.message_id)
+        self.assertFalse(mail.error)
+
+    def test_thread_headers(self):
+        first = self.corpus.message()
+        mail = parse.parse(self.corpus.reply(first, sender=("B", "b@client.example")))
+        original = parse.parse(first).message_id
+        self.assertEqual(mail.in_reply_to, original)
+        self.assertIn(original, mail.references)
+
+    def test_no_message_id_dedups_on_content(self):
+        raw = b"From: a@b.c\r\nSubject: x\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nhi\r\n"
+        mail = parse.parse(raw)
+        self.assertTrue(mail.dedup_key.startswith("sha256:"))
+        self.assertEqual(mail.dedup_key, parse.parse(raw).dedup_key)
+
+    def test_malformed(self):
+        self.assertIn("malformed MIME", parse.parse(self.corpus.malformed("bad-boundary")).error)
+        self.assertIn("not an email", parse.parse(self.corpus.malformed("no-headers")).error)
+        charset = parse.parse(self.corpus.malformed("bad-charset"))
+        self.assertFalse(charset.error)
+        self.assertIn("unknown charset x-unknown", charset.warnings)
+        fallback = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        bad_date = parse.parse(self.corpus.malformed("bad-date"), fallback_date=fallback)
+        self.assertEqual(bad_date.date, fallback)
+        self.assertTrue(bad_date.warnings)
+
+    def test_classification_headers_kept(self):
+        self.assertEqual(
+            parse.parse(self.corpus.auto_reply("x@y.z")).headers["auto-submitted"], "auto-replied"
+        )
+        self.assertIn("list-id", parse.parse(self.corpus.mailing_list()).headers)
+
+
+class TestImapPlanning(unittest.TestCase):
+    def test_utf7_round_trip(self):
+        for name in ("Отправленные", "Надіслані", "Posta inviata", "A&B", "Città/Clienti"):
+            self.assertEqual(imap_sync.utf7_decode(imap_sync.utf7_encode(name)), name)
+        self.assertEqual(imap_sync.utf7_encode("A&B"), "A&-B")
+
+    def test_list_parsing_and_roles(self):
+        sent_ru = imap_sync.utf7_encode("Отправленные").encode()
+        lines = [
+            b'(\\HasNoChildren) "/" INBOX',
+            b'(\\HasNoChildren) "/" "' + sent_ru + b'"',
+            b'(\\HasNoChildren \\Junk) "/" "Bulk"',
+            b'(\\Noselect \\HasChildren) "/" "[Gmail]"',
+            (b'(\\HasNoChildren) "/" {13}', b"Posta inviata"),
+        ]
+        folders = imap_sync.parse_list_response(lines)
+        self.assertEqual(
+            [f.label for f in folders],
+            ["INBOX", "Отправленные", "Bulk", "[Gmail]", "Posta inviata"],
+        )
+        self.assertFalse(folders[3].selectable)
+        roles = imap_sync.detect_roles(folders)
+        self.assertEqual(roles["spam"], "Bulk", "SPECIAL-USE wins over names")
+        self.assertEqual(imap_sync.utf7_decode(roles["sent"]), "Отправленные")
+        flagged = imap_sync.parse_list_response([b'(\\Sent) "/" "Elementi inviati"'] + lines)
+        self.assertEqual(imap_sync.detect_roles(flagged)["sent"], "Elementi inviati")
+
+    def test_plan_folder(self):
+        status = imap_sync.FolderStatus(uidvalidity=7, uidnext=50, messages=40)
+        since = datetime(2026, 11, 1)
+        first = imap_sync.plan_folder(None, 0, status, since)
+        self.assertEqual((first.reset, first.first_uid, first.since), (True, 1, since))
+        incremental = imap_sync.plan_folder(7, 42, status, since)
+        self.assertEqual(
+            (incremental.reset, incremental.first_uid, incremental.since), (False, 43, None)
+        )
+        resumed = imap_sync.plan_folder(7, 42, status, since, resume_since=since)
+        self.assertEqual(resumed.since, since)
+        changed = imap_sync.plan_folder(6, 42, status, since)
+        self.assertTrue(changed.reset)
+
+    def test_pop_plan(self):
+        uidls = [(1, "a"), (2, "b"), (3, "c")]
+        self.assertEqual(pop_sync.plan(uidls, {"b"}, False), ([(1, "a"), (3, "c")], []))
+        self.assertEqual(pop_sync.plan(uidls, {"b"}, True), ([(1, "a"), (3, "c")], [2]))
+
+
+class TestErrorKinds(unittest.TestCase):
+    def test_classify(self):
+        cases = [
+            (imaplib.IMAP4.error("b'[AUTHENTICATIONFAILED] Authentication failed.'"), errors.AUTH),
+            (poplib.error_proto("-ERR [AUTH] Authentication failed."), errors.AUTH),
+            (ssl.SSLCertVerificationError("certificate verify failed"), errors.TLS_CERT),
+            (ssl.SSLError("wrong version number"), errors.TLS),
+            (TimeoutError("timed out"), errors.TIMEOUT),
+            (ConnectionRefusedError(111, "refused"), errors.UNREACHABLE),
+            (socket.gaierror(-2, "Name or service not known"), errors.UNREACHABLE),
+            (imap_sync.FolderMissing("Gone"), errors.FOLDER),
+            (imaplib.IMAP4.error("FETCH failed"), errors.PROTOCOL),
+        ]
+        for exc, kind in cases:
+            self.assertEqual(errors.classify(exc), kind, repr(exc))
