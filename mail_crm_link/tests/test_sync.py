@@ -2,12 +2,14 @@
 
 import socket
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
+from ..cli.mailbox_listen import MailboxListener
 from ..mailflow import imap_sync
 from ..models.fetchmail_server import LOCK_NAMESPACE
 from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkCommon
@@ -425,6 +427,34 @@ class TestPush(MailCrmLinkCommon):
             mailbox._mcl_disconnect(conn)
         self.sync(mailbox)
         self.assertTrue(self.stored(mailbox, subject="Pushed"))
+
+
+@tagged("post_install", "-at_install")
+class TestListener(MailCrmLinkCommon):
+    def test_listener_imports_pushed_mail_within_seconds(self):
+        """The mailbox-listen command's listener: IDLE on a push mailbox, an APPEND, and the
+        mail is stored without any polling."""
+        login = self.make_mail_user()
+        mailbox = self.make_mailbox(login, push_enabled=True)
+        self.make_mailbox(self.make_mail_user())  # push off: not watched
+        self.env.cr.commit()  # pylint: disable=invalid-commit (a savepoint, see setUp)
+        # the listener's cursors share this test's transaction
+        self.registry.enter_test_mode(self.env.cr)
+        self.addCleanup(self.registry.leave_test_mode)
+        listener = MailboxListener(self.registry, idle_seconds=1)
+        self.addCleanup(listener.shutdown)
+
+        self.assertEqual(listener.refresh(), {mailbox.id})
+        self.dovecot.append(login, self.corpus.message(subject="Pushed by IDLE"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not self.stored(mailbox, subject="Pushed by IDLE"):
+            time.sleep(0.2)
+            self.env.invalidate_all()
+        self.assertTrue(self.stored(mailbox, subject="Pushed by IDLE"))
+
+        mailbox.push_enabled = False
+        self.env.flush_all()
+        self.assertEqual(listener.refresh(), set(), "push turned off: its watcher stops")
 
 
 def _closed_port():
