@@ -10,6 +10,9 @@ values = {
     "user": "__LOGIN__",
     "password": "__PASSWORD__",
     "crm_link_mode": "auto",
+    "connection_security": "none",
+    "internal_domains": "mycompany.example",
+    "import_window": "all",
 }
 mailbox = Mailbox.search([("user", "=", values["user"])], limit=1)
 if mailbox:
@@ -18,5 +21,6 @@ if mailbox:
 else:
     mailbox = Mailbox.create(values)
 mailbox.button_confirm_login()
-env.cr.commit()
-print(f"demo mailbox {mailbox.name!r} confirmed ({mailbox.server}:{mailbox.port})")
+env.cr.commit()  # odoo shell: nothing is saved without it
+result = mailbox._mcl_sync()  # the sync engine commits per batch itself
+print(f"demo mailbox {mailbox.name!r} ({mailbox.server}:{mailbox.port}) synced: {result}")

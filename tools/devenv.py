@@ -246,6 +246,7 @@ def _port_free(port):
     import socket
 
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Dovecot binds
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
