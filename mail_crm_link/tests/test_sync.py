@@ -437,7 +437,8 @@ class TestListener(MailCrmLinkCommon):
         login = self.make_mail_user()
         mailbox = self.make_mailbox(login, push_enabled=True)
         self.make_mailbox(self.make_mail_user())  # push off: not watched
-        self.env.cr.commit()  # pylint: disable=invalid-commit (a savepoint, see setUp)
+        # a savepoint inside the test's transaction (see MailCrmLinkCommon.setUp)
+        self.env.cr.commit()  # pylint: disable=invalid-commit
         # the listener's cursors share this test's transaction
         self.registry.enter_test_mode(self.env.cr)
         self.addCleanup(self.registry.leave_test_mode)
