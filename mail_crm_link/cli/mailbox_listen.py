@@ -59,7 +59,7 @@ class MailboxListener:
         """Start watchers for new push mailboxes, stop those no longer pushed."""
         wanted = self.push_mailbox_ids()
         for mailbox_id in set(self.watchers) - wanted:
-            thread, stop = self.watchers.pop(mailbox_id)
+            _thread, stop = self.watchers.pop(mailbox_id)
             stop.set()
         for mailbox_id in wanted - set(self.watchers):
             stop = threading.Event()
@@ -80,7 +80,7 @@ class MailboxListener:
 
     def shutdown(self):
         self.stop.set()
-        for thread, stop in self.watchers.values():
+        for _thread, stop in self.watchers.values():
             stop.set()
         for thread, _stop in self.watchers.values():
             thread.join(self.idle_seconds + 5)
