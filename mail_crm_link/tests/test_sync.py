@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from ..cli.mailbox_listen import MailboxListener
@@ -341,6 +341,35 @@ class TestConnectionErrors(MailCrmLinkCommon):
             .is_accessible(self.env(user=self.user_sales_manager))
         )
         self.assertTrue(mailbox.with_user(self.user_admin).password)
+
+    def test_personal_mailbox_visible_to_owner_and_members_only(self):
+        login = self.make_mail_user()
+        self.dovecot.append(login, self.corpus.message(subject="Personal"))
+        mailbox = self.make_mailbox(
+            login,
+            mailbox_access="personal",
+            owner_id=self.user_sales_salesman.id,
+            member_ids=[(4, self.user_sales_leads.id)],
+        )
+        shared_login = self.make_mail_user()
+        self.dovecot.append(shared_login, self.corpus.message(subject="Shared"))
+        shared = self.make_mailbox(shared_login)
+        self.sync(mailbox)
+        self.sync(shared)
+        Message = self.env["mailbox.message"]
+        domain = [("mailbox_id", "in", (mailbox | shared).ids)]
+        for user, subjects in (
+            (self.user_sales_salesman, {"Personal", "Shared"}),  # owner
+            (self.user_sales_leads, {"Personal", "Shared"}),  # chosen user
+            (self.user_sales_manager, {"Personal", "Shared"}),  # managers see all
+        ):
+            self.assertEqual(
+                set(Message.with_user(user).search(domain).mapped("subject")), subjects, user.name
+            )
+        other = self.user_sales_salesman.copy({"login": "other_salesman"})
+        self.assertEqual(Message.with_user(other).search(domain).mapped("subject"), ["Shared"])
+        with self.assertRaises(AccessError):
+            Message.with_user(self.user_no_crm).search(domain)
 
     def test_unreachable_host(self):
         mailbox = self.make_mailbox(self.make_mail_user(), port=_closed_port())
