@@ -1,5 +1,6 @@
 import base64
 import logging
+from datetime import timezone
 
 from odoo import api, fields, models, tools
 
@@ -167,7 +168,7 @@ class MailboxMessage(models.Model):
             "in_reply_to": mail.in_reply_to or False,
             "references": " ".join(r for r in mail.references if r) or False,
             "direction": classify.direction(mail.sender, role, internal),
-            "date": mail.date.astimezone().replace(tzinfo=None) if mail.date else False,
+            "date": mail.date.astimezone(timezone.utc).replace(tzinfo=None) if mail.date else False,
             "subject": mail.subject,
             "email_from": _format_addresses([(mail.sender_name, mail.sender)]),
             "sender": mail.sender or False,
