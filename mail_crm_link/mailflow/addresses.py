@@ -65,3 +65,32 @@ def is_internal(address, internal):
             return True
         domain = domain.partition(".")[2]
     return False
+
+
+def in_list(address, entries):
+    """True when ``address`` is listed in ``entries`` (a ``parse_internal`` set), itself or by
+    its domain: the "never log" and "always create" lists work like the internal domains."""
+    return is_internal(address, entries)
+
+
+def lookup_forms(address, fold_plus=False):
+    """The spellings under which ``address`` (normalized) may be stored on a record: Odoo's
+    ``email_normalized`` keeps an IDN domain in Unicode, we store it in ASCII; with
+    ``fold_plus``, ``anna+news@x`` is also looked up as ``anna@x``."""
+    if not address:
+        return []
+    forms = [address]
+    if fold_plus:
+        folded = normalize(address, fold_plus=True)
+        if folded and folded not in forms:
+            forms.append(folded)
+    for form in list(forms):
+        local, _sep, domain = form.rpartition("@")
+        if "xn--" in domain:
+            try:
+                unicode_form = f"{local}@{domain.encode('ascii').decode('idna')}"
+            except UnicodeError:
+                continue
+            if unicode_form not in forms:
+                forms.append(unicode_form)
+    return forms

@@ -1,0 +1,150 @@
+"""The create policy of a mailbox and the small decisions around links (no ``odoo`` import).
+
+``to_create`` is the whole built-in policy for one correspondent of one mail:
+
+1. incoming from an unknown address → ``incoming_unknown`` (a lead by default);
+2. outgoing to an unknown address → ``outgoing_unknown`` (a contact by default);
+3. incoming from a known client → ``incoming_known`` (an opportunity by default), only when the
+   client has no open opportunity if ``only_without_open_deal``.
+
+A reply in a thread the CRM already follows creates nothing (it is linked by its thread), and
+only client mail (``classify.CLIENT``) ever creates anything. Addresses on the "always create"
+list (a web form's sender) create on every mail.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from . import classify
+from .addresses import domain_of, in_list
+
+LEAD, OPPORTUNITY, CONTACT, COMPANY, NOTHING = "lead", "opportunity", "contact", "company", "none"
+DEALS_ALL, DEALS_RECENT, DEALS_SINGLE, DEALS_NONE = "all", "recent", "single", "none"
+
+GENERIC_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "yahoo.com",
+        "icloud.com",
+        "mail.ru",
+        "yandex.ru",
+        "ukr.net",
+        "i.ua",
+        "libero.it",
+        "virgilio.it",
+        "proton.me",
+    }
+)
+REPLY_PREFIX_RE = re.compile(
+    r"^\s*((re|fw|fwd|aw|wg|r|rif|i|відп|пер|ответ|отв|пересл)\s*(\[\d+\])?\s*:\s*)+",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    incoming_unknown: str = LEAD
+    outgoing_unknown: str = CONTACT
+    incoming_known: str = OPPORTUNITY
+    only_without_open_deal: bool = True
+    always_create: frozenset = field(default_factory=frozenset)
+
+
+def to_create(policy, direction, kind, address, known, client, thread_linked, client_has_open_deal):
+    """What to create for ``address``, one correspondent of a mail: LEAD, OPPORTUNITY, CONTACT,
+    COMPANY or ``None``.
+
+    ``known``: some contact, company, lead or deal has the address; ``client``: a contact or
+    company has it; ``thread_linked``: the mail answers a thread the CRM already follows.
+    """
+    if kind != classify.CLIENT or not address:
+        return None
+    if direction == classify.INCOMING:
+        if in_list(address, policy.always_create):
+            return policy.incoming_unknown if policy.incoming_unknown != NOTHING else LEAD
+        if thread_linked:
+            return None
+        if not known:
+            return _something(policy.incoming_unknown)
+        if not client or (policy.only_without_open_deal and client_has_open_deal):
+            return None
+        return _something(policy.incoming_known)
+    if known:
+        return None
+    return _something(policy.outgoing_unknown)
+
+
+def _something(choice):
+    return None if choice == NOTHING else choice
+
+
+def deals_to_link(open_deals, mode):
+    """Which of a client's open deals a mail links to.
+
+    ``open_deals``: ``[(id, last update)]``. Returns ``(ids, needs_choice)``; ``needs_choice``
+    is set when the mode is "only when exactly one is open" and several are.
+    """
+    if mode == DEALS_NONE or not open_deals:
+        return [], False
+    if mode == DEALS_ALL:
+        return [deal_id for deal_id, _date in open_deals], False
+    if mode == DEALS_RECENT:
+        return [max(open_deals, key=lambda d: (d[1], d[0]))[0]], False
+    if len(open_deals) == 1:
+        return [open_deals[0][0]], False
+    return [], True
+
+
+def clean_subject(subject):
+    """A subject fit to name a record: reply/forward prefixes (in our users' languages) and
+    extra spaces removed; ``''`` when nothing is left."""
+    text = REPLY_PREFIX_RE.sub("", subject or "")
+    return " ".join(text.split())[:200]
+
+
+def contact_name(display_name, address):
+    """A new contact's name: the display name of the address, else the address."""
+    name = " ".join((display_name or "").split()).strip("'\" ")
+    return name if name and "@" not in name else address
+
+
+def company_name(display_name, address):
+    """A new company's name: from the address's domain (``acme-tools.com`` → ``Acme Tools``),
+    or the person's name for a mail provider's address."""
+    domain = domain_of(address)
+    if not domain or domain in GENERIC_DOMAINS:
+        return contact_name(display_name, address)
+    label = domain.split(".")[-2] if domain.count(".") else domain
+    return " ".join(part.capitalize() for part in re.split(r"[-_]", label) if part) or domain
+
+
+def round_robin(member_ids, last_id):
+    """The next of ``member_ids`` (ascending) after ``last_id``, cycling; ``None`` if empty."""
+    if not member_ids:
+        return None
+    for member_id in member_ids:
+        if last_id is None or member_id > last_id:
+            return member_id
+    return member_ids[0]
+
+
+def next_working_day(day, working_days=1):
+    """The date ``working_days`` working days (Monday to Friday) after ``day``."""
+    remaining = max(working_days, 0)
+    while remaining:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            remaining -= 1
+    while day.weekday() >= 5:  # "0 working days" from a Saturday is Monday
+        day += timedelta(days=1)
+    return day
+
+
+def loop_blocked(recent_count, threshold):
+    """Odoo's mail gateway loop guard: at most ``threshold`` records per sender per period."""
+    return threshold > 0 and recent_count >= threshold
