@@ -13,8 +13,11 @@
         "security/ir.model.access.csv",
         "security/mail_crm_link_security.xml",
         "data/ir_cron.xml",
+        "data/utm_source_data.xml",
         "views/fetchmail_server_views.xml",
         "views/mailbox_message_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
     "assets": {

@@ -2,3 +2,9 @@ from . import fields_extra
 from . import fetchmail_server
 from . import mailbox_folder
 from . import mailbox_message
+from . import mailbox_message_link
+from . import res_partner_email
+from . import res_partner
+from . import crm_lead
+from . import mail_activity
+from . import res_config_settings

@@ -6,7 +6,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..mailflow import addresses, errors, imap_sync, pop_sync
+from ..mailflow import addresses, classify, errors, imap_sync, policy, pop_sync
 
 _logger = logging.getLogger(__name__)
 
@@ -101,6 +101,123 @@ class FetchmailServer(models.Model):
     count_linked = fields.Integer(compute="_compute_counts", string="Linked")
     count_ignored = fields.Integer(compute="_compute_counts", string="Ignored")
     count_failed = fields.Integer(compute="_compute_counts", string="Failed")
+    # -- linking and create policy (automatic mode) --
+    fold_plus = fields.Boolean(
+        string="Ignore +tags in Addresses",
+        help="Match anna+news@client.com to the contact anna@client.com.",
+    )
+    skip_mailing_lists = fields.Boolean(
+        default=True,
+        help="Mail with a List-Id header (newsletters, discussion lists) is stored but never "
+        "linked.",
+    )
+    never_log = fields.Text(
+        help="Addresses and domains whose mail is never linked to the CRM (personal contacts, "
+        "suppliers' robots). Also see the global list in the CRM settings.",
+    )
+    always_create = fields.Text(
+        string="Always Create From",
+        help="Every incoming mail from these addresses creates a record, even when the "
+        "address is known (a web form's sender, for instance).",
+    )
+    deal_link_mode = fields.Selection(
+        [
+            (policy.DEALS_ALL, "All open deals"),
+            (policy.DEALS_RECENT, "The most recent open deal"),
+            (policy.DEALS_SINGLE, "Only when exactly one deal is open"),
+            (policy.DEALS_NONE, "No deal"),
+        ],
+        string="Link Mail of a Client To",
+        default=policy.DEALS_SINGLE,
+        required=True,
+        help="Which open deals of the client a mail is linked to. With several open deals "
+        "and 'only when exactly one', the mail is flagged 'Choose a deal'.",
+    )
+    team_id = fields.Many2one("crm.team", string="Sales Team")
+    source_id = fields.Many2one(
+        "utm.source",
+        default=lambda self: self.env.ref(
+            "mail_crm_link.utm_source_mailbox", raise_if_not_found=False
+        ),
+    )
+    incoming_unknown_action = fields.Selection(
+        [
+            (policy.LEAD, "Create a lead"),
+            (policy.OPPORTUNITY, "Create an opportunity"),
+            (policy.CONTACT, "Create a contact"),
+            (policy.COMPANY, "Create a company"),
+            (policy.NOTHING, "Nothing"),
+        ],
+        string="Mail From an Unknown Address",
+        default=policy.LEAD,
+        required=True,
+    )
+    incoming_assign = fields.Selection(
+        [("fixed", "A fixed user"), ("round_robin", "Round robin in the sales team")],
+        string="Assign To",
+        default="fixed",
+        required=True,
+    )
+    incoming_user_id = fields.Many2one(
+        "res.users", string="Responsible", help="Empty: the mailbox's owner."
+    )
+    outgoing_unknown_action = fields.Selection(
+        [
+            (policy.CONTACT, "Create a contact"),
+            (policy.LEAD, "Create a lead"),
+            (policy.NOTHING, "Nothing"),
+        ],
+        string="Mail To an Unknown Address",
+        default=policy.CONTACT,
+        required=True,
+    )
+    outgoing_assign = fields.Selection(
+        [("sender", "The user who sent it"), ("fixed", "A fixed user")],
+        string="Assign Outgoing To",
+        default="sender",
+        required=True,
+    )
+    outgoing_user_id = fields.Many2one("res.users", string="Responsible (Outgoing)")
+    known_action = fields.Selection(
+        [
+            (policy.OPPORTUNITY, "Create an opportunity"),
+            (policy.LEAD, "Create a lead"),
+            (policy.NOTHING, "Nothing"),
+        ],
+        string="New Mail From a Client",
+        default=policy.OPPORTUNITY,
+        required=True,
+    )
+    known_only_without_open = fields.Boolean(
+        string="Only When No Deal Is Open",
+        default=True,
+        help="A client with an open opportunity does not get a new one per mail.",
+    )
+    known_assign = fields.Selection(
+        [("salesperson", "The client's salesperson"), ("fixed", "A fixed user")],
+        string="Assign Client Deals To",
+        default="salesperson",
+        required=True,
+    )
+    known_user_id = fields.Many2one("res.users", string="Responsible (Clients)")
+    rr_last_user_id = fields.Many2one("res.users", string="Last Assigned", readonly=True)
+    activity_enabled = fields.Boolean(
+        string="Email Activities",
+        default=True,
+        help="Each incoming client mail is a pending Email activity for the responsible.",
+    )
+    activity_days = fields.Integer(
+        string="Due In (Working Days)",
+        default=1,
+        help="1: by the end of the next working day.",
+    )
+    server_action_id = fields.Many2one(
+        "ir.actions.server",
+        string="Then Run",
+        domain=[("model_id.model", "=", "mailbox.message")],
+        help="A server action run on every stored mail after the create policy "
+        "(the mail is the action's record).",
+    )
     import_done = fields.Integer(compute="_compute_import_progress")
     import_total = fields.Integer(compute="_compute_import_progress")
 
@@ -192,6 +309,82 @@ class FetchmailServer(models.Model):
     def _internal_set(self):
         self.ensure_one()
         return addresses.parse_internal(self.internal_domains)
+
+    def _mcl_never_log_set(self):
+        self.ensure_one()
+        glob = self.env["ir.config_parameter"].sudo().get_param("mail_crm_link.never_log", "")
+        return addresses.parse_internal(self.never_log) | addresses.parse_internal(glob)
+
+    def _mcl_kind(self, headers, direction, sender, recipients, folder_role):
+        """What a mail is, for this mailbox's settings (see ``classify.kind``)."""
+        self.ensure_one()
+        return classify.kind(
+            headers,
+            direction,
+            sender,
+            recipients,
+            self._internal_set(),
+            folder_role,
+            self._mcl_never_log_set(),
+            self.skip_mailing_lists,
+        )
+
+    def _mcl_policy(self):
+        self.ensure_one()
+        return policy.Policy(
+            incoming_unknown=self.incoming_unknown_action,
+            outgoing_unknown=self.outgoing_unknown_action,
+            incoming_known=self.known_action,
+            only_without_open_deal=self.known_only_without_open,
+            always_create=addresses.parse_internal(self.always_create),
+        )
+
+    def _mcl_responsible(self, message, decision, client):
+        """Who is responsible for a record the policy creates (an active internal user)."""
+        self.ensure_one()
+        if message.direction == classify.OUTGOING:
+            if self.outgoing_assign == "fixed":
+                user = self.outgoing_user_id
+            else:
+                user = self._mcl_user_by_address(message.sender)
+        elif client:
+            if self.known_assign == "fixed":
+                user = self.known_user_id
+            else:
+                user = client._mcl_responsible_user()
+        elif self.incoming_assign == "round_robin":
+            user = self._mcl_round_robin()
+        else:
+            user = self.incoming_user_id
+        user = user.filtered(lambda u: u.active and not u.share)
+        return user or self.owner_id
+
+    def _mcl_user_by_address(self, address):
+        partners = self.env["res.partner"]._mcl_find_by_addresses(
+            addresses.lookup_forms(address, self.fold_plus)
+        )
+        users = self.env["res.partner"].union(*partners.values()).user_ids
+        return users.filtered(lambda u: u.active and not u.share)[:1]
+
+    def _mcl_round_robin(self):
+        """The next active member of the sales team; the owner, with a notice, when nobody
+        is left."""
+        members = self.team_id.member_ids.filtered(lambda u: u.active and not u.share)
+        next_id = policy.round_robin(sorted(members.ids), self.rr_last_user_id.id or None)
+        if not next_id:
+            self._mcl_notify_owner(
+                self.env._("No one to assign new leads to in mailbox %s", self.name),
+                self.env._(
+                    "Round robin found no active member in sales team %(team)s: new leads "
+                    "of mailbox %(mailbox)s are assigned to you.",
+                    team=self.team_id.name or "-",
+                    mailbox=self.name,
+                ),
+            )
+            return self.owner_id
+        user = self.env["res.users"].browse(next_id)
+        self.rr_last_user_id = user
+        return user
 
     def _mcl_is_linked(self):
         return self.crm_link_mode != "off" and self.server_type in ("imap", "pop")
@@ -391,8 +584,24 @@ class FetchmailServer(models.Model):
         return False
 
     def _mcl_after_store(self, records):
-        """Hook run on every stored batch (CRM linking plugs in here)."""
+        """Every stored batch is linked to the CRM (automatic mode) before its checkpoint.
+        Linking never costs the mail: if it fails, the batch stays stored, unlinked, with
+        the reason, and "Re-link" tries again."""
+        try:
+            with self.env.cr.savepoint():
+                records._mcl_link()
+        except Exception as exc:
+            _logger.exception("Mailbox %s (id %s): linking failed", self.name, self.id)
+            records.write({"link_note": self.env._("Linking failed: %s", exc)})
         return records
+
+    def action_relink(self):
+        """Run matching again on all the mail of these mailboxes (see
+        ``mailbox.message.action_relink``)."""
+        messages = self.env["mailbox.message"].search(
+            [("mailbox_id", "in", self.ids), ("state", "!=", "error")]
+        )
+        return messages.action_relink()
 
     @staticmethod
     def _mcl_count(stats, records, fetched):
@@ -531,16 +740,23 @@ class FetchmailServer(models.Model):
     def _mcl_notify_failure(self, message):
         """Tell the owner and the administrators, in Odoo, what is wrong."""
         admins = self.env.ref("base.group_system").sudo().users
-        partners = (self.owner_id | admins).filtered(lambda u: not u.share).partner_id
-        self.env["mail.thread"].sudo().message_notify(
-            partner_ids=partners.ids,
-            subject=self.env._("Mailbox %s cannot be synchronized", self.name),
-            body=self.env._(
+        self._mcl_notify_owner(
+            self.env._("Mailbox %s cannot be synchronized", self.name),
+            self.env._(
                 "%(count)s attempts in a row failed. %(message)s Mail is imported again "
                 "as soon as this is fixed.",
                 count=self.failure_count,
                 message=message,
             ),
+            also=admins,
+        )
+
+    def _mcl_notify_owner(self, subject, body, also=None):
+        users = self.owner_id | (also or self.env["res.users"])
+        self.env["mail.thread"].sudo().message_notify(
+            partner_ids=users.filtered(lambda u: not u.share).partner_id.ids,
+            subject=subject,
+            body=body,
             model=self._name,
             res_id=self.id,
         )

@@ -4,7 +4,7 @@ from datetime import timezone
 
 from odoo import api, fields, models, tools
 
-from ..mailflow import classify, parse
+from ..mailflow import addresses, classify, parse, policy
 from .fields_extra import BigInteger
 
 _logger = logging.getLogger(__name__)
@@ -63,6 +63,31 @@ class MailboxMessage(models.Model):
         index=True,
         readonly=True,
     )
+    mail_kind = fields.Selection(
+        [
+            (classify.CLIENT, "Client Mail"),
+            (classify.INTERNAL, "Internal"),
+            (classify.AUTO_REPLY, "Automatic Reply"),
+            (classify.BOUNCE, "Delivery Report"),
+            (classify.MAILING_LIST, "Mailing List"),
+            (classify.SPAM, "Spam"),
+            (classify.EXCLUDED, "Never Logged"),
+        ],
+        string="Kind",
+        readonly=True,
+        index=True,
+    )
+    link_ids = fields.One2many("mailbox.message.link", "message_id", string="CRM Links")
+    link_count = fields.Integer(compute="_compute_link_count", string="Links")
+    needs_deal_choice = fields.Boolean(
+        string="Choose a Deal",
+        readonly=True,
+        help="The client has several open deals: choose the one this mail belongs to.",
+    )
+    link_note = fields.Char(readonly=True)
+    activity_id = fields.Many2one("mail.activity", string="Email Activity", ondelete="set null")
+    processed = fields.Boolean(readonly=True, help="The responsible marked this mail processed.")
+    pending = fields.Boolean(compute="_compute_pending", search="_search_pending")
     error_reason = fields.Text(readonly=True)
     parse_warnings = fields.Text(readonly=True)
     retry_count = fields.Integer(readonly=True)
@@ -80,6 +105,22 @@ class MailboxMessage(models.Model):
             "A message is stored once per mailbox.",
         ),
     ]
+
+    @api.depends("link_ids")
+    def _compute_link_count(self):
+        for message in self:
+            message.link_count = len(message.link_ids)
+
+    @api.depends("activity_id", "processed")
+    def _compute_pending(self):
+        for message in self:
+            message.pending = bool(message.activity_id) and not message.processed
+
+    def _search_pending(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(self.env._("Unsupported search on pending mail."))
+        pending = [("activity_id", "!=", False), ("processed", "=", False)]
+        return pending if (operator == "=") == value else ["!", "&", *pending]
 
     # -- storing ------------------------------------------------------------------------------
     @api.model
@@ -185,7 +226,11 @@ class MailboxMessage(models.Model):
         }
         if mail.error:
             vals.update(state="error", error_reason=mail.error, raw_source=base64.b64encode(raw))
-        elif classify.is_internal_only(mail.sender, recipients, internal):
+            return vals
+        vals["mail_kind"] = mailbox._mcl_kind(
+            mail.headers, vals["direction"], mail.sender, recipients, role
+        )
+        if vals["mail_kind"] not in (classify.CLIENT, classify.AUTO_REPLY):
             vals["state"] = "ignored"
         return vals
 
@@ -205,6 +250,102 @@ class MailboxMessage(models.Model):
         ]
         if vals_list:
             self.env["ir.attachment"].sudo().create(vals_list)
+
+    # -- linking ------------------------------------------------------------------------------
+    def _mcl_link(self, allow_create=True, run_hooks=True):
+        """Link these stored mails to the CRM (mailboxes in automatic mode)."""
+        return self.env["mailbox.message.link"]._link_messages(
+            self, allow_create=allow_create, run_hooks=run_hooks
+        )
+
+    def action_relink(self):
+        """Run matching again on these mails (after a contact's address was added, say):
+        only new links are added, with their chatter entries and activities; nothing is
+        created. Allowed to whoever may read the mails."""
+        self.check_access("read")
+        messages = self.sudo().filtered(lambda m: m.state != "error")
+        for message in messages:
+            message.mail_kind = message._mcl_classify()
+        messages._mcl_link(allow_create=False, run_hooks=False)
+        return True
+
+    def _mcl_classify(self):
+        self.ensure_one()
+        recipients = [
+            a for _n, a in addresses.parse_list([self.email_to or "", self.email_cc or ""])
+        ]
+        return self.mailbox_id._mcl_kind(
+            self.header_values or {},
+            self.direction,
+            self.sender,
+            recipients,
+            self.folder_id.role if self.folder_id else "inbox",
+        )
+
+    def _mcl_author(self):
+        """The partner who wrote the mail, when the CRM knows the address (a colleague's
+        partner first, for sent mail)."""
+        self.ensure_one()
+        found = self.env["res.partner"]._mcl_find_by_addresses(
+            addresses.lookup_forms(self.sender, self.mailbox_id.fold_plus)
+        )
+        partners = self.env["res.partner"].union(*found.values())
+        return (
+            partners.filtered(lambda p: p.user_ids)[:1]
+            or partners.filtered(lambda p: not p.is_company)[:1]
+            or partners[:1]
+        )
+
+    @api.model
+    def _mcl_schedule_activities(self, messages):
+        """An incoming client mail puts one Email activity on its main record (deal, else
+        contact, else company) for that record's responsible; pending until processed."""
+        today = fields.Date.context_today(self)
+        activity_type = self.env.ref("mail.mail_activity_data_email", raise_if_not_found=False)
+        for message in messages:
+            mailbox = message.mailbox_id
+            if (
+                not activity_type
+                or not mailbox.activity_enabled
+                or message.direction != classify.INCOMING
+                or message.mail_kind != classify.CLIENT
+                or message.activity_id
+                or message.processed
+            ):
+                continue
+            record = message._mcl_main_record()
+            if not record:
+                continue
+            summary = message.subject or self.env._("Email")
+            if message.needs_deal_choice:
+                summary = self.env._("Choose a deal: %s", summary)
+            message.activity_id = record.activity_schedule(
+                activity_type_id=activity_type.id,
+                date_deadline=policy.next_working_day(today, mailbox.activity_days),
+                summary=summary[:200],
+                note=message._mcl_activity_note(),
+                user_id=(record._mcl_responsible_user() or mailbox.owner_id).id,
+            )
+
+    def _mcl_main_record(self):
+        links = self.link_ids
+        leads = links.lead_id.sorted(lambda lead: (lead.type != "opportunity", -lead.id))
+        persons = links.partner_id.filtered(lambda p: not p.is_company)
+        return leads[:1] or persons[:1] or links.partner_id[:1]
+
+    def _mcl_activity_note(self):
+        return self.env._(
+            "Incoming email from %(sender)s in mailbox %(mailbox)s.",
+            sender=self.email_from or "?",
+            mailbox=self.mailbox_id.name,
+        )
+
+    def action_mark_processed(self):
+        """The responsible handled the mail: its Email activity is done. Marking it done is
+        checked by Odoo's activity rights (the assigned user, or who may edit the record)."""
+        self.check_access("read")
+        self.activity_id.action_feedback(feedback=self.env._("Mail processed."))
+        return self.sudo().write({"processed": True})
 
     # -- errors -------------------------------------------------------------------------------
     def action_retry(self):

@@ -1,0 +1,391 @@
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+from ..mailflow import addresses, classify, policy, threads
+
+_logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock(namespace, hashtext(address)): one creation per new address at a
+# time, across workers, until the batch commits ("MCM" in ASCII).
+ADDRESS_LOCK_NAMESPACE = 0x4D434D
+
+LINK_TYPES = [
+    ("address", "Address"),
+    ("thread", "Conversation"),
+    ("policy", "Created by Policy"),
+    ("manual", "Manual"),
+]
+
+
+class MailboxMessageLink(models.Model):
+    """A stored mail on one CRM record: a contact or company, or a lead or deal.
+
+    One row per (message, record); how the link was made, by whom and when. The chatter entry
+    posted on the record is kept so that a link is published once.
+    """
+
+    _name = "mailbox.message.link"
+    _description = "Mail Link to a CRM Record"
+    _order = "id desc"
+
+    message_id = fields.Many2one(
+        "mailbox.message", string="Mail", required=True, ondelete="cascade", index=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Contact", ondelete="cascade", index="btree_not_null"
+    )
+    lead_id = fields.Many2one(
+        "crm.lead", string="Lead/Opportunity", ondelete="cascade", index="btree_not_null"
+    )
+    link_type = fields.Selection(LINK_TYPES, string="Linked By", required=True, default="manual")
+    user_id = fields.Many2one(
+        "res.users", string="Linked By User", default=lambda self: self.env.user, readonly=True
+    )
+    mail_message_id = fields.Many2one(
+        "mail.message", string="Chatter Entry", ondelete="set null", readonly=True
+    )
+    mailbox_id = fields.Many2one(related="message_id.mailbox_id", store=True, index=True)
+    date = fields.Datetime(related="message_id.date")
+    subject = fields.Char(related="message_id.subject")
+    direction = fields.Selection(related="message_id.direction")
+
+    _sql_constraints = [
+        (
+            "one_target",
+            "CHECK((partner_id IS NULL) != (lead_id IS NULL))",
+            "A link points to exactly one contact or one lead.",
+        ),
+        ("partner_uniq", "unique(message_id, partner_id)", "This mail is already on the contact."),
+        ("lead_uniq", "unique(message_id, lead_id)", "This mail is already on the lead."),
+    ]
+
+    @api.depends("partner_id", "lead_id")
+    def _compute_display_name(self):
+        for link in self:
+            link.display_name = (link.lead_id or link.partner_id).display_name
+
+    def _target(self):
+        self.ensure_one()
+        return self.lead_id or self.partner_id
+
+    # -- the engine ---------------------------------------------------------------------------
+    @api.model
+    def _link_messages(self, messages, allow_create=True, run_hooks=True):
+        """Classify, match, apply the create policy, link and publish ``messages``.
+
+        Table of contents, per mailbox in automatic mode:
+          1. look up every correspondent address and every thread at once (indexed queries);
+          2. per mail, in date order: thread links, address links, the create policy;
+          3. write the new links, then publish them: chatter entries, one Email activity per
+             incoming mail, notifications;
+          4. run the mailbox's server action on each mail.
+
+        Already existing links are kept as they are, so running it again (re-link) adds only
+        what is new: no duplicate link, chatter entry or activity.
+        """
+        messages = messages.filtered(lambda m: m.state != "error" and m.mailbox_id)
+        for mailbox in messages.mailbox_id:
+            batch = messages.filtered(lambda m, mb=mailbox: m.mailbox_id == mb)
+            if mailbox.crm_link_mode != "auto":
+                continue
+            run = _LinkRun(self.env, mailbox, allow_create)
+            run.prepare(batch)
+            for message in batch.sorted(lambda m: (m.date or fields.Datetime.now(), m.id)):
+                run.link(message)
+            new_links = run.write_links()
+            self._publish(new_links)
+            self.env["mailbox.message"]._mcl_schedule_activities(new_links.message_id)
+            if run_hooks and mailbox.server_action_id:
+                for message in batch:
+                    mailbox.server_action_id.with_context(
+                        active_model=message._name, active_id=message.id, active_ids=message.ids
+                    ).run()
+        return True
+
+    def _publish(self, links):
+        """Each new link shows its mail in the record's chatter, as an email with its
+        attachments. Internal followers are notified as Odoo notifies them; nothing is sent
+        to clients (``mail_crm_link_publish``, see ``drop_external_recipients``)."""
+        for link in links:
+            message = link.message_id
+            record = link._target().with_context(
+                mail_crm_link_publish=True,
+                mail_create_nosubscribe=True,
+                mail_post_autofollow=False,
+                mail_notify_force_send=False,
+            )
+            link.mail_message_id = record.message_post(
+                body=Markup(message.body_html or ""),  # sanitized when stored
+                subject=message.subject or False,
+                message_type="email",
+                subtype_xmlid="mail.mt_comment",
+                email_from=message.email_from or False,
+                author_id=message._mcl_author().id or False,
+                attachment_ids=message.attachment_ids.ids,
+                message_id=message.message_id or False,
+                date=message.date,
+            )
+
+
+def drop_external_recipients(env, recipients):
+    """Recipients of a chatter entry published from a mailbox: internal users only."""
+    if env.context.get("mail_crm_link_publish"):
+        return [r for r in recipients if not r.get("share")]
+    return recipients
+
+
+class _LinkRun:
+    """One linking pass over a batch of one mailbox: the caches and the decisions.
+
+    Lookups are done once per batch and updated as records are created, so that two mails
+    from one new address in one batch create one record; across workers, an advisory lock on
+    the address does the same.
+    """
+
+    def __init__(self, env, mailbox, allow_create):
+        self.env = env
+        self.mailbox = mailbox
+        self.allow_create = allow_create
+        self.internal = mailbox._internal_set()
+        self.never_log = mailbox._mcl_never_log_set()
+        self.rules = mailbox._mcl_policy()
+        self.fold_plus = mailbox.fold_plus
+        self.secret = env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+        self.partners = {}  # lookup form → res.partner
+        self.leads = {}  # lookup form → crm.lead
+        self.thread_targets = defaultdict(list)  # Message-ID → [records]
+        self.links = {}  # message id → {record: link type}
+        self.existing = set()  # (message id, model, id)
+        self.flags = {}  # message id → {"needs_deal_choice": bool, "note": str}
+
+    # -- lookups --------------------------------------------------------------------------
+    def prepare(self, messages):
+        addrs = set()
+        refs = set()
+        for message in messages:
+            for address in self.correspondents(message):
+                addrs.update(addresses.lookup_forms(address, self.fold_plus))
+            refs.update(threads.ancestors(message.in_reply_to, message.references))
+        self._lookup(addrs)
+        self._lookup_threads(refs)
+        for link in messages.link_ids:
+            self.existing.add((link.message_id.id, *_key(link._target())))
+
+    def _lookup(self, forms):
+        forms = [f for f in forms if f not in self.partners]
+        if not forms:
+            return
+        found_partners = self.env["res.partner"]._mcl_find_by_addresses(forms)
+        found_leads = self.env["crm.lead"]._mcl_find_by_addresses(forms)
+        for form in forms:
+            self.partners[form] = found_partners.get(form, self.env["res.partner"])
+            self.leads[form] = found_leads.get(form, self.env["crm.lead"])
+
+    def _lookup_threads(self, refs):
+        if not refs:
+            return
+        refs = list(refs)
+        Link = self.env["mailbox.message.link"]
+        for link in Link.search([("message_id.message_id", "in", refs)]):
+            self.thread_targets[link.message_id.message_id].append(link._target())
+        posted = self.env["mail.message"].search(
+            [("message_id", "in", refs), ("model", "in", ("crm.lead", "res.partner"))]
+        )
+        for entry in posted:
+            record = self.env[entry.model].browse(entry.res_id).exists()
+            if record:
+                self.thread_targets[entry.message_id].append(record)
+        for model, res_id in threads.tokens(refs, self.secret):
+            record = self.env[model].browse(res_id).exists()
+            if record:
+                for ref in refs:
+                    if threads.read_token(ref, self.secret) == (model, res_id):
+                        self.thread_targets[ref].append(record)
+
+    def correspondents(self, message):
+        recipients = addresses.parse_list([message.email_to or "", message.email_cc or ""])
+        found = classify.correspondents(
+            message.direction, message.sender, [a for _n, a in recipients], self.internal
+        )
+        return [a for a in found if not addresses.in_list(a, self.never_log)]
+
+    def find(self, address):
+        forms = addresses.lookup_forms(address, self.fold_plus)
+        self._lookup(forms)
+        partners = self.env["res.partner"].union(*(self.partners[f] for f in forms))
+        leads = self.env["crm.lead"].union(*(self.leads[f] for f in forms))
+        return partners, leads
+
+    # -- decisions ------------------------------------------------------------------------
+    def link(self, message):
+        kind = message.mail_kind
+        targets = {}
+        for ref in threads.ancestors(message.in_reply_to, message.references):
+            for record in self.thread_targets.get(ref, []):
+                targets.setdefault(record, "thread")
+        flags = {"needs_deal_choice": False, "note": False}
+        if kind == classify.CLIENT:
+            names = {
+                a: n
+                for n, a in addresses.parse_list(
+                    [message.email_from or "", message.email_to or "", message.email_cc or ""]
+                )
+            }
+            for address in self.correspondents(message):
+                self._link_address(message, address, names.get(address, ""), targets, flags)
+        elif kind != classify.AUTO_REPLY:  # auto-replies may only join their thread
+            targets = {}
+        self.links[message.id] = targets
+        self.flags[message.id] = flags
+        if message.message_id and targets:  # a later mail of this batch may answer this one
+            self.thread_targets[message.message_id].extend(targets)
+
+    def _link_address(self, message, address, name, targets, flags):
+        partners, leads = self.find(address)
+        for partner in partners:
+            targets.setdefault(partner, "address")
+            if partner.parent_id:
+                targets.setdefault(partner.commercial_partner_id, "address")
+        persons = partners.filtered(lambda p: not p.is_company)
+        if persons:
+            deal_ids, needs_choice = policy.deals_to_link(
+                self.env["crm.lead"]._mcl_open_deals(persons.commercial_partner_id),
+                self.mailbox.deal_link_mode,
+            )
+            for deal in self.env["crm.lead"].browse(deal_ids):
+                targets.setdefault(deal, "address")
+            flags["needs_deal_choice"] |= needs_choice
+        for lead in leads:
+            targets.setdefault(lead, "address")
+        if not self.allow_create:
+            return
+        thread_linked = any(t == "thread" for t in targets.values())
+        decision = self._decide(message, address, partners, leads, thread_linked)
+        if not decision:
+            return
+        # one creation per new address, even with several workers: take the address's lock,
+        # then look again (another worker may have created it while we waited)
+        self.env.cr.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ADDRESS_LOCK_NAMESPACE, address]
+        )
+        for form in addresses.lookup_forms(address, self.fold_plus):
+            self.partners.pop(form, None)
+        partners, leads = self.find(address)
+        if self._decide(message, address, partners, leads, thread_linked) != decision:
+            return
+        created = self._create(message, address, name, decision, partners, flags)
+        if created:
+            targets[created] = "policy"
+
+    def _decide(self, message, address, partners, leads, thread_linked):
+        clients = partners.commercial_partner_id
+        return policy.to_create(
+            self.rules,
+            message.direction,
+            message.mail_kind,
+            address,
+            bool(partners or leads),
+            bool(partners),
+            thread_linked,
+            bool(clients and self.env["crm.lead"]._mcl_open_deals(clients)),
+        )
+
+    def _create(self, message, address, name, decision, partners, flags):
+        mailbox = self.mailbox
+        forms = addresses.lookup_forms(address, self.fold_plus)
+        if decision in (policy.LEAD, policy.OPPORTUNITY):
+            if self._loop_blocked(forms):
+                flags["note"] = self.env._(
+                    "Nothing created: %(address)s sent more mail than the loop guard allows.",
+                    address=address,
+                )
+                return None
+            client = partners.filtered(lambda p: not p.is_company)[:1] or partners[:1]
+            record = self.env["crm.lead"].create(
+                {
+                    "name": policy.clean_subject(message.subject)
+                    or self.env._("Email from %s", name or address),
+                    "type": decision,
+                    "partner_id": client.id or False,
+                    "email_from": client.email if client else address,
+                    "contact_name": False if client else (name or False),
+                    "user_id": mailbox._mcl_responsible(message, decision, client).id or False,
+                    "team_id": mailbox.team_id.id or False,
+                    "source_id": mailbox.source_id.id or False,
+                    "medium_id": self.env.ref("utm.utm_medium_email").id,
+                }
+            )
+            for form in forms:
+                self.leads[form] = self.leads.get(form, record.browse()) | record
+            return record
+        is_company = decision == policy.COMPANY
+        record = self.env["res.partner"].create(
+            {
+                "name": policy.company_name(name, address)
+                if is_company
+                else policy.contact_name(name, address),
+                "is_company": is_company,
+                "email": address,
+                "user_id": mailbox._mcl_responsible(message, decision, False).id or False,
+            }
+        )
+        for form in forms:
+            self.partners[form] = record
+        return record
+
+    def _loop_blocked(self, forms):
+        param = self.env["ir.config_parameter"].sudo().get_param
+        minutes = int(param("mail.gateway.loop.minutes", 120))
+        threshold = int(param("mail.gateway.loop.threshold", 20))
+        since = self.env.cr.now() - timedelta(minutes=minutes)
+        recent = (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .search_count(
+                [
+                    ("email_normalized", "in", forms),
+                    ("create_date", ">", since),
+                ]
+            )
+        )
+        return policy.loop_blocked(recent, threshold)
+
+    # -- writing --------------------------------------------------------------------------
+    def write_links(self):
+        Link = self.env["mailbox.message.link"]
+        vals_list = []
+        Message = self.env["mailbox.message"]
+        for message_id, targets in self.links.items():
+            message = Message.browse(message_id)
+            for record, link_type in targets.items():
+                key = (message_id, *_key(record))
+                if key in self.existing:
+                    continue
+                self.existing.add(key)
+                field = "lead_id" if record._name == "crm.lead" else "partner_id"
+                vals_list.append(
+                    {"message_id": message_id, field: record.id, "link_type": link_type}
+                )
+            flags = self.flags[message_id]
+            state = message.state
+            if targets or message.link_ids:
+                state = "linked"
+            elif message.mail_kind != classify.CLIENT:
+                state = "ignored"
+            message.write(
+                {
+                    "state": state,
+                    "needs_deal_choice": flags["needs_deal_choice"],
+                    "link_note": flags["note"],
+                }
+            )
+        return Link.create(vals_list)
+
+
+def _key(record):
+    return record._name, record.id

@@ -1,0 +1,33 @@
+from odoo import api, fields, models
+
+from ..mailflow import addresses
+
+
+class ResPartnerEmail(models.Model):
+    """More addresses of one contact, used to match mail (Odoo keeps one per partner)."""
+
+    _name = "res.partner.email"
+    _description = "Additional Email Address of a Contact"
+    _order = "partner_id, sequence, id"
+    _rec_name = "email"
+
+    partner_id = fields.Many2one(
+        "res.partner", string="Contact", required=True, ondelete="cascade", index=True
+    )
+    sequence = fields.Integer(default=10)
+    email = fields.Char(required=True)
+    email_normalized = fields.Char(compute="_compute_email_normalized", store=True, index=True)
+    note = fields.Char(string="Used For", help="Private address, old address, assistant…")
+
+    _sql_constraints = [
+        (
+            "partner_email_uniq",
+            "unique(partner_id, email_normalized)",
+            "This address is already on the contact.",
+        ),
+    ]
+
+    @api.depends("email")
+    def _compute_email_normalized(self):
+        for extra in self:
+            extra.email_normalized = addresses.normalize(extra.email) or False

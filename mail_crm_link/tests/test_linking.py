@@ -1,0 +1,657 @@
+"""Automatic linking and the create policies (issue 4).
+
+``TestLinking`` stores raw mail as the sync does (``_store_batch`` then the after-store hook)
+and checks what a user sees: links, created records, chatter entries, Email activities.
+``TestLinkingEndToEnd`` goes through a real Dovecot mailbox and the sync engine.
+"""
+
+from unittest.mock import patch
+
+import psycopg2
+
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.mail_crm_link.mailflow import policy, threads
+from odoo.addons.mail_crm_link.models.mailbox_message_link import ADDRESS_LOCK_NAMESPACE
+
+from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkCommon
+
+SALES = ("Sales", f"sales@{OUR_DOMAIN}")
+
+
+class LinkingCase(MailCrmLinkCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.owner = cls.user_sales_manager
+        cls.mailbox = cls.env["fetchmail.server"].create(
+            {
+                "name": "Sales mailbox",
+                "server_type": "imap",
+                "server": "127.0.0.1",
+                "port": 1,
+                "user": "sales",
+                "password": "unused",
+                "crm_link_mode": "auto",
+                "internal_domains": OUR_DOMAIN,
+                "owner_id": cls.owner.id,
+            }
+        )
+        cls.inbox, cls.sent = cls.env["mailbox.folder"].create(
+            [
+                {"mailbox_id": cls.mailbox.id, "name": "INBOX", "label": "Inbox", "role": "inbox"},
+                {"mailbox_id": cls.mailbox.id, "name": "Sent", "label": "Sent", "role": "sent"},
+            ]
+        )
+        cls.second_deal = cls.env["crm.lead"].create(
+            {
+                "name": "Client Industries: spare parts",
+                "type": "opportunity",
+                "partner_id": cls.company_client.id,
+                "user_id": cls.user_sales_leads.id,
+            }
+        )
+
+    def deliver(self, *raws, folder=None, mailbox=None, notes=False):
+        """Store ``raws`` as one fetched batch and run the after-store hook, as the sync."""
+        mailbox = mailbox or self.mailbox
+        folder = folder or self.inbox
+        uid = self.env["mailbox.message"].search_count([]) + 1000
+        items = [({"imap_uid": uid + i, "uidvalidity": 1}, raw, None) for i, raw in enumerate(raws)]
+        records = self.env["mailbox.message"]._store_batch(mailbox, folder, items)
+        mailbox._mcl_after_store(records)
+        if not notes:  # no linking failure nor loop guard unless the test expects one
+            self.assertFalse(records.filtered("link_note").mapped("link_note"))
+        return records
+
+    def links(self, message):
+        """The records ``message`` is linked to, as a set."""
+        return {link.lead_id or link.partner_id for link in message.link_ids}
+
+    def leads_from(self, address):
+        return self.env["crm.lead"].search([("email_normalized", "=", address)])
+
+
+class TestLinking(LinkingCase):
+    # -- unknown senders --------------------------------------------------------------------
+    def test_unknown_sender_creates_a_lead_with_source_and_responsible(self):
+        raw = self.corpus.message(
+            sender=("Олена Бондар", f"olena.bondar@{CLIENT_DOMAIN}"),
+            subject="Запит ціни",
+            lang="uk",
+            charset="windows-1251",
+            attachments=["Специфікація.pdf"],
+        )
+        message = self.deliver(raw)
+        lead = self.leads_from(f"olena.bondar@{CLIENT_DOMAIN}")
+        self.assertEqual(len(lead), 1)
+        self.assertEqual(lead.name, "Запит ціни")
+        self.assertEqual(lead.type, "lead")
+        self.assertEqual(lead.contact_name, "Олена Бондар")
+        self.assertEqual(lead.user_id, self.owner)  # no fixed user: the mailbox owner
+        self.assertEqual(lead.source_id, self.env.ref("mail_crm_link.utm_source_mailbox"))
+        self.assertEqual(lead.medium_id, self.env.ref("utm.utm_medium_email"))
+        self.assertEqual(message.state, "linked")
+        self.assertEqual(message.link_ids.link_type, "policy")
+        # the chatter shows the mail as an email, with its attachment
+        entry = message.link_ids.mail_message_id
+        self.assertEqual(entry.model, "crm.lead")
+        self.assertEqual(entry.res_id, lead.id)
+        self.assertEqual(entry.message_type, "email")
+        self.assertEqual(entry.subject, "Запит ціни")
+        self.assertEqual(entry.attachment_ids.mapped("name"), ["Специфікація.pdf"])
+        self.assertIn("Просимо надіслати", str(entry.body))
+        # one pending Email activity for the responsible
+        activity = message.activity_id
+        self.assertEqual(activity.res_id, lead.id)
+        self.assertEqual(activity.user_id, self.owner)
+        self.assertEqual(activity.activity_type_id, self.env.ref("mail.mail_activity_data_email"))
+        self.assertEqual(
+            activity.date_deadline, policy.next_working_day(fields.Date.context_today(lead))
+        )
+        self.assertTrue(message.pending)
+
+    def test_empty_subject_names_the_lead_after_the_sender(self):
+        self.deliver(
+            self.corpus.message(sender=("Marco Bianchi", f"m@{CLIENT_DOMAIN}"), subject="")
+        )
+        self.assertEqual(self.leads_from(f"m@{CLIENT_DOMAIN}").name, "Email from Marco Bianchi")
+
+    def test_two_mails_from_one_new_address_create_one_lead(self):
+        sender = ("Анна Смирнова", f"anna@{CLIENT_DOMAIN}")
+        first = self.corpus.message(sender=sender, lang="ru", charset="koi8-r")
+        second = self.corpus.message(sender=sender, lang="ru", charset="koi8-r")
+        self.deliver(first, second)  # one batch
+        self.deliver(self.corpus.message(sender=sender, lang="ru"))  # a later batch
+        lead = self.leads_from(sender[1])
+        self.assertEqual(len(lead), 1)
+        self.assertEqual(len(lead.mcl_link_ids), 3)
+
+    def test_policy_choices_for_unknown_senders(self):
+        cases = [
+            (
+                "opportunity",
+                lambda a: self.leads_from(a).filtered(lambda x: x.type == "opportunity"),
+            ),
+            (
+                "contact",
+                lambda a: self.env["res.partner"].search(
+                    [("email", "=", a), ("is_company", "=", False)]
+                ),
+            ),
+            (
+                "company",
+                lambda a: self.env["res.partner"].search(
+                    [("email", "=", a), ("is_company", "=", True)]
+                ),
+            ),
+        ]
+        for action, find in cases:
+            with self.subTest(action=action):
+                self.mailbox.incoming_unknown_action = action
+                address = f"{action}@acme-tools.example"
+                message = self.deliver(self.corpus.message(sender=("Luca Romano", address)))
+                record = find(address)
+                self.assertEqual(len(record), 1)
+                self.assertEqual(self.links(message), {record})
+        self.assertEqual(
+            self.env["res.partner"].search([("email", "=", "company@acme-tools.example")]).name,
+            "Acme Tools",
+        )
+        self.mailbox.incoming_unknown_action = "none"
+        message = self.deliver(self.corpus.message(sender=("X", "nobody@acme-tools.example")))
+        self.assertEqual(message.state, "new")
+        self.assertFalse(self.leads_from("nobody@acme-tools.example"))
+
+    def test_team_and_fixed_responsible(self):
+        self.mailbox.write(
+            {"team_id": self.sales_team_1.id, "incoming_user_id": self.user_sales_leads.id}
+        )
+        self.deliver(self.corpus.message(sender=("A", f"a1@{CLIENT_DOMAIN}")))
+        lead = self.leads_from(f"a1@{CLIENT_DOMAIN}")
+        self.assertEqual(lead.team_id, self.sales_team_1)
+        self.assertEqual(lead.user_id, self.user_sales_leads)
+
+    def test_round_robin_skips_inactive_members(self):
+        team = self.env["crm.team"].create({"name": "Inbound"})
+        members = self.user_sales_salesman | self.user_sales_leads | self.user_sales_manager
+        self.env["crm.team.member"].create(
+            [{"crm_team_id": team.id, "user_id": u.id} for u in members]
+        )
+        self.user_sales_leads.active = False
+        self.mailbox.write({"team_id": team.id, "incoming_assign": "round_robin"})
+        senders = [f"rr{i}@{CLIENT_DOMAIN}" for i in range(4)]
+        self.deliver(*[self.corpus.message(sender=("R", s)) for s in senders])
+        assigned = [self.leads_from(s).user_id for s in senders]
+        active = sorted((self.user_sales_salesman | self.user_sales_manager).ids)
+        self.assertEqual([u.id for u in assigned], active + active)
+
+    def test_round_robin_without_members_falls_back_to_the_owner_with_a_notice(self):
+        team = self.env["crm.team"].create({"name": "Empty"})
+        self.mailbox.write({"team_id": team.id, "incoming_assign": "round_robin"})
+        self.deliver(self.corpus.message(sender=("R", f"lonely@{CLIENT_DOMAIN}")))
+        self.assertEqual(self.leads_from(f"lonely@{CLIENT_DOMAIN}").user_id, self.owner)
+        notice = self.env["mail.message"].search(
+            [("model", "=", "fetchmail.server"), ("res_id", "=", self.mailbox.id)], limit=1
+        )
+        self.assertIn("Round robin found no active member", str(notice.body))
+        self.assertIn(self.owner.partner_id, notice.partner_ids)
+
+    def test_always_create_list_and_loop_guard(self):
+        self.env["ir.config_parameter"].set_param("mail.gateway.loop.threshold", 3)
+        self.mailbox.always_create = "forms@website.example"
+        raws = [
+            self.corpus.message(sender=("Web form", "forms@website.example"), subject=f"Form {i}")
+            for i in range(5)
+        ]
+        messages = self.deliver(*raws, notes=True)
+        self.assertEqual(len(self.leads_from("forms@website.example")), 3)
+        self.assertIn("loop guard", messages.sorted("date")[-1].link_note or "")
+
+    # -- known correspondents -----------------------------------------------------------------
+    def test_known_contact_links_contact_company_and_its_single_open_deal(self):
+        self.second_deal.active = False  # one open deal left
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        )
+        self.assertEqual(
+            self.links(message), {self.contact_client, self.company_client, self.opportunity_client}
+        )
+        self.assertEqual(set(message.link_ids.mapped("link_type")), {"address"})
+        self.assertEqual(message.activity_id.res_model, "crm.lead")
+        self.assertEqual(message.activity_id.user_id, self.user_sales_salesman)
+        self.assertFalse(self.leads_from(self.contact_client.email) - self.opportunity_client)
+
+    def test_deal_link_modes(self):
+        sender = ("Giulia Rossi", self.contact_client.email)
+        expected = {
+            policy.DEALS_ALL: self.opportunity_client | self.second_deal,
+            policy.DEALS_RECENT: self.second_deal,
+            policy.DEALS_SINGLE: self.env["crm.lead"],
+            policy.DEALS_NONE: self.env["crm.lead"],
+        }
+        for mode, deals in expected.items():
+            with self.subTest(mode=mode):
+                self.mailbox.deal_link_mode = mode
+                message = self.deliver(self.corpus.message(sender=sender))
+                self.assertEqual(message.link_ids.lead_id, deals)
+                self.assertEqual(message.needs_deal_choice, mode == policy.DEALS_SINGLE)
+        flagged = self.env["mailbox.message"].search([("needs_deal_choice", "=", True)])
+        self.assertTrue(flagged.activity_id.summary.startswith("Choose a deal"))
+        self.assertEqual(flagged.activity_id.res_model, "res.partner")
+
+    def test_known_client_without_open_deal_gets_an_opportunity(self):
+        (self.opportunity_client | self.second_deal).active = False
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        )
+        deal = message.link_ids.filtered(lambda link: link.link_type == "policy").lead_id
+        self.assertEqual(deal.type, "opportunity")
+        self.assertEqual(deal.partner_id, self.contact_client)
+        self.assertEqual(deal.user_id, self.user_sales_salesman)  # the client's salesperson
+        # a second mail finds the new open deal: no second opportunity
+        self.deliver(self.corpus.message(sender=("Giulia Rossi", self.contact_client.email)))
+        deals = self.env["crm.lead"].search([("partner_id", "=", self.contact_client.id)])
+        self.assertEqual(deals, deal)
+
+    def test_known_client_with_open_deal_and_setting_off_gets_a_deal_per_mail(self):
+        self.mailbox.write(
+            {
+                "known_only_without_open": False,
+                "known_assign": "fixed",
+                "known_user_id": self.user_sales_leads.id,
+            }
+        )
+        self.deliver(self.corpus.message(sender=("Giulia Rossi", self.contact_client.email)))
+        new = self.env["crm.lead"].search(
+            [("partner_id", "=", self.contact_client.id), ("id", "!=", self.opportunity_client.id)]
+        )
+        self.assertEqual(len(new), 1)
+        self.assertEqual(new.user_id, self.user_sales_leads)
+
+    def test_company_address_links_the_company(self):
+        message = self.deliver(self.corpus.message(sender=("Info", self.company_client.email)))
+        self.assertIn(self.company_client, self.links(message))
+        self.assertNotIn(self.contact_client, self.links(message))
+
+    def test_lead_address_links_the_lead_and_creates_nothing(self):
+        count = self.env["crm.lead"].search_count([])
+        message = self.deliver(self.corpus.message(sender=("Olena", self.lead_client.email_from)))
+        self.assertEqual(self.links(message), {self.lead_client})
+        self.assertEqual(self.env["crm.lead"].search_count([]), count)
+        self.assertEqual(message.activity_id.user_id, self.user_sales_leads)
+
+    def test_addresses_are_normalized(self):
+        idn = self.env["res.partner"].create({"name": "Bücher", "email": "Info@Bücher.example"})
+        plus = self.env["res.partner"].create({"name": "Plus", "email": f"plus@{CLIENT_DOMAIN}"})
+        raws = [
+            self.corpus.message(sender=("X", "INFO@xn--bcher-kva.example")),
+            self.corpus.message(sender='"Giulia, Rossi" <GIULIA.ROSSI@Client.Example>'),
+            self.corpus.message(sender=("P", f"plus+news@{CLIENT_DOMAIN}")),
+        ]
+        self.mailbox.write({"fold_plus": True})
+        m_idn, m_case, m_plus = self.deliver(*raws).sorted("date")
+        self.assertIn(idn, self.links(m_idn))
+        self.assertIn(self.contact_client, self.links(m_case))
+        self.assertIn(plus, self.links(m_plus))
+
+    def test_additional_addresses_of_a_contact(self):
+        self.contact_client.extra_email_ids = [(0, 0, {"email": "Giulia <giulia@private.example>"})]
+        message = self.deliver(self.corpus.message(sender=("Giulia", "giulia@private.example")))
+        self.assertIn(self.contact_client, self.links(message))
+        self.assertFalse(self.leads_from("giulia@private.example"))
+
+    def test_several_records_with_one_address_are_all_linked(self):
+        twin = self.env["res.partner"].create(
+            {"name": "Giulia (old)", "email": self.contact_client.email}
+        )
+        message = self.deliver(self.corpus.message(sender=("G", self.contact_client.email)))
+        self.assertLessEqual({self.contact_client, twin}, self.links(message))
+
+    def test_never_log_lists(self):
+        self.mailbox.never_log = "family.example"
+        self.env["ir.config_parameter"].set_param(
+            "mail_crm_link.never_log", "robot@supplier.example"
+        )
+        mum = self.deliver(self.corpus.message(sender=("Mum", "mum@family.example")))
+        robot = self.deliver(self.corpus.message(sender=("Robot", "robot@supplier.example")))
+        for message in mum | robot:
+            self.assertEqual(message.mail_kind, "excluded")
+            self.assertEqual(message.state, "ignored")
+            self.assertFalse(message.link_ids)
+        self.assertFalse(
+            self.leads_from("mum@family.example") | self.leads_from("robot@supplier.example")
+        )
+
+    # -- outgoing -------------------------------------------------------------------------------
+    def test_outgoing_to_unknown_creates_a_contact_for_the_sender(self):
+        sent = self.corpus.message(
+            sender=(self.user_sales_leads.name, self.user_sales_leads.email),
+            to=[("Francesca Esposito", f"francesca@{CLIENT_DOMAIN}"), self.contact_client.email],
+            subject="Preventivo",
+            lang="it",
+        )
+        message = self.deliver(sent, folder=self.sent)
+        self.assertEqual(message.direction, "outgoing")
+        contact = self.env["res.partner"].search([("email", "=", f"francesca@{CLIENT_DOMAIN}")])
+        self.assertEqual(contact.name, "Francesca Esposito")
+        self.assertEqual(contact.user_id, self.user_sales_leads)
+        self.assertLessEqual({contact, self.contact_client}, self.links(message))
+        self.assertFalse(message.activity_id)  # outgoing mail is not pending work
+        self.assertEqual(
+            message.link_ids.mail_message_id.author_id, self.user_sales_leads.partner_id
+        )
+
+    def test_outgoing_policy_lead_or_nothing(self):
+        self.mailbox.write(
+            {
+                "outgoing_unknown_action": "lead",
+                "outgoing_assign": "fixed",
+                "outgoing_user_id": self.user_sales_salesman.id,
+            }
+        )
+        self.deliver(
+            self.corpus.message(sender=SALES, to=f"new1@{CLIENT_DOMAIN}"), folder=self.sent
+        )
+        self.assertEqual(self.leads_from(f"new1@{CLIENT_DOMAIN}").user_id, self.user_sales_salesman)
+        self.mailbox.outgoing_unknown_action = "none"
+        message = self.deliver(
+            self.corpus.message(sender=SALES, to=f"new2@{CLIENT_DOMAIN}"), folder=self.sent
+        )
+        self.assertFalse(message.link_ids)
+        self.assertFalse(self.env["res.partner"].search([("email", "=", f"new2@{CLIENT_DOMAIN}")]))
+
+    # -- not CRM material -----------------------------------------------------------------------
+    def test_not_crm_material_creates_nothing(self):
+        count = self.env["crm.lead"].search_count([]), self.env["res.partner"].search_count([])
+        corpus = self.corpus
+        kinds = {
+            "internal": corpus.internal(f"boss@{OUR_DOMAIN}", f"sales@{OUR_DOMAIN}"),
+            "auto_reply": corpus.auto_reply(f"sales@{OUR_DOMAIN}"),
+            "bounce": corpus.bounce(f"gone@{CLIENT_DOMAIN}"),
+            "mailing_list": corpus.mailing_list(),
+        }
+        for kind, raw in kinds.items():
+            message = self.deliver(raw)
+            self.assertEqual((message.mail_kind, message.state), (kind, "ignored"))
+            self.assertFalse(message.link_ids)
+        spam = self.env["mailbox.folder"].create(
+            {
+                "mailbox_id": self.mailbox.id,
+                "name": "Junk",
+                "label": "Junk",
+                "role": "spam",
+                "sync": False,
+            }
+        )
+        message = self.deliver(corpus.message(), folder=spam)
+        self.assertEqual((message.mail_kind, message.state), ("spam", "ignored"))
+        self.assertEqual(
+            (self.env["crm.lead"].search_count([]), self.env["res.partner"].search_count([])), count
+        )
+
+    def test_mailing_lists_can_be_client_mail(self):
+        self.mailbox.skip_mailing_lists = False
+        message = self.deliver(self.corpus.mailing_list())
+        self.assertEqual(message.mail_kind, "client")
+        self.assertEqual(message.state, "linked")
+
+    def test_auto_reply_joins_its_thread_only(self):
+        sent = self.deliver(
+            self.corpus.message(sender=SALES, to=self.contact_client.email), folder=self.sent
+        )
+        auto = self.corpus.auto_reply(
+            f"sales@{OUR_DOMAIN}", sender=("Giulia Rossi", self.contact_client.email)
+        )
+        auto = auto.replace(
+            b"Subject:", b"In-Reply-To: " + sent.message_id.encode() + b"\r\nSubject:", 1
+        )
+        message = self.deliver(auto)
+        self.assertEqual(message.mail_kind, "auto_reply")
+        self.assertEqual(set(message.link_ids.mapped("link_type")), {"thread"})
+        self.assertEqual(self.links(message), self.links(sent))
+        self.assertFalse(message.activity_id)
+
+    # -- threads ----------------------------------------------------------------------------------
+    def test_reply_from_a_new_address_follows_its_thread(self):
+        first = self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        original = self.deliver(first)
+        colleague = ("Marco Bianchi", f"marco.bianchi@{CLIENT_DOMAIN}")
+        reply = self.deliver(self.corpus.reply(first, sender=colleague, to=SALES))
+        self.assertEqual((self.links(reply)), (self.links(original)))
+        self.assertEqual(set(reply.link_ids.mapped("link_type")), {"thread"})
+        self.assertFalse(self.leads_from(colleague[1]))  # no lead for the colleague
+
+    def test_client_answer_to_mail_sent_from_outlook(self):
+        # a manager wrote from Outlook; the Sent folder was imported, then the client answers
+        sent_raw = self.corpus.message(sender=SALES, to=("Taras", f"taras@{CLIENT_DOMAIN}"))
+        sent = self.deliver(sent_raw, folder=self.sent)
+        taras = self.env["res.partner"].search([("email", "=", f"taras@{CLIENT_DOMAIN}")])
+        self.assertEqual(self.links(sent), {taras})
+        answer = self.deliver(
+            self.corpus.reply(sent_raw, sender=("Тарас", f"t.shevchuk@{CLIENT_DOMAIN}"), to=SALES)
+        )
+        self.assertIn(taras, self.links(answer))
+
+    def test_answer_to_mail_sent_from_the_crm(self):
+        posted = self.opportunity_client.message_post(
+            body="Our offer", message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+        raw = self.corpus.message(
+            sender=("Someone New", f"new.person@{CLIENT_DOMAIN}"),
+            extra_headers={"In-Reply-To": posted.message_id, "References": posted.message_id},
+        )
+        message = self.deliver(raw)
+        self.assertEqual(self.links(message), {self.opportunity_client})
+
+    def test_tracking_token_in_references(self):
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        token = threads.make_message_id(
+            "crm.lead", self.lead_client.id, secret, "crm.example", "0a1b2c3d"
+        )
+        forged = token.replace(f"l{self.lead_client.id}.", f"l{self.opportunity_client.id}.")
+        good = self.deliver(
+            self.corpus.message(
+                sender=("X", f"x1@{CLIENT_DOMAIN}"), extra_headers={"References": token}
+            )
+        )
+        bad = self.deliver(
+            self.corpus.message(
+                sender=("Y", f"y1@{CLIENT_DOMAIN}"), extra_headers={"References": forged}
+            )
+        )
+        self.assertEqual(self.links(good), {self.lead_client})
+        self.assertNotIn(self.opportunity_client, self.links(bad))
+
+    def test_original_and_reply_in_one_batch(self):
+        first = self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        reply = self.corpus.reply(first, sender=("Marco", f"marco2@{CLIENT_DOMAIN}"), to=SALES)
+        original, answer = self.deliver(first, reply).sorted("date")
+        self.assertEqual((self.links(answer)), (self.links(original)))
+
+    # -- what users see ------------------------------------------------------------------------
+    def test_followers_notified_clients_never(self):
+        self.opportunity_client.message_subscribe(
+            partner_ids=(self.contact_client | self.user_sales_leads.partner_id).ids
+        )
+        self.second_deal.active = False
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        )
+        entry = message.link_ids.filtered(lambda link: link.lead_id).mail_message_id
+        notified = entry.notification_ids.res_partner_id
+        self.assertIn(self.user_sales_leads.partner_id, notified)
+        self.assertNotIn(self.contact_client, notified)
+        clients = self.contact_client | self.company_client
+        self.assertFalse(self.env["mail.mail"].search([("recipient_ids", "in", clients.ids)]))
+
+    def test_mark_processed_from_the_mail_or_the_card(self):
+        self.second_deal.active = False
+        first, second = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email)),
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email)),
+        )
+        self.assertTrue(first.pending and second.pending)
+        first.with_user(self.user_sales_salesman).action_mark_processed()
+        self.assertTrue(first.processed)
+        self.assertFalse(first.pending)
+        second.activity_id.with_user(self.user_sales_salesman).action_done()  # from the card
+        self.assertTrue(second.processed)
+        self.assertEqual(
+            self.env["mailbox.message"].search(
+                [("pending", "=", True), ("id", "in", (first | second).ids)]
+            ),
+            self.env["mailbox.message"],
+        )
+
+    def test_relink_adds_only_what_is_new(self):
+        message = self.deliver(self.corpus.message(sender=("Giulia", "giulia@private.example")))
+        lead = self.leads_from("giulia@private.example")
+        self.assertEqual(self.links(message), {lead})
+        entries = self.env["mail.message"].search_count([("message_type", "=", "email")])
+        activities = self.env["mail.activity"].search_count([])
+        # the address is added to the contact; re-link finds it
+        self.contact_client.extra_email_ids = [(0, 0, {"email": "giulia@private.example"})]
+        for _round in range(2):
+            message.with_user(self.user_sales_salesman).action_relink()
+        self.assertIn(self.contact_client, self.links(message))
+        self.assertEqual(len(message.link_ids), len(self.links(message)))
+        new_links = len(message.link_ids) - 1
+        self.assertEqual(
+            self.env["mail.message"].search_count([("message_type", "=", "email")]),
+            entries + new_links,
+        )
+        self.assertEqual(self.env["mail.activity"].search_count([]), activities)
+        self.assertEqual(self.leads_from("giulia@private.example"), lead)  # nothing created
+
+    def test_relink_from_the_mailbox(self):
+        self.mailbox.incoming_unknown_action = "none"
+        message = self.deliver(self.corpus.message(sender=("Z", f"zeta@{CLIENT_DOMAIN}")))
+        self.assertEqual(message.state, "new")
+        partner = self.env["res.partner"].create({"name": "Zeta", "email": f"zeta@{CLIENT_DOMAIN}"})
+        self.mailbox.action_relink()
+        self.assertEqual(message.state, "linked")
+        self.assertEqual(self.links(message), {partner})
+
+    def test_server_action_runs_on_every_stored_mail(self):
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Tag",
+                "model_id": self.env.ref("mail_crm_link.model_mailbox_message").id,
+                "state": "code",
+                "code": "records.sudo().write({'link_note': 'hook ran on %s' % records.mail_kind})",
+            }
+        )
+        self.mailbox.server_action_id = action
+        uid = 5000
+        items = [({"imap_uid": uid, "uidvalidity": 1}, self.corpus.message(), None)]
+        message = self.env["mailbox.message"]._store_batch(self.mailbox, self.inbox, items)
+        self.mailbox._mcl_after_store(message)
+        self.assertEqual(message.link_note, "hook ran on client")
+        self.assertEqual(message.state, "linked")  # after the policy
+
+    def test_lead_conversion_and_merge_carry_the_links(self):
+        message = self.deliver(self.corpus.message(sender=("Olena", self.lead_client.email_from)))
+        self.lead_client.convert_opportunity(self.contact_client)
+        self.assertEqual(self.lead_client.type, "opportunity")
+        self.assertEqual(self.links(message), {self.lead_client})
+        both = self.deliver(self.corpus.message(sender=("Olena", self.lead_client.email_from)))
+        duplicate = self.env["crm.lead"].create(
+            {"name": "Duplicate", "email_from": "dup@client.example"}
+        )
+        self.env["mailbox.message.link"].create(
+            [
+                {"message_id": both.id, "lead_id": duplicate.id, "link_type": "manual"},
+                {"message_id": message.id, "lead_id": duplicate.id, "link_type": "manual"},
+            ]
+        )
+        merged = (self.lead_client | duplicate)._merge_opportunity(auto_unlink=True)
+        self.assertEqual(merged, self.lead_client)
+        self.assertFalse(duplicate.exists())
+        links = self.env["mailbox.message.link"].search([("lead_id", "=", merged.id)])
+        self.assertEqual(sorted(links.message_id.ids), sorted((message | both).ids))  # once each
+
+    def test_linking_failure_keeps_the_mail(self):
+        with (
+            patch.object(
+                type(self.env["mailbox.message.link"]),
+                "_link_messages",
+                side_effect=RuntimeError("boom"),
+            ),
+            mute_logger("odoo.addons.mail_crm_link.models.fetchmail_server"),
+        ):
+            raw = self.corpus.message(sender=("Giulia", self.contact_client.email))
+            items = [({"imap_uid": 7000, "uidvalidity": 1}, raw, None)]
+            message = self.env["mailbox.message"]._store_batch(self.mailbox, self.inbox, items)
+            self.mailbox._mcl_after_store(message)
+        self.assertTrue(message.exists())
+        self.assertEqual(message.state, "new")
+        self.assertIn("boom", message.link_note)
+        message.action_relink()
+        self.assertEqual(message.state, "linked")
+
+    def test_concurrent_workers_wait_on_the_new_address(self):
+        """A second worker holding the lock of an address (it is creating its record): this
+        worker waits instead of creating a duplicate."""
+        address = f"race@{CLIENT_DOMAIN}"
+        with self.registry.cursor() as other:
+            other.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ADDRESS_LOCK_NAMESPACE, address]
+            )
+            self.env.cr.execute("SET LOCAL lock_timeout = '300ms'")
+            items = [
+                (
+                    {"imap_uid": 8000, "uidvalidity": 1},
+                    self.corpus.message(sender=("R", address)),
+                    None,
+                )
+            ]
+            message = self.env["mailbox.message"]._store_batch(self.mailbox, self.inbox, items)
+            with (
+                self.assertRaises(psycopg2.errors.LockNotAvailable),
+                mute_logger("odoo.sql_db"),
+                self.env.cr.savepoint(),
+            ):
+                message._mcl_link()
+            other.rollback()
+        self.env.cr.execute("SET LOCAL lock_timeout = 0")
+        message._mcl_link()
+        self.assertEqual(len(self.leads_from(address)), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestLinkRights(LinkingCase):
+    def test_links_follow_lead_rights(self):
+        self.second_deal.active = False
+        message = self.deliver(self.corpus.message(sender=("Olena", self.lead_client.email_from)))
+        link = message.link_ids
+        self.assertEqual(link.lead_id, self.lead_client)  # assigned to user_sales_leads
+        Link = self.env["mailbox.message.link"]
+        self.assertFalse(Link.with_user(self.user_sales_salesman).search([("id", "=", link.id)]))
+        self.assertEqual(Link.with_user(self.user_sales_leads).search([("id", "=", link.id)]), link)
+        self.assertEqual(
+            Link.with_user(self.user_sales_manager).search([("id", "=", link.id)]), link
+        )
+        with self.assertRaises(AccessError):
+            Link.with_user(self.user_no_crm).search([])
+
+    def test_relink_at_every_sales_level(self):
+        self.mailbox.incoming_unknown_action = "none"
+        message = self.deliver(self.corpus.message(sender=("Q", f"q@{CLIENT_DOMAIN}")))
+        partner = self.env["res.partner"].create({"name": "Q", "email": f"q@{CLIENT_DOMAIN}"})
+        for user in (self.user_sales_salesman, self.user_sales_leads, self.user_sales_manager):
+            with self.subTest(user=user.login):
+                self.assertTrue(message.with_user(user).action_relink())
+                self.assertEqual(self.links(message), {partner})
+
+    def test_relink_refused_without_sales_rights_or_mailbox_access(self):
+        message = self.deliver(self.corpus.message(sender=("Q", f"q2@{CLIENT_DOMAIN}")))
+        with self.assertRaises(AccessError):
+            message.with_user(self.user_no_crm).action_relink()
+        self.mailbox.mailbox_access = "personal"
+        with self.assertRaises(AccessError):
+            message.with_user(self.user_sales_salesman).action_relink()
+        message.with_user(self.owner).action_relink()
