@@ -655,3 +655,119 @@ class TestLinkRights(LinkingCase):
         with self.assertRaises(AccessError):
             message.with_user(self.user_sales_salesman).action_relink()
         message.with_user(self.owner).action_relink()
+
+
+class TestLinkingEndToEnd(MailCrmLinkCommon):
+    """Mail APPENDed into a real Dovecot mailbox → sync → records and links."""
+
+    def test_imap_inbox_and_sent_in_three_languages(self):
+        anna = self.env["res.partner"].create(
+            {
+                "name": "Анна Смирнова",
+                "email": f"anna.smirnova@{CLIENT_DOMAIN}",
+                "user_id": self.user_sales_salesman.id,
+            }
+        )
+        mailbox = self.make_mailbox()
+        login = mailbox.user
+        corpus = self.corpus
+        inbox_mail = [
+            corpus.message(
+                sender=("Олена Коваленко", f"olena.k@{CLIENT_DOMAIN}"),
+                subject="Запит комерційної пропозиції",
+                lang="uk",
+                charset="windows-1251",
+            ),
+            corpus.message(
+                sender=("Анна Смирнова", anna.email),
+                subject="Счёт на оплату",
+                lang="ru",
+                charset="koi8-r",
+            ),
+            corpus.message(
+                sender=("Giulia Rossi", self.contact_client.email),
+                subject="Consegna a Milano — più veloce?",
+                lang="it",
+                charset="utf-8",
+                attachments=["Preventivo_città.pdf"],
+            ),
+            corpus.auto_reply(f"sales@{OUR_DOMAIN}"),
+            corpus.mailing_list(),
+        ]
+        sent_raw = corpus.message(
+            sender=SALES,
+            to=("Francesca Esposito", f"francesca.e@{CLIENT_DOMAIN}"),
+            subject="Offerta",
+            lang="it",
+        )
+        self.dovecot.append_many(login, inbox_mail)
+        self.dovecot.append(login, sent_raw, folder="Sent")
+        result = self.sync(mailbox)
+        self.assertFalse(result.get("error"), result)
+        self.assertEqual(result["new"], 6)
+
+        lead = self.env["crm.lead"].search([("email_normalized", "=", f"olena.k@{CLIENT_DOMAIN}")])
+        self.assertEqual(lead.name, "Запит комерційної пропозиції")
+        self.assertEqual(lead.contact_name, "Олена Коваленко")
+        anna_deal = self.env["crm.lead"].search([("partner_id", "=", anna.id)])
+        self.assertEqual(anna_deal.type, "opportunity")  # a known client without open deal
+        self.assertEqual(anna_deal.name, "Счёт на оплату")
+        self.assertEqual(anna_deal.user_id, self.user_sales_salesman)
+        francesca = self.env["res.partner"].search([("email", "=", f"francesca.e@{CLIENT_DOMAIN}")])
+        self.assertEqual(francesca.name, "Francesca Esposito")
+        giulia_mail = self.stored(mailbox, sender=self.contact_client.email)
+        self.assertEqual(
+            {link.lead_id or link.partner_id for link in giulia_mail.link_ids},
+            {self.contact_client, self.company_client, self.opportunity_client},
+        )
+        entry = giulia_mail.link_ids.filtered("lead_id").mail_message_id
+        self.assertEqual(entry.attachment_ids.mapped("name"), ["Preventivo_città.pdf"])
+        self.assertEqual(
+            sorted(self.stored(mailbox, state="ignored").mapped("mail_kind")),
+            ["auto_reply", "mailing_list"],
+        )
+
+        # Francesca's colleague answers the mail sent from Outlook: same records, no new lead
+        self.dovecot.append(
+            login,
+            corpus.reply(sent_raw, sender=("Luca Romano", f"luca.r@{CLIENT_DOMAIN}"), to=SALES),
+        )
+        entries_before = self.env["mail.message"].search_count([("message_type", "=", "email")])
+        self.sync(mailbox)
+        reply = self.stored(mailbox, sender=f"luca.r@{CLIENT_DOMAIN}")
+        self.assertEqual(reply.link_ids.partner_id, francesca)
+        self.assertFalse(
+            self.env["crm.lead"].search([("email_normalized", "=", f"luca.r@{CLIENT_DOMAIN}")])
+        )
+        # a sync with nothing new and a re-link change nothing
+        self.sync(mailbox)
+        mailbox.action_relink()
+        self.assertEqual(
+            self.env["mail.message"].search_count([("message_type", "=", "email")]),
+            entries_before + 1,
+        )
+
+        # what each sales level sees through the links
+        Link = self.env["mailbox.message.link"]
+        olena_link = self.stored(mailbox, sender=f"olena.k@{CLIENT_DOMAIN}").link_ids
+        anna_link = self.stored(mailbox, sender=anna.email).link_ids.filtered("lead_id")
+        lead.user_id = self.user_sales_leads  # the lead belongs to someone else now
+        own = Link.with_user(self.user_sales_salesman).search([("mailbox_id", "=", mailbox.id)])
+        self.assertIn(anna_link, own)
+        self.assertNotIn(olena_link, own)
+        for user in (self.user_sales_leads, self.user_sales_manager):
+            seen = Link.with_user(user).search([("mailbox_id", "=", mailbox.id)])
+            self.assertLessEqual(olena_link | anna_link, seen)
+        with self.assertRaises(AccessError):
+            Link.with_user(self.user_no_crm).search([("mailbox_id", "=", mailbox.id)])
+
+    def test_pop3_mail_is_linked_too(self):
+        mailbox = self.make_mailbox(protocol="pop")
+        self.dovecot.append(
+            mailbox.user,
+            self.corpus.message(sender=("Ірина Бондаренко", f"iryna@{CLIENT_DOMAIN}"), lang="uk"),
+        )
+        self.sync(mailbox)
+        message = self.stored(mailbox)
+        self.assertEqual(message.state, "linked")
+        self.assertEqual(message.link_ids.lead_id.contact_name, "Ірина Бондаренко")
