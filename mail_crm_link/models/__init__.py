@@ -7,4 +7,5 @@ from . import res_partner_email
 from . import res_partner
 from . import crm_lead
 from . import mail_activity
+from . import mail_message
 from . import res_config_settings

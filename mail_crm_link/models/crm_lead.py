@@ -9,6 +9,7 @@ class CrmLead(models.Model):
     _inherit = "crm.lead"
 
     mcl_link_ids = fields.One2many("mailbox.message.link", "lead_id", string="Mail Links")
+    mcl_message_count = fields.Integer(compute="_compute_mcl_message_count", string="Emails")
 
     def init(self):
         # Odoo indexes this column for LIKE searches only (trigram); matching needs equality
@@ -68,6 +69,28 @@ class CrmLead(models.Model):
                 kept.add(link.message_id.id)
                 link.lead_id = self
         return result
+
+    def _compute_mcl_message_count(self):
+        """The mails on this card that the user may see (0 without access to stored mail)."""
+        Message = self.env["mailbox.message"]
+        readable = Message.has_access("read")
+        for record in self:
+            record.mcl_message_count = readable and Message.search_count(
+                [("link_ids.lead_id", "=", record.id)]
+            )
+
+    def action_mcl_messages(self):
+        """ "Emails": the mail linked to this card, where it can be removed from the card."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mail_crm_link.mailbox_message_action"
+        )
+        action.update(
+            name=self.env._("Emails of %s", self.display_name),
+            domain=[("link_ids.lead_id", "=", self.id)],
+            context={"mcl_res_model": self._name, "mcl_res_id": self.id, "create": False},
+        )
+        return action
 
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)

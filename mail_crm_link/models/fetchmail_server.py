@@ -211,6 +211,15 @@ class FetchmailServer(models.Model):
         default=1,
         help="1: by the end of the next working day.",
     )
+    strict_visibility = fields.Boolean(
+        help="A mail of this mailbox shows on a record only to users who may read every "
+        "record it is linked to.",
+    )
+    private_addresses = fields.Text(
+        string="Private Correspondents",
+        help="Mail with these addresses or domains stays linked but shows only to the "
+        "mailbox's owner and sales managers.",
+    )
     server_action_id = fields.Many2one(
         "ir.actions.server",
         string="Then Run",
@@ -328,6 +337,30 @@ class FetchmailServer(models.Model):
             self._mcl_never_log_set(),
             self.skip_mailing_lists,
         )
+
+    def _mcl_is_private(self, direction, sender, recipients):
+        self.ensure_one()
+        private = addresses.parse_internal(self.private_addresses)
+        if not private:
+            return False
+        found = classify.correspondents(direction, sender, recipients, self._internal_set())
+        return bool(found) and any(addresses.in_list(a, private) for a in found)
+
+    def _mcl_apply_private(self):
+        """Mark the stored mail of the private correspondents private."""
+        for mailbox in self:
+            messages = self.env["mailbox.message"].search(
+                [("mailbox_id", "=", mailbox.id), ("private", "=", False)]
+            )
+            for message in messages:
+                recipients = [
+                    a
+                    for _n, a in addresses.parse_list(
+                        [message.email_to or "", message.email_cc or ""]
+                    )
+                ]
+                if mailbox._mcl_is_private(message.direction, message.sender, recipients):
+                    message.private = True
 
     def _mcl_policy(self):
         self.ensure_one()

@@ -3,6 +3,7 @@ import logging
 from datetime import timezone
 
 from odoo import api, fields, models, tools
+from odoo.exceptions import AccessError
 
 from ..mailflow import addresses, classify, parse, policy
 from .fields_extra import BigInteger
@@ -78,6 +79,17 @@ class MailboxMessage(models.Model):
         index=True,
     )
     link_ids = fields.One2many("mailbox.message.link", "message_id", string="CRM Links")
+    conversation = fields.Char(
+        compute="_compute_conversation",
+        store=True,
+        index="btree_not_null",
+        help="The first Message-ID of the thread: mails of one conversation share it.",
+    )
+    private = fields.Boolean(
+        readonly=True,
+        help="Shown only to the mailbox's owner and sales managers, on the mailbox and on "
+        "the linked records.",
+    )
     link_count = fields.Integer(compute="_compute_link_count", string="Links")
     needs_deal_choice = fields.Boolean(
         string="Choose a Deal",
@@ -110,6 +122,14 @@ class MailboxMessage(models.Model):
     def _compute_link_count(self):
         for message in self:
             message.link_count = len(message.link_ids)
+
+    @api.depends("message_id", "references", "in_reply_to")
+    def _compute_conversation(self):
+        for message in self:
+            refs = (message.references or "").split()
+            message.conversation = (
+                refs[0] if refs else (message.in_reply_to or message.message_id or False)
+            )
 
     @api.depends("activity_id", "processed")
     def _compute_pending(self):
@@ -230,6 +250,7 @@ class MailboxMessage(models.Model):
         vals["mail_kind"] = mailbox._mcl_kind(
             mail.headers, vals["direction"], mail.sender, recipients, role
         )
+        vals["private"] = mailbox._mcl_is_private(vals["direction"], mail.sender, recipients)
         if vals["mail_kind"] not in (classify.CLIENT, classify.AUTO_REPLY):
             vals["state"] = "ignored"
         return vals
@@ -268,6 +289,127 @@ class MailboxMessage(models.Model):
             message.mail_kind = message._mcl_classify()
         messages._mcl_link(allow_create=False, run_hooks=False)
         return True
+
+    # -- by hand (the web client) -------------------------------------------------------------
+    def action_link_record(self, model, res_id):
+        """Link these mails to one contact, company, lead or deal (see ``_add_links``)."""
+        record = self.env[model].browse(int(res_id)).exists()
+        self.env["mailbox.message.link"]._add_links(self, record)
+        return True
+
+    def action_remove_from_record(self):
+        """ "Remove from card": the mail leaves the record named by the context (the card the
+        list was opened from), not the rest of its thread."""
+        model = self.env.context.get("mcl_res_model")
+        res_id = self.env.context.get("mcl_res_id")
+        field = {"crm.lead": "lead_id", "res.partner": "partner_id"}.get(model)
+        if not field or not res_id:
+            return False
+        return self.link_ids.filtered(lambda link: link[field].id == res_id).action_remove()
+
+    def action_create_lead(self):
+        return self._mcl_create_record(policy.LEAD)
+
+    def action_create_opportunity(self):
+        return self._mcl_create_record(policy.OPPORTUNITY)
+
+    def action_create_contact(self):
+        return self._mcl_create_record(policy.CONTACT)
+
+    def action_create_company(self):
+        return self._mcl_create_record(policy.COMPANY)
+
+    def _mcl_create_record(self, kind):
+        """Create a lead, deal, contact or company prefilled from this mail and link it.
+        The record is created as the current user: their create right is checked by Odoo."""
+        self.ensure_one()
+        self.check_access("read")
+        if kind not in (policy.LEAD, policy.OPPORTUNITY, policy.CONTACT, policy.COMPANY):
+            raise AccessError(self.env._("Unknown kind of record: %s", kind))
+        mailbox = self.sudo().mailbox_id
+        name, address = self._mcl_main_correspondent()
+        if kind in (policy.LEAD, policy.OPPORTUNITY):
+            record = self.env["crm.lead"].create(
+                {
+                    "name": policy.clean_subject(self.subject)
+                    or self.env._("Email from %s", name or address),
+                    "type": kind,
+                    "email_from": address or False,
+                    "contact_name": name or False,
+                    "user_id": self.env.uid,
+                    "team_id": mailbox.team_id.id or False,
+                    "source_id": mailbox.source_id.id or False,
+                    "medium_id": self.env.ref("utm.utm_medium_email").id,
+                }
+            )
+        else:
+            is_company = kind == policy.COMPANY
+            record = self.env["res.partner"].create(
+                {
+                    "name": policy.company_name(name, address)
+                    if is_company
+                    else policy.contact_name(name, address),
+                    "is_company": is_company,
+                    "email": address or False,
+                }
+            )
+        self.env["mailbox.message.link"]._add_links(self, record)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": record._name,
+            "res_id": record.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }
+
+    def _mcl_main_correspondent(self):
+        """``(name, address)`` of the client side: the sender of incoming mail, the first
+        external recipient of sent mail."""
+        self.ensure_one()
+        pairs = addresses.parse_list(
+            [self.email_from or "", self.email_to or "", self.email_cc or ""]
+        )
+        names = {a: n for n, a in pairs}
+        found = classify.correspondents(
+            self.direction,
+            self.sender,
+            [a for _n, a in pairs[1:]],
+            self.mailbox_id.sudo()._internal_set(),
+        )
+        address = found[0] if found else (self.sender or "")
+        return names.get(address, ""), address
+
+    def action_toggle_private(self):
+        """The mailbox's owner (or a sales manager) hides a mail from everybody else; it stays
+        linked."""
+        self._mcl_check_owner()
+        for message in self.sudo():
+            message.private = not message.private
+        return True
+
+    def action_private_correspondent(self):
+        """Every mail with this correspondent, past and future, is private."""
+        self._mcl_check_owner()
+        for message in self.sudo():
+            _name, address = message._mcl_main_correspondent()
+            if not address:
+                continue
+            mailbox = message.mailbox_id
+            if not addresses.in_list(address, addresses.parse_internal(mailbox.private_addresses)):
+                mailbox.private_addresses = ", ".join(
+                    filter(None, [mailbox.private_addresses, address])
+                )
+            mailbox._mcl_apply_private()
+        return True
+
+    def _mcl_check_owner(self):
+        self.check_access("read")
+        if self.env.user.has_group("sales_team.group_sale_manager") or self.env.su:
+            return
+        if any(m.sudo().mailbox_id.owner_id != self.env.user for m in self):
+            raise AccessError(
+                self.env._("Only the owner of the mailbox can make its mail private.")
+            )
 
     def _mcl_classify(self):
         self.ensure_one()

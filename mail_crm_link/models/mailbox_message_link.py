@@ -5,6 +5,7 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from ..mailflow import addresses, classify, policy, threads
 
@@ -107,6 +108,55 @@ class MailboxMessageLink(models.Model):
                     ).run()
         return True
 
+    # -- by hand (the web client) -------------------------------------------------------------
+    @api.model
+    def _add_links(self, messages, record, link_type="manual"):
+        """Link ``messages`` to ``record`` (a contact, company, lead or deal) on behalf of the
+        current user, who must be able to read the mail and to edit the record: the checks
+        are made here, on the server, whatever the view shows."""
+        if record._name not in ("res.partner", "crm.lead") or len(record) != 1:
+            raise UserError(self.env._("Mail can be linked to contacts, companies and leads only."))
+        messages.check_access("read")
+        record.check_access("write")
+        field = "lead_id" if record._name == "crm.lead" else "partner_id"
+        existing = self.sudo().search([("message_id", "in", messages.ids), (field, "=", record.id)])
+        todo = messages - existing.message_id
+        links = self.sudo().create(
+            [
+                {
+                    "message_id": m.id,
+                    field: record.id,
+                    "link_type": link_type,
+                    "user_id": self.env.uid,
+                }
+                for m in todo
+            ]
+        )
+        todo.sudo().write({"state": "linked", "needs_deal_choice": False})
+        self.sudo()._publish(links)
+        self.env["mailbox.message"].sudo()._mcl_schedule_activities(todo.sudo())
+        return links
+
+    def action_remove(self):
+        """Take these mails off their records: the chatter entry and a pending Email activity
+        on that record go, the mail stays in its mailbox. Whoever may edit the record may
+        remove a link, whoever set it."""
+        self.check_access("read")
+        for link in self:
+            link._target().check_access("write")
+        links = self.sudo()
+        messages = links.message_id
+        for link in links:
+            activity = link.message_id.activity_id
+            target = link._target()
+            if activity and (activity.res_model, activity.res_id) == (target._name, target.id):
+                link.message_id.activity_id = False
+                activity.unlink()
+        links.mail_message_id.unlink()
+        links.unlink()
+        messages.filtered(lambda m: not m.link_ids and m.state == "linked").write({"state": "new"})
+        return True
+
     def _publish(self, links):
         """Each new link shows its mail in the record's chatter, as an email with its
         attachments. Internal followers are notified as Odoo notifies them; nothing is sent
@@ -119,7 +169,7 @@ class MailboxMessageLink(models.Model):
                 mail_post_autofollow=False,
                 mail_notify_force_send=False,
             )
-            link.mail_message_id = record.message_post(
+            entry = record.message_post(
                 body=Markup(message.body_html or ""),  # sanitized when stored
                 subject=message.subject or False,
                 message_type="email",
@@ -130,6 +180,8 @@ class MailboxMessageLink(models.Model):
                 message_id=message.message_id or False,
                 date=message.date,
             )
+            entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
+            link.mail_message_id = entry
 
 
 def drop_external_recipients(env, recipients):

@@ -12,6 +12,7 @@ class ResPartner(models.Model):
         "res.partner.email", "partner_id", string="Other Email Addresses"
     )
     mcl_link_ids = fields.One2many("mailbox.message.link", "partner_id", string="Mail Links")
+    mcl_message_count = fields.Integer(compute="_compute_mcl_message_count", string="Emails")
 
     def init(self):
         # matching looks contacts up by address: an equality index (Odoo's own has none)
@@ -43,6 +44,28 @@ class ResPartner(models.Model):
         """The salesperson of the contact, else of its company."""
         self.ensure_one()
         return self.user_id or self.commercial_partner_id.user_id
+
+    def _compute_mcl_message_count(self):
+        """The mails on this card that the user may see (0 without access to stored mail)."""
+        Message = self.env["mailbox.message"]
+        readable = Message.has_access("read")
+        for record in self:
+            record.mcl_message_count = readable and Message.search_count(
+                [("link_ids.partner_id", "=", record.id)]
+            )
+
+    def action_mcl_messages(self):
+        """ "Emails": the mail linked to this card, where it can be removed from the card."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mail_crm_link.mailbox_message_action"
+        )
+        action.update(
+            name=self.env._("Emails of %s", self.display_name),
+            domain=[("link_ids.partner_id", "=", self.id)],
+            context={"mcl_res_model": self._name, "mcl_res_id": self.id, "create": False},
+        )
+        return action
 
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)

@@ -1,0 +1,1 @@
+from . import mailbox_link_wizard

@@ -1,0 +1,31 @@
+from odoo import api, fields, models
+
+
+class MailboxLinkWizard(models.TransientModel):
+    """Link one or more mails to an existing contact, company, lead or deal. The choices are
+    what the user may read (record rules); linking checks that they may edit the record."""
+
+    _name = "mailbox.link.wizard"
+    _description = "Link Mail to a CRM Record"
+
+    message_ids = fields.Many2many("mailbox.message", string="Mail", required=True)
+    target = fields.Selection(
+        [("partner", "Contact or Company"), ("lead", "Lead or Deal")],
+        default="partner",
+        required=True,
+    )
+    partner_id = fields.Many2one("res.partner", string="Contact or Company")
+    lead_id = fields.Many2one("crm.lead", string="Lead or Deal")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        if self.env.context.get("active_model") == "mailbox.message":
+            values["message_ids"] = [(6, 0, self.env.context.get("active_ids", []))]
+        return values
+
+    def action_link(self):
+        self.ensure_one()
+        record = self.lead_id if self.target == "lead" else self.partner_id
+        self.env["mailbox.message.link"]._add_links(self.message_ids, record)
+        return {"type": "ir.actions.act_window_close"}
