@@ -18,6 +18,7 @@
         "views/mailbox_message_views.xml",
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
+        "views/mailbox_compose_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],

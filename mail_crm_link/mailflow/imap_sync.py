@@ -288,6 +288,19 @@ def _close(conn):
 close = _close
 
 
+def append(conn, folder, raw, seen=True, when=None):
+    """APPEND ``raw`` to ``folder`` (as a mail client saves what it sent: read)."""
+    flags = "(\\Seen)" if seen else "()"
+    typ, data = conn.append(
+        quote(folder),
+        flags,
+        imaplib.Time2Internaldate(when or time.time()),
+        raw,
+    )
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"APPEND to {folder} refused: {data!r}")
+
+
 # -- push (RFC 2177 IDLE) ---------------------------------------------------------------------
 
 

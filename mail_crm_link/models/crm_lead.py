@@ -92,6 +92,19 @@ class CrmLead(models.Model):
         )
         return action
 
+    def action_mcl_compose(self):
+        """ "New Email" from the card, sent through a CRM mailbox and linked to the card."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("New Email"),
+            "res_model": "mailbox.compose",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_res_model": self._name, "default_res_id": self.id},
+        }
+
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
         return drop_external_recipients(self.env, recipients)

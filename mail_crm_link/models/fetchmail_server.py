@@ -101,6 +101,17 @@ class FetchmailServer(models.Model):
     count_linked = fields.Integer(compute="_compute_counts", string="Linked")
     count_ignored = fields.Integer(compute="_compute_counts", string="Ignored")
     count_failed = fields.Integer(compute="_compute_counts", string="Failed")
+    email_address = fields.Char(
+        string="Mailbox Address",
+        help="The address of this mailbox, used as sender of mail written from the CRM "
+        "(empty: the login when it is an address).",
+    )
+    mail_server_id = fields.Many2one(
+        "ir.mail_server",
+        string="Outgoing Server",
+        help="The SMTP server that sends mail written from the CRM for this mailbox "
+        "(empty: Odoo's default outgoing server).",
+    )
     # -- linking and create policy (automatic mode) --
     fold_plus = fields.Boolean(
         string="Ignore +tags in Addresses",
@@ -318,6 +329,24 @@ class FetchmailServer(models.Model):
     def _internal_set(self):
         self.ensure_one()
         return addresses.parse_internal(self.internal_domains)
+
+    def _mcl_address(self):
+        self.ensure_one()
+        return addresses.normalize(self.email_address or self.user or "")
+
+    def _mcl_append_sent(self, raw):
+        """Save mail sent from the CRM in the mailbox's Sent folder, as a mail client does,
+        so the user sees it in their own mail program. Returns the folder, or raises."""
+        self.ensure_one()
+        folder = self.folder_ids.filtered(lambda f: f.role == "sent")[:1]
+        if self.server_type != "imap" or not folder:
+            return folder
+        conn = self._mcl_connect()
+        try:
+            imap_sync.append(conn, folder.name, raw, seen=True)
+        finally:
+            self._mcl_disconnect(conn)
+        return folder
 
     def _mcl_never_log_set(self):
         self.ensure_one()

@@ -379,6 +379,36 @@ class MailboxMessage(models.Model):
         address = found[0] if found else (self.sender or "")
         return names.get(address, ""), address
 
+    def _mcl_reply_values(self):
+        """To and subject of an answer to this mail."""
+        self.ensure_one()
+        if self.direction == classify.INCOMING:
+            to = self.reply_to or self.email_from or ""
+        else:
+            to = self.email_to or ""
+        subject = self.subject or ""
+        if not policy.REPLY_PREFIX_RE.match(subject):
+            subject = f"Re: {subject}"
+        return {"email_to": to, "subject": subject, "parent_id": self.id}
+
+    def action_reply(self):
+        """Answer this mail from the CRM (through the mailbox's outgoing server)."""
+        self.ensure_one()
+        self.check_access("read")
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Reply"),
+            "res_model": "mailbox.compose",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {
+                "default_parent_id": self.id,
+                "default_res_model": self.env.context.get("mcl_res_model"),
+                "default_res_id": self.env.context.get("mcl_res_id"),
+            },
+        }
+
     def action_toggle_private(self):
         """The mailbox's owner (or a sales manager) hides a mail from everybody else; it stays
         linked."""

@@ -1,4 +1,5 @@
 from . import test_bench
+from . import test_compose
 from . import test_linking
 from . import test_manual
 from . import test_policy

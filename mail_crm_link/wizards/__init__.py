@@ -1,1 +1,2 @@
 from . import mailbox_link_wizard
+from . import mailbox_compose

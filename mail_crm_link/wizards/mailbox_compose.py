@@ -1,0 +1,152 @@
+import logging
+import secrets
+
+from markupsafe import Markup
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import UserError
+
+from ..mailflow import addresses, threads
+
+_logger = logging.getLogger(__name__)
+
+
+class MailboxCompose(models.TransientModel):
+    """Write to a client from a CRM card, or reply to one of its mails.
+
+    Table of contents of ``action_send``: build the MIME message (threading headers and a
+    Message-ID carrying the card's signed token) → send it through the mailbox's outgoing
+    server → store it as sent mail of the mailbox, linked to the card at once → APPEND it to
+    the mailbox's Sent folder, so that the user's own mail program shows it too.
+    """
+
+    _name = "mailbox.compose"
+    _description = "Write an Email From the CRM"
+
+    res_model = fields.Char(required=True)
+    res_id = fields.Integer(required=True)
+    parent_id = fields.Many2one("mailbox.message", string="In Reply To")
+    mailbox_id = fields.Many2one(
+        "fetchmail.server",
+        string="Send From Mailbox",
+        required=True,
+        domain=[("crm_link_mode", "!=", "off")],
+    )
+    email_to = fields.Char(string="To", required=True)
+    email_cc = fields.Char(string="Cc")
+    subject = fields.Char(required=True)
+    body = fields.Html()
+    attachment_ids = fields.Many2many("ir.attachment", string="Attachments")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        ctx = self.env.context
+        parent = self.env["mailbox.message"].browse(ctx.get("default_parent_id") or [])
+        model = values.get("res_model") or ctx.get("active_model")
+        res_id = values.get("res_id") or ctx.get("active_id")
+        if parent and not (model in ("crm.lead", "res.partner") and res_id):
+            main = parent._mcl_main_record()
+            model, res_id = main._name, main.id
+        if model not in ("crm.lead", "res.partner") or not res_id:
+            return values
+        record = self.env[model].browse(res_id)
+        values.update(res_model=model, res_id=res_id)
+        if parent:
+            values.update(parent._mcl_reply_values())
+        else:
+            values["email_to"] = _client_address(record)
+        values.setdefault("mailbox_id", (parent.mailbox_id or self._default_mailbox()).id or False)
+        return values
+
+    @api.model
+    def _default_mailbox(self):
+        mailboxes = self.env["fetchmail.server"].search(
+            [("crm_link_mode", "!=", "off"), ("state", "=", "done")]
+        )
+        own = mailboxes.filtered(lambda m: m.owner_id == self.env.user)
+        return (own or mailboxes)[:1]
+
+    def _record(self):
+        return self.env[self.res_model].browse(self.res_id)
+
+    def action_send(self):
+        self.ensure_one()
+        record = self._record()
+        record.check_access("read")
+        self.mailbox_id.check_access("read")  # a mailbox the user may use (record rules)
+        mailbox = self.mailbox_id.sudo()
+        sender = mailbox._mcl_address()
+        if not sender:
+            raise UserError(self.env._("Mailbox %s has no address to send from.", mailbox.name))
+        message = self._build(sender)
+        self.env["ir.mail_server"].sudo().send_email(
+            message, mail_server_id=mailbox.mail_server_id.id or None
+        )
+        raw = message.as_bytes()  # as sent (the mail server may have adjusted headers)
+        stored = self._store(mailbox, raw, message["Message-ID"])
+        self.env["mailbox.message.link"]._add_links(stored, record)
+        try:
+            mailbox._mcl_append_sent(raw)
+        except Exception as exc:  # noqa: BLE001 (the mail is sent and stored; say what failed)
+            _logger.warning("Mailbox %s: could not save sent mail to Sent: %s", mailbox.id, exc)
+            stored.sudo().link_note = self.env._(
+                "Sent, but not saved in the mailbox's Sent folder: %s", exc
+            )
+        return {"type": "ir.actions.act_window_close"}
+
+    def _build(self, sender):
+        """The MIME message: threading headers, and a Message-ID with the card's token."""
+        parent = self.parent_id.sudo()
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        message_id = threads.make_message_id(
+            self.res_model,
+            self.res_id,
+            secret,
+            addresses.domain_of(sender) or "localhost",
+            secrets.token_hex(8),
+        )
+        headers = {}
+        references = None
+        if parent.message_id:
+            headers["In-Reply-To"] = parent.message_id
+            references = " ".join(filter(None, [parent.references, parent.message_id]))
+        to = [a for _n, a in addresses.parse_list([self.email_to])]
+        cc = [a for _n, a in addresses.parse_list([self.email_cc or ""])]
+        if not to:
+            raise UserError(self.env._("Enter at least one recipient address."))
+        body = self.body or Markup("<p></p>")
+        return self.env["ir.mail_server"].build_email(
+            email_from=tools.formataddr((self.env.user.name, sender)),
+            email_to=to,
+            email_cc=cc,
+            subject=self.subject,
+            body=body,
+            body_alternative=tools.html2plaintext(body),
+            subtype="html",
+            subtype_alternative="plain",
+            message_id=message_id,
+            references=references,
+            headers=headers,
+            attachments=[(a.name, a.raw, a.mimetype) for a in self.attachment_ids.sudo()],
+        )
+
+    def _store(self, mailbox, raw, message_id):
+        folder = mailbox.folder_ids.filtered(lambda f: f.role == "sent")[:1]
+        Message = self.env["mailbox.message"].sudo()
+        stored = Message._store_batch(mailbox, folder, [({}, raw, fields.Datetime.now())])
+        if not stored:  # already stored (same Message-ID): never happens for a new token
+            stored = Message.search(
+                [("mailbox_id", "=", mailbox.id), ("dedup_key", "=", message_id)]
+            )
+        stored.direction = "outgoing"
+        return stored.with_env(self.env)
+
+
+def _client_address(record):
+    """Where a card's mail goes: a contact's address; a deal's client's (else its company's,
+    else the deal's own) address."""
+    if record._name == "res.partner":
+        return record.email or record.commercial_partner_id.email or ""
+    partner = record.partner_id
+    return partner.email or partner.commercial_partner_id.email or record.email_from or ""
