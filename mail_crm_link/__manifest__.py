@@ -19,6 +19,7 @@
         "views/res_partner_views.xml",
         "views/crm_lead_views.xml",
         "views/mailbox_compose_views.xml",
+        "views/mailbox_message_file_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],

@@ -3,6 +3,7 @@ from . import fetchmail_server
 from . import mailbox_folder
 from . import mailbox_message
 from . import mailbox_message_link
+from . import mailbox_message_file
 from . import res_partner_email
 from . import res_partner
 from . import crm_lead

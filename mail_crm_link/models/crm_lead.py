@@ -92,6 +92,15 @@ class CrmLead(models.Model):
         )
         return action
 
+    def action_mcl_files(self):
+        """ "Files": attachments of the mail on this card (for a company, of all its people)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mail_crm_link.mailbox_message_file_action"
+        )
+        action["domain"] = [("lead_id", "=", self.id)]
+        return action
+
     def action_mcl_compose(self):
         """ "New Email" from the card, sent through a CRM mailbox and linked to the card."""
         self.ensure_one()

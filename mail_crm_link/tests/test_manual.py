@@ -126,6 +126,31 @@ class TestManualLinks(LinkingCase):
         self.assertEqual(deal.mcl_message_count, 1)
         self.assertEqual(self.contact_client.with_user(self.user_no_crm).mcl_message_count, 0)
 
+    def test_files_from_mail(self):
+        self.mailbox.deal_link_mode = "all"
+        raw = self.corpus.message(
+            sender=("Giulia Rossi", self.contact_client.email),
+            lang="it",
+            attachments=["Preventivo_città.pdf", "foto.png"],
+        )
+        message = self.deliver(raw)
+        Files = self.env["mailbox.message.file"]
+        on_contact = Files.search(self.contact_client.action_mcl_files()["domain"])
+        self.assertEqual(set(on_contact.mapped("name")), {"Preventivo_città.pdf", "foto.png"})
+        self.assertEqual(on_contact.message_id, message)
+        self.assertEqual(on_contact.attachment_id, message.attachment_ids)
+        on_company = Files.search(self.company_client.action_mcl_files()["domain"])
+        self.assertEqual(set(on_company.mapped("client_id")), {self.company_client})
+        on_deal = Files.search(self.second_deal.action_mcl_files()["domain"])
+        self.assertEqual(len(on_deal), 2)
+        # the second deal belongs to user_sales_leads: its rows are not the salesman's
+        own = Files.with_user(self.user_sales_salesman).search([("message_id", "=", message.id)])
+        self.assertNotIn(self.second_deal, own.lead_id)
+        self.assertIn(self.opportunity_client, own.lead_id)
+        self.assertEqual(
+            own.with_user(self.user_sales_salesman)[:1].action_open_mail()["res_id"], message.id
+        )
+
 
 class TestPrivateAndStrict(LinkingCase):
     def chatter(self, record, user):

@@ -1,0 +1,70 @@
+from odoo import fields, models, tools
+
+
+class MailboxMessageFile(models.Model):
+    """ "Files from mail": one row per attachment of a linked mail and per record it is on,
+    so a card lists the files its clients sent or received. A read-only SQL view."""
+
+    _name = "mailbox.message.file"
+    _description = "File From Mail"
+    _auto = False
+    _order = "date desc, id desc"
+    _rec_name = "name"
+
+    attachment_id = fields.Many2one("ir.attachment", string="File", readonly=True)
+    name = fields.Char(string="File Name", readonly=True)
+    mimetype = fields.Char(string="Type", readonly=True)
+    file_size = fields.Integer(string="Size", readonly=True)
+    message_id = fields.Many2one("mailbox.message", string="Mail", readonly=True)
+    link_id = fields.Many2one("mailbox.message.link", readonly=True)
+    mailbox_id = fields.Many2one("fetchmail.server", readonly=True)
+    date = fields.Datetime(readonly=True)
+    direction = fields.Selection([("incoming", "Incoming"), ("outgoing", "Sent")], readonly=True)
+    email_from = fields.Char(string="From", readonly=True)
+    subject = fields.Char(readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Contact", readonly=True)
+    lead_id = fields.Many2one("crm.lead", string="Lead/Opportunity", readonly=True)
+    client_id = fields.Many2one("res.partner", readonly=True)
+    private = fields.Boolean(readonly=True)
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            """
+            CREATE VIEW mailbox_message_file AS (
+                SELECT (l.id::bigint << 32) | a.id AS id,
+                       a.id AS attachment_id,
+                       a.name AS name,
+                       a.mimetype AS mimetype,
+                       a.file_size AS file_size,
+                       m.id AS message_id,
+                       l.id AS link_id,
+                       m.mailbox_id AS mailbox_id,
+                       m.date AS date,
+                       m.direction AS direction,
+                       m.email_from AS email_from,
+                       m.subject AS subject,
+                       m.private AS private,
+                       l.partner_id AS partner_id,
+                       l.lead_id AS lead_id,
+                       COALESCE(p.commercial_partner_id, lp.commercial_partner_id) AS client_id
+                  FROM mailbox_message_link l
+                  JOIN mailbox_message m ON m.id = l.message_id
+                  JOIN ir_attachment a
+                    ON a.res_model = 'mailbox.message' AND a.res_id = m.id
+             LEFT JOIN res_partner p ON p.id = l.partner_id
+             LEFT JOIN crm_lead ld ON ld.id = l.lead_id
+             LEFT JOIN res_partner lp ON lp.id = ld.partner_id
+            )
+            """
+        )
+
+    def action_open_mail(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "mailbox.message",
+            "res_id": self.message_id.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }
