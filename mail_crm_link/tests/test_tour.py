@@ -1,6 +1,12 @@
+import contextlib
+
+from odoo import modules
 from odoo.tests import tagged
 
-from .common import MailCrmLinkTourCase
+from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkTourCase
+from .corpus import Corpus
+from .dovecot import get_server
+from .smtp_sink import get_sink
 
 
 @tagged("post_install", "-at_install")
@@ -19,3 +25,118 @@ class TestTours(MailCrmLinkTourCase):
             }
         )
         self.start_tour("/odoo", "mail_crm_link_open_mailboxes", login="admin")
+
+
+@tagged("post_install", "-at_install")
+class TestCardTours(MailCrmLinkTourCase):
+    """The five things a sales user does with client mail in the web client, in Chromium."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        cls.dovecot = get_server()
+        cls.login = cls.dovecot.add_user(f"tours.{cls.__name__.lower()}@{OUR_DOMAIN}")
+        cls.mailbox = env["fetchmail.server"].create(
+            {
+                "name": "Sales mailbox",
+                "server_type": "imap",
+                "server": cls.dovecot.host,
+                "port": cls.dovecot.port_imap,
+                "connection_security": "none",
+                "user": cls.login,
+                "password": cls.dovecot.users[cls.login],
+                "email_address": f"sales@{OUR_DOMAIN}",
+                "mail_server_id": env["ir.mail_server"].create(get_sink().mail_server_values()).id,
+                "crm_link_mode": "auto",
+                "internal_domains": OUR_DOMAIN,
+                "incoming_unknown_action": "none",
+                "state": "done",
+            }
+        )
+        cls.inbox, cls.sent = env["mailbox.folder"].create(
+            [
+                {"mailbox_id": cls.mailbox.id, "name": "INBOX", "label": "Inbox", "role": "inbox"},
+                {"mailbox_id": cls.mailbox.id, "name": "Sent", "label": "Sent", "role": "sent"},
+            ]
+        )
+        cls.giulia = env["res.partner"].create(
+            {"name": "Giulia Rossi", "email": f"giulia.rossi@{CLIENT_DOMAIN}"}
+        )
+        cls.deal = env["crm.lead"].create(
+            {
+                "name": "Client Industries: 40 units",
+                "type": "opportunity",
+                "partner_id": cls.giulia.id,
+                "user_id": env.ref("base.user_admin").id,
+            }
+        )
+        cls.corpus = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN)
+
+    def store(self, sender):
+        raw = self.corpus.message(sender=sender, subject="Richiesta di offerta", lang="it")
+        message = self.env["mailbox.message"]._store_batch(
+            self.mailbox, self.inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
+        )
+        self.mailbox._mcl_after_store(message)
+        return message
+
+    def test_link_by_hand(self):
+        message = self.store(("Marco Bianchi", f"marco.bianchi@{CLIENT_DOMAIN}"))
+        self.assertFalse(message.link_ids)
+        url = f"/odoo/action-mail_crm_link.mailbox_message_action/{message.id}"
+        self.start_tour(url, "mail_crm_link_link_by_hand", login="admin")
+        self.assertIn(self.giulia, message.link_ids.partner_id)
+        self.assertEqual(message.link_ids.link_type, "manual")
+
+    def test_create_lead_from_mail(self):
+        message = self.store(("Marco Bianchi", f"marco.bianchi@{CLIENT_DOMAIN}"))
+        url = f"/odoo/action-mail_crm_link.mailbox_message_action/{message.id}"
+        self.start_tour(url, "mail_crm_link_create_lead", login="admin")
+        lead = message.link_ids.lead_id
+        self.assertEqual(lead.name, "Richiesta di offerta")
+        self.assertEqual(lead.contact_name, "Marco Bianchi")
+
+    def test_mark_processed_from_the_card(self):
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        self.assertEqual(message.activity_id.res_id, self.deal.id)
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_mark_processed",
+            login="admin",
+        )
+        self.assertTrue(message.processed)
+        self.assertFalse(message.pending)
+
+    def test_reply_from_the_card(self):
+        self.store(("Giulia Rossi", self.giulia.email))
+        sent_before = self.dovecot.count(self.login, "Sent")
+        with contextlib.ExitStack() as stack:
+            sink = get_sink()
+            sink.reset()
+            saved = modules.module.current_test
+            modules.module.current_test = None  # let Odoo really talk SMTP to the listener
+            stack.callback(setattr, modules.module, "current_test", saved)
+            self.start_tour(
+                f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+                "mail_crm_link_reply_from_card",
+                login="admin",
+            )
+        self.assertEqual(len(sink.messages), 1)
+        self.assertEqual(sink.messages[0].rcpt_tos, [self.giulia.email])
+        self.assertIn(
+            "Ecco il preventivo aggiornato", sink.messages[0].raw.decode(errors="replace")
+        )
+        self.assertEqual(self.dovecot.count(self.login, "Sent"), sent_before + 1)
+        self.assertEqual(self.deal.mcl_message_count, 2)
+
+    def test_remove_from_the_card(self):
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_remove_from_card",
+            login="admin",
+        )
+        self.assertNotIn(self.deal, message.link_ids.lead_id)
+        self.assertIn(self.giulia, message.link_ids.partner_id)  # still on the contact
+        self.assertTrue(message.exists())
