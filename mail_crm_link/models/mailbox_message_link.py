@@ -50,6 +50,15 @@ class MailboxMessageLink(models.Model):
     mail_message_id = fields.Many2one(
         "mail.message", string="Chatter Entry", ondelete="set null", readonly=True
     )
+    company_id = fields.Many2one(
+        "res.partner", string="Client", compute="_compute_context", help="The contact's company."
+    )
+    lead_partner_id = fields.Many2one(
+        related="lead_id.partner_id", string="Deal Client", help="The client of the deal."
+    )
+    lead_stage_id = fields.Many2one(
+        related="lead_id.stage_id", string="Stage", help="The stage of the deal."
+    )
     mailbox_id = fields.Many2one(related="message_id.mailbox_id", store=True, index=True)
     date = fields.Datetime(related="message_id.date")
     subject = fields.Char(related="message_id.subject")
@@ -69,6 +78,12 @@ class MailboxMessageLink(models.Model):
     def _compute_display_name(self):
         for link in self:
             link.display_name = (link.lead_id or link.partner_id).display_name
+
+    @api.depends("partner_id")
+    def _compute_context(self):
+        for link in self:
+            company = link.partner_id.commercial_partner_id
+            link.company_id = company if company != link.partner_id else False
 
     def _target(self):
         self.ensure_one()
