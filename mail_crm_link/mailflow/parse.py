@@ -188,6 +188,21 @@ def parse(raw, fallback_date=None, fold_plus=False):
     return mail
 
 
+ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "X-Forwarded-To", "Envelope-To", "To", "Cc")
+
+
+def envelope_recipients(raw):
+    """The addresses ``raw`` was delivered to: envelope headers (set by the receiving server
+    when mail is forwarded) first, then To and Cc. Reads the header block only."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    try:
+        msg = message_from_bytes(head)
+    except Exception:  # noqa: BLE001 (unreadable headers: delivered to nobody we know)
+        return []
+    values = [decode_text(v) for h in ENVELOPE_HEADERS for v in msg.get_all(h, [])]
+    return [a for _n, a in parse_list(values)]
+
+
 def _date(value, warnings):
     if not value:
         return None

@@ -9,4 +9,6 @@ from . import res_partner
 from . import crm_lead
 from . import mail_activity
 from . import mail_message
+from . import mail_template
+from . import mail_thread
 from . import res_config_settings

@@ -1,4 +1,5 @@
 import logging
+import secrets
 import time
 from collections import Counter
 from datetime import timedelta
@@ -6,7 +7,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..mailflow import addresses, classify, errors, imap_sync, policy, pop_sync
+from ..mailflow import addresses, classify, errors, imap_sync, parse, policy, pop_sync
 
 _logger = logging.getLogger(__name__)
 
@@ -112,6 +113,35 @@ class FetchmailServer(models.Model):
         help="The SMTP server that sends mail written from the CRM for this mailbox "
         "(empty: Odoo's default outgoing server).",
     )
+    copy_mode = fields.Selection(
+        [("reply_to", "Reply-To: the mailbox"), ("cc", "Cc: the mailbox")],
+        string="When Sent From Another Address",
+        default="reply_to",
+        required=True,
+        help="Mail written from the CRM but sent from the user's or the template's address "
+        "still brings the client's answer to this mailbox.",
+    )
+    allow_any_address = fields.Boolean(
+        string="Allow Sending to Any Address",
+        default=True,
+        help="Off: mail written from the CRM goes only to addresses the CRM knows. On: a new "
+        "address follows the policy for mail to an unknown address (never a duplicate "
+        "contact).",
+    )
+    open_tracking = fields.Boolean(
+        help="Mail written from the CRM to clients carries a 1x1 image with a signed token; "
+        "opening it records the first and last open and a count. Mail to colleagues is "
+        "never tracked.",
+    )
+    forward_alias = fields.Char(
+        string="Forwarding Alias",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        help="Mail forwarded to this address (a Gmail routing rule, say) is handled as mail "
+        "of this mailbox.",
+    )
+    forward_address = fields.Char(compute="_compute_forward_address", string="Forwarding Address")
     # -- linking and create policy (automatic mode) --
     fold_plus = fields.Boolean(
         string="Ignore +tags in Addresses",
@@ -279,6 +309,44 @@ class FetchmailServer(models.Model):
             mailbox.count_linked = counts.get((mailbox.id, "linked"), 0)
             mailbox.count_ignored = counts.get((mailbox.id, "ignored"), 0)
             mailbox.count_failed = counts.get((mailbox.id, "error"), 0)
+
+    @api.depends("forward_alias")
+    def _compute_forward_address(self):
+        domain = self.env.company.alias_domain_id.name or self.env[
+            "ir.config_parameter"
+        ].sudo().get_param("mail.catchall.domain")
+        for mailbox in self:
+            mailbox.forward_address = (
+                f"{mailbox.forward_alias}@{domain}" if mailbox.forward_alias and domain else False
+            )
+
+    def action_create_forward_alias(self):
+        """A unique, unguessable address that feeds this mailbox (see ``mail.thread``)."""
+        for mailbox in self:
+            mailbox.forward_alias = f"mcl-{mailbox.id}-{secrets.token_hex(8)}"
+        return True
+
+    @api.model
+    def _mcl_mailbox_for_forward(self, raw):
+        """The mailbox whose forwarding alias ``raw`` was delivered to, if any."""
+        locals_ = {
+            a.partition("@")[0] for a in parse.envelope_recipients(raw) if a.startswith("mcl-")
+        }
+        if not locals_:
+            return self.browse()
+        return self.search(
+            [("forward_alias", "in", list(locals_)), ("crm_link_mode", "!=", "off")], limit=1
+        )
+
+    def _mcl_store_forwarded(self, raw):
+        """Store forwarded mail as mail of this mailbox's Inbox, then link it."""
+        self.ensure_one()
+        inbox = self.folder_ids.filtered(lambda f: f.role == "inbox")[:1]
+        records = self.env["mailbox.message"]._store_batch(
+            self, inbox, [({}, raw, fields.Datetime.now())]
+        )
+        self._mcl_after_store(records)
+        return records[:1].id or False
 
     @api.depends("folder_ids.import_done", "folder_ids.import_total")
     def _compute_import_progress(self):

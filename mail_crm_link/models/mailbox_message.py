@@ -100,6 +100,12 @@ class MailboxMessage(models.Model):
     activity_id = fields.Many2one("mail.activity", string="Email Activity", ondelete="set null")
     processed = fields.Boolean(readonly=True, help="The responsible marked this mail processed.")
     pending = fields.Boolean(compute="_compute_pending", search="_search_pending")
+    open_token = fields.Char(
+        readonly=True, copy=False, index="btree_not_null", groups="base.group_system"
+    )
+    open_first = fields.Datetime(string="First Opened", readonly=True)
+    open_last = fields.Datetime(string="Last Opened", readonly=True)
+    open_count = fields.Integer(string="Opens", readonly=True)
     error_reason = fields.Text(readonly=True)
     parse_warnings = fields.Text(readonly=True)
     retry_count = fields.Integer(readonly=True)

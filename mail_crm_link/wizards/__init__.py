@@ -1,2 +1,3 @@
 from . import mailbox_link_wizard
 from . import mailbox_compose
+from . import mailbox_mass_compose

@@ -6,7 +6,7 @@ from markupsafe import Markup
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
-from ..mailflow import addresses, threads
+from ..mailflow import addresses, threads, tracking
 
 _logger = logging.getLogger(__name__)
 
@@ -37,6 +37,35 @@ class MailboxCompose(models.TransientModel):
     subject = fields.Char(required=True)
     body = fields.Html()
     attachment_ids = fields.Many2many("ir.attachment", string="Attachments")
+    template_id = fields.Many2one(
+        "mail.template",
+        domain="[('mcl_crm', '=', True), ('model', '=', res_model)]",
+    )
+    sender_mode = fields.Selection(
+        [
+            ("mailbox", "The CRM mailbox"),
+            ("user", "My own address"),
+            ("template", "The template's address"),
+        ],
+        string="Send As",
+        default="mailbox",
+        required=True,
+    )
+
+    @api.onchange("template_id")
+    def _onchange_template_id(self):
+        """Subject and body from the template, placeholders filled for this card."""
+        if not self.template_id or not self.res_id:
+            return
+        rendered = self._render_template(self.template_id, ["subject", "body_html"])
+        self.subject = rendered["subject"] or self.subject
+        self.body = rendered["body_html"] or self.body
+
+    def _render_template(self, template, field_names):
+        template.check_access("read")  # personal and shared templates: record rules
+        return {
+            name: template._render_field(name, [self.res_id])[self.res_id] for name in field_names
+        }
 
     @api.model
     def default_get(self, fields_list):
@@ -76,15 +105,18 @@ class MailboxCompose(models.TransientModel):
         record.check_access("read")
         self.mailbox_id.check_access("read")  # a mailbox the user may use (record rules)
         mailbox = self.mailbox_id.sudo()
-        sender = mailbox._mcl_address()
-        if not sender:
-            raise UserError(self.env._("Mailbox %s has no address to send from.", mailbox.name))
-        message = self._build(sender)
+        sender = self._sender(mailbox)
+        self._check_recipients(mailbox)
+        message, open_token = self._build(mailbox, sender)
         self.env["ir.mail_server"].sudo().send_email(
             message, mail_server_id=mailbox.mail_server_id.id or None
         )
         raw = message.as_bytes()  # as sent (the mail server may have adjusted headers)
         stored = self._store(mailbox, raw, message["Message-ID"])
+        if open_token:
+            stored.sudo().open_token = open_token
+        # the recipients: known ones linked, new ones per the mailbox's outgoing policy
+        stored.sudo()._mcl_link(allow_create=mailbox.allow_any_address, run_hooks=False)
         self.env["mailbox.message.link"]._add_links(stored, record)
         try:
             mailbox._mcl_append_sent(raw)
@@ -95,8 +127,53 @@ class MailboxCompose(models.TransientModel):
             )
         return {"type": "ir.actions.act_window_close"}
 
-    def _build(self, sender):
-        """The MIME message: threading headers, and a Message-ID with the card's token."""
+    def _sender(self, mailbox):
+        """The address the mail leaves from, as chosen in "Send As"."""
+        if self.sender_mode == "user":
+            address = addresses.normalize(self.env.user.email or "")
+        elif self.sender_mode == "template" and self.template_id:
+            address = addresses.normalize(
+                self._render_template(self.template_id, ["email_from"])["email_from"] or ""
+            )
+        else:
+            address = mailbox._mcl_address()
+        if not address:
+            raise UserError(self.env._("There is no address to send this mail from."))
+        return address
+
+    def _check_recipients(self, mailbox):
+        """With "Allow Sending to Any Address" off, only addresses the CRM knows."""
+        if mailbox.allow_any_address:
+            return
+        wanted = [a for _n, a in addresses.parse_list([self.email_to, self.email_cc or ""])]
+        known = set()
+        for model in ("res.partner", "crm.lead"):
+            found = (
+                self.env[model]
+                .sudo()
+                ._mcl_find_by_addresses(
+                    [f for a in wanted for f in addresses.lookup_forms(a, mailbox.fold_plus)]
+                )
+            )
+            known.update(found)
+        unknown = [
+            a
+            for a in wanted
+            if not known.intersection(addresses.lookup_forms(a, mailbox.fold_plus))
+        ]
+        if unknown:
+            raise UserError(
+                self.env._(
+                    "Mailbox %(mailbox)s sends only to addresses the CRM knows: %(addresses)s",
+                    mailbox=mailbox.name,
+                    addresses=", ".join(unknown),
+                )
+            )
+
+    def _build(self, mailbox, sender):
+        """The MIME message: threading headers, a Message-ID with the card's token, the
+        mailbox in Cc or Reply-To when the mail leaves from another address, and the open
+        tracking image when the mailbox asks for it and every recipient is a client."""
         parent = self.parent_id.sudo()
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
         message_id = threads.make_message_id(
@@ -111,15 +188,34 @@ class MailboxCompose(models.TransientModel):
         if parent.message_id:
             headers["In-Reply-To"] = parent.message_id
             references = " ".join(filter(None, [parent.references, parent.message_id]))
-        to = [a for _n, a in addresses.parse_list([self.email_to])]
-        cc = [a for _n, a in addresses.parse_list([self.email_cc or ""])]
-        if not to:
+        to_pairs = addresses.parse_list([self.email_to])
+        cc_pairs = addresses.parse_list([self.email_cc or ""])
+        if not to_pairs:
             raise UserError(self.env._("Enter at least one recipient address."))
+        reply_to = False
+        own = mailbox._mcl_address()
+        if own and sender != own:
+            if mailbox.copy_mode == "cc":
+                if own not in {a for _n, a in cc_pairs}:
+                    cc_pairs.append(("", own))
+            else:
+                reply_to = own
         body = self.body or Markup("<p></p>")
-        return self.env["ir.mail_server"].build_email(
+        open_token = False
+        internal = mailbox._internal_set()
+        clients_only = not any(
+            addresses.is_internal(a, internal) for _n, a in to_pairs + cc_pairs if a != own
+        )
+        if mailbox.open_tracking and clients_only:
+            open_token = secrets.token_urlsafe(18)
+            body = Markup(body) + Markup(
+                '<img src="%s" width="1" height="1" alt="" style="display:none"/>'
+            ) % tracking.pixel_url(self.get_base_url(), open_token, secret)
+        message = self.env["ir.mail_server"].build_email(
             email_from=tools.formataddr((self.env.user.name, sender)),
-            email_to=to,
-            email_cc=cc,
+            email_to=[_named(n, a) for n, a in to_pairs],
+            email_cc=[_named(n, a) for n, a in cc_pairs],
+            reply_to=reply_to,
             subject=self.subject,
             body=body,
             body_alternative=tools.html2plaintext(body),
@@ -130,6 +226,7 @@ class MailboxCompose(models.TransientModel):
             headers=headers,
             attachments=[(a.name, a.raw, a.mimetype) for a in self.attachment_ids.sudo()],
         )
+        return message, open_token
 
     def _store(self, mailbox, raw, message_id):
         folder = mailbox.folder_ids.filtered(lambda f: f.role == "sent")[:1]
@@ -141,6 +238,10 @@ class MailboxCompose(models.TransientModel):
             )
         stored.direction = "outgoing"
         return stored.with_env(self.env)
+
+
+def _named(name, address):
+    return tools.formataddr((name, address)) if name else address
 
 
 def _client_address(record):

@@ -1,0 +1,36 @@
+import xmlrpc.client
+
+from odoo import api, models
+
+
+class MailThread(models.AbstractModel):
+    _inherit = "mail.thread"
+
+    @api.model
+    def message_process(
+        self,
+        model,
+        message,
+        custom_values=None,
+        save_original=False,
+        strip_attachments=False,
+        thread_id=None,
+    ):
+        """Mail sent to a mailbox's forwarding alias (Odoo's mail gateway receives it) is
+        stored, linked and run through the create policy as that mailbox's own mail."""
+        raw = message
+        if isinstance(raw, xmlrpc.client.Binary):
+            raw = bytes(raw.data)
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        mailbox = self.env["fetchmail.server"].sudo()._mcl_mailbox_for_forward(raw)
+        if mailbox:
+            return mailbox._mcl_store_forwarded(raw)
+        return super().message_process(
+            model,
+            message,
+            custom_values=custom_values,
+            save_original=save_original,
+            strip_attachments=strip_attachments,
+            thread_id=thread_id,
+        )

@@ -1,0 +1,289 @@
+"""Sending from the CRM (issue 6): templates with personal and shared access, the sender's
+identity, the address policy, open tracking and the forwarding alias."""
+
+from email.utils import getaddresses
+
+from odoo.exceptions import UserError
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.mail_crm_link.mailflow import tracking
+
+from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkCommon
+
+
+class SendingCase(MailCrmLinkCommon):
+    def setUp(self):
+        super().setUp()
+        self.mailbox = self.make_mailbox(
+            email_address=f"sales@{OUR_DOMAIN}", mail_server_id=self.make_mail_server().id
+        )
+        self.sync(self.mailbox)  # finds the folders
+
+    def composer(self, user, record, **values):
+        Compose = (
+            self.env["mailbox.compose"]
+            .with_user(user)
+            .with_context(default_res_model=record._name, default_res_id=record.id)
+        )
+        vals = Compose.default_get(list(Compose._fields))
+        vals.update({"subject": "Offer", "body": "<p>Hello</p>", **values})
+        return Compose.create(vals)
+
+    def send(self, composer):
+        with self.real_smtp() as sink:
+            composer.action_send()
+        return sink.messages
+
+
+class TestTemplates(SendingCase):
+    def template(self, owner, model="res.partner", **values):
+        return (
+            self.env["mail.template"]
+            .with_user(owner)
+            .create(
+                {
+                    "name": f"Offer ({owner.login})",
+                    "mcl_crm": True,
+                    "model_id": self.env["ir.model"]._get_id(model),
+                    "subject": "Offer for {{ object.name }}",
+                    "body_html": '<p>Dear <t t-out="object.name"/>,</p>',
+                    **values,
+                }
+            )
+        )
+
+    def test_personal_and_shared_templates(self):
+        personal = self.template(self.user_sales_salesman)
+        shared_all = self.template(self.user_sales_leads, mcl_sharing="all")
+        shared_group = self.template(
+            self.user_sales_leads,
+            mcl_sharing="groups",
+            mcl_group_ids=[(4, self.env.ref("sales_team.group_sale_manager").id)],
+        )
+        self.assertEqual(personal.user_id, self.user_sales_salesman)
+        Template = self.env["mail.template"]
+        seen = {
+            user: Template.with_user(user).search([("mcl_crm", "=", True)])
+            for user in (self.user_sales_salesman, self.user_sales_leads, self.user_sales_manager)
+        }
+        self.assertEqual(seen[self.user_sales_salesman], personal | shared_all)
+        self.assertEqual(seen[self.user_sales_leads], shared_all | shared_group)
+        self.assertEqual(seen[self.user_sales_manager], shared_all | shared_group)
+        # Odoo's own templates stay visible to everybody
+        self.assertTrue(
+            Template.with_user(self.user_sales_salesman).search([("mcl_crm", "=", False)])
+        )
+
+    def test_placeholders_for_each_record_type(self):
+        partner_tpl = self.template(
+            self.env.user,  # an administrator: placeholders in templates need an editor
+            mcl_sharing="all",
+            body_html='<p><t t-out="object.name"/> / <t t-out="object.commercial_company_name"/>'
+            ' / <t t-out="object.user_id.name"/></p>',
+        )
+        lead_tpl = self.template(
+            self.env.user,
+            model="crm.lead",
+            mcl_sharing="all",
+            subject="{{ object.name }}",
+            body_html='<p><t t-out="object.partner_id.name or object.contact_name"/> / '
+            '<t t-out="object.user_id.name"/></p>',
+        )
+        user = self.user_sales_salesman
+        cases = [
+            (
+                self.contact_client,
+                partner_tpl,
+                "Offer for Giulia Rossi",
+                "Giulia Rossi / Client Industries / ",
+            ),
+            (
+                self.company_client,
+                partner_tpl,
+                "Offer for Client Industries",
+                "Client Industries / Client Industries",
+            ),
+            (self.opportunity_client, lead_tpl, "Client Industries: 40 units", "Giulia Rossi / "),
+        ]
+        for record, template, subject, body in cases:
+            with self.subTest(record=record.display_name):
+                composer = self.composer(user, record)
+                composer.template_id = template
+                composer._onchange_template_id()
+                self.assertEqual(composer.subject, subject)
+                self.assertIn(body, str(composer.body))
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Lead X",
+                "type": "lead",
+                "contact_name": "Olena",
+                "user_id": user.id,
+                "email_from": f"o@{CLIENT_DOMAIN}",
+            }
+        )
+        composer = self.composer(user, lead)
+        composer.template_id = lead_tpl
+        composer._onchange_template_id()
+        self.assertEqual(composer.subject, "Lead X")
+        self.assertIn(f"Olena / {user.name}", str(composer.body))
+
+    def test_mass_sending_from_a_list(self):
+        template = self.template(self.user_sales_salesman)
+        second = self.env["res.partner"].create(
+            {"name": "Marco Bianchi", "email": f"marco@{CLIENT_DOMAIN}"}
+        )
+        nobody = self.env["res.partner"].create({"name": "No Address"})
+        wizard = (
+            self.env["mailbox.mass.compose"]
+            .with_user(self.user_sales_salesman)
+            .with_context(
+                active_model="res.partner", active_ids=(self.contact_client | second | nobody).ids
+            )
+            .create({"template_id": template.id, "mailbox_id": self.mailbox.id})
+        )
+        self.assertEqual(wizard.record_count, 3)
+        with self.real_smtp() as sink:
+            wizard.action_send()
+        self.assertEqual(
+            sorted(m.rcpt_tos[0] for m in sink.messages),
+            sorted([self.contact_client.email, second.email]),
+        )
+        self.assertEqual(
+            {str(m["Subject"]) for m in sink.messages},
+            {"Offer for Giulia Rossi", "Offer for Marco Bianchi"},
+        )
+        for partner in (self.contact_client, second):
+            self.assertEqual(partner.mcl_message_count, 1)
+        self.assertEqual(self.dovecot.count(self.mailbox.user, "Sent"), 2)
+
+
+class TestSenderAndAddresses(SendingCase):
+    def test_sender_choice_and_the_mailbox_gets_the_answer(self):
+        user = self.user_sales_salesman
+        self.mailbox.copy_mode = "reply_to"
+        (mail,) = self.send(self.composer(user, self.contact_client, sender_mode="user"))
+        self.assertEqual(getaddresses([str(mail["From"])])[0][1], user.email)
+        self.assertEqual(getaddresses([str(mail["Reply-To"])])[0][1], f"sales@{OUR_DOMAIN}")
+        self.mailbox.copy_mode = "cc"
+        (mail,) = self.send(self.composer(user, self.contact_client, sender_mode="user"))
+        self.assertIn(f"sales@{OUR_DOMAIN}", mail.rcpt_tos)
+        self.assertIn(f"sales@{OUR_DOMAIN}", str(mail["Cc"]))
+        template = self.env["mail.template"].create(
+            {
+                "name": "From support",
+                "mcl_crm": True,
+                "mcl_sharing": "all",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "email_from": f"support@{OUR_DOMAIN}",
+                "subject": "x",
+            }
+        )
+        (mail,) = self.send(
+            self.composer(
+                user, self.contact_client, sender_mode="template", template_id=template.id
+            )
+        )
+        self.assertEqual(getaddresses([str(mail["From"])])[0][1], f"support@{OUR_DOMAIN}")
+        (mail,) = self.send(self.composer(user, self.contact_client))  # from the mailbox
+        self.assertEqual(getaddresses([str(mail["From"])])[0][1], f"sales@{OUR_DOMAIN}")
+        self.assertEqual(getaddresses([str(mail["Reply-To"])])[0][1], f"sales@{OUR_DOMAIN}")
+        # the client answers the mail sent from the user's address: back into the CRM
+        self.dovecot.append(
+            self.mailbox.user,
+            self.corpus.reply(
+                mail.raw,
+                sender=("Giulia Rossi", self.contact_client.email),
+                to=f"sales@{OUR_DOMAIN}",
+            ),
+        )
+        self.sync(self.mailbox)
+        answer = self.stored(self.mailbox, direction="incoming")
+        self.assertIn(self.contact_client, answer.link_ids.partner_id)
+
+    def test_no_duplicate_contact_and_new_addresses(self):
+        user = self.user_sales_salesman
+        partners = self.env["res.partner"].search_count([])
+        self.send(self.composer(user, self.contact_client, email_to="GIULIA.ROSSI@Client.Example"))
+        self.assertEqual(self.env["res.partner"].search_count([]), partners)
+        self.send(
+            self.composer(
+                user, self.contact_client, email_cc=f"Luca Romano <luca.romano@{CLIENT_DOMAIN}>"
+            )
+        )
+        luca = self.env["res.partner"].search([("email", "=", f"luca.romano@{CLIENT_DOMAIN}")])
+        self.assertEqual(luca.name, "Luca Romano")  # the outgoing policy: one new contact
+        self.send(self.composer(user, self.contact_client, email_cc=f"luca.romano@{CLIENT_DOMAIN}"))
+        self.assertEqual(len(self.env["res.partner"].search([("email", "=", luca.email)])), 1)
+        self.mailbox.allow_any_address = False
+        with self.assertRaises(UserError), self.real_smtp() as sink:
+            self.composer(
+                user, self.contact_client, email_cc=f"stranger@{CLIENT_DOMAIN}"
+            ).action_send()
+        self.assertFalse(sink.messages)
+        self.send(self.composer(user, self.contact_client, email_cc=luca.email))  # known: fine
+
+    def test_forwarding_alias(self):
+        self.mailbox.action_create_forward_alias()
+        alias = self.mailbox.forward_alias
+        self.assertRegex(alias, r"^mcl-\d+-[0-9a-f]{16}$")
+        raw = self.corpus.message(
+            sender=("Francesca Esposito", f"francesca@{CLIENT_DOMAIN}"),
+            subject="Richiesta di offerta",
+            lang="it",
+            extra_headers={"Delivered-To": f"{alias}@{OUR_DOMAIN}"},
+        )
+        self.env["mail.thread"].message_process(False, raw)
+        stored = self.stored(self.mailbox, sender=f"francesca@{CLIENT_DOMAIN}")
+        self.assertEqual(stored.state, "linked")
+        lead = stored.link_ids.lead_id
+        self.assertEqual(lead.name, "Richiesta di offerta")
+        # other mail still goes through Odoo's own gateway
+        self.env["mail.thread"].message_process(
+            "crm.lead", self.corpus.message(sender=("X", f"x@{CLIENT_DOMAIN}"), subject="Gateway")
+        )
+        self.assertTrue(self.env["crm.lead"].search([("name", "=", "Gateway")]))
+        self.assertFalse(self.stored(self.mailbox, sender=f"x@{CLIENT_DOMAIN}"))
+
+
+@tagged("post_install", "-at_install")
+class TestOpenTracking(HttpCase):
+    def test_pixel_counts_opens_with_a_valid_token_only(self):
+        mailbox = self.env["fetchmail.server"].create(
+            {"name": "T", "server_type": "imap", "server": "127.0.0.1", "crm_link_mode": "auto"}
+        )
+        message = self.env["mailbox.message"].create(
+            {"mailbox_id": mailbox.id, "dedup_key": "<t@x>", "open_token": "tok-123"}
+        )
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        url = tracking.pixel_url("", "tok-123", secret)
+        first = self.url_open(url)
+        self.assertEqual(first.status_code, 200)
+        self.assertEqual(first.headers["Content-Type"], "image/gif")
+        message.invalidate_recordset()
+        self.assertEqual(message.open_count, 1)
+        first_open = message.open_first
+        self.url_open(url)
+        message.invalidate_recordset()
+        self.assertEqual(message.open_count, 2)
+        self.assertEqual(message.open_first, first_open)
+        self.assertGreaterEqual(message.open_last, first_open)
+        forged = tracking.pixel_url("", "tok-123", "another secret")
+        self.assertEqual(self.url_open(forged).status_code, 404)
+        self.assertEqual(self.url_open(tracking.pixel_url("", "tok-999", secret)).status_code, 404)
+        message.invalidate_recordset()
+        self.assertEqual(message.open_count, 2)
+
+
+class TestTrackedSending(SendingCase):
+    def test_pixel_only_for_client_mail(self):
+        self.mailbox.open_tracking = True
+        user = self.user_sales_salesman
+        (mail,) = self.send(self.composer(user, self.contact_client))
+        self.assertIn("/mail_crm_link/open/", mail.raw.decode(errors="replace"))
+        stored = self.stored(self.mailbox, message_id=str(mail["Message-ID"]))
+        self.assertTrue(stored.sudo().open_token)
+        colleague = self.env["res.partner"].create({"name": "Boss", "email": f"boss@{OUR_DOMAIN}"})
+        (mail,) = self.send(self.composer(user, colleague, email_to=colleague.email))
+        self.assertNotIn("/mail_crm_link/open/", mail.raw.decode(errors="replace"))
+        (mail,) = self.send(self.composer(user, self.contact_client, email_cc=colleague.email))
+        self.assertNotIn("/mail_crm_link/open/", mail.raw.decode(errors="replace"))
