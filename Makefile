@@ -13,6 +13,9 @@ demo: setup
 test: setup
 	@$(PYTHON) tools/devenv.py test $(PYTEST_ARGS)
 
+bench: setup
+	@$(PYTHON) tools/bench.py $(BENCH_ARGS)
+
 lint: setup
 	@$(PYTHON) -m pre_commit run --all-files --show-diff-on-failure
 

@@ -1,4 +1,4 @@
-"""``odoo-bin mailbox-listen -c CONFIG -d DATABASE``: push (IMAP IDLE) for CRM mailboxes.
+"""``odoo-bin --addons-path=PATHS mailbox-listen -c CONFIG -d DATABASE``: push (IMAP IDLE).
 
 Runs beside Odoo's server (multi-process or not): one thread per mailbox with push on, each
 holding an IDLE connection and syncing its mailbox, in a cursor of its own, when mail arrives.

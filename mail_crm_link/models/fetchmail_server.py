@@ -671,12 +671,13 @@ class FetchmailServer(models.Model):
                     ({"imap_uid": uid, "uidvalidity": status.uidvalidity}, raw, date)
                     for uid, raw, date in fetched
                 ]
+                history = folder.import_done < folder.import_total  # initial import
                 records = Message._store_batch(self, folder, items)
                 self._mcl_count(stats, records, len(fetched))
                 folder.write(
                     {"last_uid": batch[-1], "import_done": folder.import_done + len(batch)}
                 )
-                self._mcl_after_store(records)
+                self._mcl_after_store(records, history=history)
                 self.env.cr.commit()  # checkpoint: this batch and the folder's last UID  # pylint: disable=invalid-commit
                 if deadline and time.monotonic() > deadline:
                     return True
@@ -713,13 +714,14 @@ class FetchmailServer(models.Model):
                 return True
         return False
 
-    def _mcl_after_store(self, records):
+    def _mcl_after_store(self, records, history=False):
         """Every stored batch is linked to the CRM (automatic mode) before its checkpoint.
         Linking never costs the mail: if it fails, the batch stays stored, unlinked, with
-        the reason, and "Re-link" tries again."""
+        the reason, and "Re-link" tries again. ``history``: the batch belongs to the initial
+        import (linked and shown, without notifications or Email activities)."""
         try:
             with self.env.cr.savepoint():
-                records._mcl_link()
+                records._mcl_link(history=history)
         except Exception as exc:
             _logger.exception("Mailbox %s (id %s): linking failed", self.name, self.id)
             records.write({"link_note": self.env._("Linking failed: %s", exc)})

@@ -279,10 +279,11 @@ class MailboxMessage(models.Model):
             self.env["ir.attachment"].sudo().create(vals_list)
 
     # -- linking ------------------------------------------------------------------------------
-    def _mcl_link(self, allow_create=True, run_hooks=True):
-        """Link these stored mails to the CRM (mailboxes in automatic mode)."""
+    def _mcl_link(self, allow_create=True, run_hooks=True, history=False):
+        """Link these stored mails to the CRM (mailboxes in automatic mode); ``history``: mail
+        of an initial import (see ``mailbox.message.link._link_messages``)."""
         return self.env["mailbox.message.link"]._link_messages(
-            self, allow_create=allow_create, run_hooks=run_hooks
+            self, allow_create=allow_create, run_hooks=run_hooks, history=history
         )
 
     def action_relink(self):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 from ..mailflow import addresses, classify, policy, threads
@@ -91,8 +91,12 @@ class MailboxMessageLink(models.Model):
 
     # -- the engine ---------------------------------------------------------------------------
     @api.model
-    def _link_messages(self, messages, allow_create=True, run_hooks=True):
+    def _link_messages(self, messages, allow_create=True, run_hooks=True, history=False):
         """Classify, match, apply the create policy, link and publish ``messages``.
+
+        ``history``: the mail comes from the initial import of a mailbox. It is linked and
+        shown in the chatter like any mail, but as the past it is: nobody is notified and no
+        Email activity is created (an import of months of mail must not flood inboxes).
 
         Table of contents, per mailbox in automatic mode:
           1. look up every correspondent address and every thread at once (indexed queries);
@@ -109,13 +113,23 @@ class MailboxMessageLink(models.Model):
             batch = messages.filtered(lambda m, mb=mailbox: m.mailbox_id == mb)
             if mailbox.crm_link_mode != "auto":
                 continue
-            run = _LinkRun(self.env, mailbox, allow_create)
+            env = self.env
+            if history:  # no "created" log nor assignment notice for each record of the past
+                env = env(
+                    context=dict(
+                        env.context, mail_create_nolog=True, mail_auto_subscribe_no_notify=True
+                    )
+                )
+            run = _LinkRun(env, mailbox, allow_create)
             run.prepare(batch)
             for message in batch.sorted(lambda m: (m.date or fields.Datetime.now(), m.id)):
                 run.link(message)
             new_links = run.write_links()
-            self._publish(new_links)
-            self.env["mailbox.message"]._mcl_schedule_activities(new_links.message_id)
+            if history:
+                self._publish_history(new_links, run.authors)
+            else:
+                self._publish(new_links, run.authors)
+                self.env["mailbox.message"]._mcl_schedule_activities(new_links.message_id)
             if run_hooks and mailbox.server_action_id:
                 for message in batch:
                     mailbox.server_action_id.with_context(
@@ -172,12 +186,52 @@ class MailboxMessageLink(models.Model):
         messages.filtered(lambda m: not m.link_ids and m.state == "linked").write({"state": "new"})
         return True
 
-    def _publish(self, links):
+    def _publish_history(self, links, authors=None):
+        """Chatter entries of imported history, created in one batch without notifications
+        (``message_post`` would notify followers of each one)."""
+        if not links:
+            return
+        authors = authors or {}
+        comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
+        vals_list = []
+        for link in links:
+            message = link.message_id
+            target = link._target()
+            author = authors.get(message.id)
+            if author is None:
+                author = message._mcl_author()
+            vals_list.append(
+                {
+                    "model": target._name,
+                    "res_id": target.id,
+                    "record_name": target.display_name,
+                    "body": Markup(message.body_html or ""),
+                    "subject": message.subject or False,
+                    "message_type": "email",
+                    "subtype_id": comment,
+                    "email_from": message.email_from or False,
+                    "reply_to": message.reply_to or message.email_from or False,
+                    "author_id": author.id or False,
+                    "message_id": message.message_id or False,
+                    "date": message.date,
+                    "attachment_ids": [Command.set(message.attachment_ids.ids)],
+                    "mcl_message_id": message.id,
+                }
+            )
+        entries = self.env["mail.message"].sudo().create(vals_list)
+        for link, entry in zip(links, entries, strict=True):
+            link.mail_message_id = entry
+
+    def _publish(self, links, authors=None):
         """Each new link shows its mail in the record's chatter, as an email with its
         attachments. Internal followers are notified as Odoo notifies them; nothing is sent
         to clients (``mail_crm_link_publish``, see ``drop_external_recipients``)."""
+        authors = authors or {}
         for link in links:
             message = link.message_id
+            author = authors.get(message.id)
+            if author is None:
+                author = message._mcl_author()
             record = link._target().with_context(
                 mail_crm_link_publish=True,
                 mail_create_nosubscribe=True,
@@ -190,7 +244,7 @@ class MailboxMessageLink(models.Model):
                 message_type="email",
                 subtype_xmlid="mail.mt_comment",
                 email_from=message.email_from or False,
-                author_id=message._mcl_author().id or False,
+                author_id=author.id or False,
                 attachment_ids=message.attachment_ids.ids,
                 message_id=message.message_id or False,
                 date=message.date,
@@ -229,13 +283,15 @@ class _LinkRun:
         self.links = {}  # message id → {record: link type}
         self.existing = set()  # (message id, model, id)
         self.flags = {}  # message id → {"needs_deal_choice": bool, "note": str}
+        self.authors = {}  # message id → res.partner who wrote it (maybe empty)
+        self.open_deals = {}  # commercial partner ids → [(id, date)]
 
     # -- lookups --------------------------------------------------------------------------
     def prepare(self, messages):
         addrs = set()
         refs = set()
         for message in messages:
-            for address in self.correspondents(message):
+            for address in [*self.correspondents(message), message.sender]:
                 addrs.update(addresses.lookup_forms(address, self.fold_plus))
             refs.update(threads.ancestors(message.in_reply_to, message.references))
         self._lookup(addrs)
@@ -274,6 +330,24 @@ class _LinkRun:
                     if threads.read_token(ref, self.secret) == (model, res_id):
                         self.thread_targets[ref].append(record)
 
+    def author(self, message):
+        """Who wrote ``message``: a colleague's partner first, else a contact, else a
+        company with the sender's address (from the batch's lookups)."""
+        partners, _leads = self.find(message.sender) if message.sender else (None, None)
+        if not partners:
+            return self.env["res.partner"]
+        return (
+            partners.filtered(lambda p: p.user_ids)[:1]
+            or partners.filtered(lambda p: not p.is_company)[:1]
+            or partners[:1]
+        )
+
+    def deals_of(self, clients):
+        key = tuple(sorted(clients.ids))
+        if key not in self.open_deals:
+            self.open_deals[key] = self.env["crm.lead"]._mcl_open_deals(clients)
+        return self.open_deals[key]
+
     def correspondents(self, message):
         recipients = addresses.parse_list([message.email_to or "", message.email_cc or ""])
         found = classify.correspondents(
@@ -309,6 +383,7 @@ class _LinkRun:
             targets = {}
         self.links[message.id] = targets
         self.flags[message.id] = flags
+        self.authors[message.id] = self.author(message)
         if message.message_id and targets:  # a later mail of this batch may answer this one
             self.thread_targets[message.message_id].extend(targets)
 
@@ -321,7 +396,7 @@ class _LinkRun:
         persons = partners.filtered(lambda p: not p.is_company)
         if persons:
             deal_ids, needs_choice = policy.deals_to_link(
-                self.env["crm.lead"]._mcl_open_deals(persons.commercial_partner_id),
+                self.deals_of(persons.commercial_partner_id),
                 self.mailbox.deal_link_mode,
             )
             for deal in self.env["crm.lead"].browse(deal_ids):
@@ -359,7 +434,7 @@ class _LinkRun:
             bool(partners or leads),
             bool(partners),
             thread_linked,
-            bool(clients and self.env["crm.lead"]._mcl_open_deals(clients)),
+            bool(clients and self.deals_of(clients)),
         )
 
     def _create(self, message, address, name, decision, partners, flags):
@@ -389,6 +464,12 @@ class _LinkRun:
             )
             for form in forms:
                 self.leads[form] = self.leads.get(form, record.browse()) | record
+            if client:  # the client has an open deal now
+                self.open_deals = {
+                    k: v
+                    for k, v in self.open_deals.items()
+                    if client.commercial_partner_id.id not in k
+                }
             return record
         is_company = decision == policy.COMPANY
         record = self.env["res.partner"].create(
@@ -426,6 +507,7 @@ class _LinkRun:
     def write_links(self):
         Link = self.env["mailbox.message.link"]
         vals_list = []
+        updates = defaultdict(list)
         Message = self.env["mailbox.message"]
         for message_id, targets in self.links.items():
             message = Message.browse(message_id)
@@ -444,12 +526,10 @@ class _LinkRun:
                 state = "linked"
             elif message.mail_kind != classify.CLIENT:
                 state = "ignored"
-            message.write(
-                {
-                    "state": state,
-                    "needs_deal_choice": flags["needs_deal_choice"],
-                    "link_note": flags["note"],
-                }
+            updates[(state, flags["needs_deal_choice"], flags["note"])].append(message_id)
+        for (state, needs_choice, note), ids in updates.items():  # a write per outcome
+            Message.browse(ids).write(
+                {"state": state, "needs_deal_choice": needs_choice, "link_note": note}
             )
         return Link.create(vals_list)
 

@@ -771,3 +771,31 @@ class TestLinkingEndToEnd(MailCrmLinkCommon):
         message = self.stored(mailbox)
         self.assertEqual(message.state, "linked")
         self.assertEqual(message.link_ids.lead_id.contact_name, "Ірина Бондаренко")
+
+
+class TestHistoryImport(MailCrmLinkCommon):
+    def test_initial_import_is_history_then_new_mail_is_news(self):
+        """Mail of the initial import is linked and in the chatter, without notifications
+        or Email activities; mail arriving afterwards gets both."""
+        self.opportunity_client.message_subscribe(partner_ids=self.user_sales_leads.partner_id.ids)
+        mailbox = self.make_mailbox(import_window="all", deal_link_mode="all")
+        sender = ("Giulia Rossi", self.contact_client.email)
+        self.dovecot.append_many(
+            mailbox.user, [self.corpus.message(sender=sender) for _i in range(3)]
+        )
+        self.sync(mailbox, batch_size=2)
+        old = self.stored(mailbox)
+        self.assertEqual(len(old), 3)
+        self.assertEqual(set(old.mapped("state")), {"linked"})
+        entries = old.link_ids.mail_message_id
+        self.assertEqual(len(entries), len(old.link_ids))
+        self.assertEqual(set(entries.mapped("message_type")), {"email"})
+        self.assertEqual(entries.mapped("attachment_ids"), old.attachment_ids)
+        self.assertFalse(entries.notification_ids)
+        self.assertFalse(old.activity_id)
+        self.dovecot.append(mailbox.user, self.corpus.message(sender=sender))
+        self.sync(mailbox)
+        new = self.stored(mailbox) - old
+        self.assertTrue(new.activity_id)
+        entry = new.link_ids.filtered("lead_id").mail_message_id
+        self.assertIn(self.user_sales_leads.partner_id, entry.notification_ids.res_partner_id)

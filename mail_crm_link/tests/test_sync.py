@@ -135,11 +135,11 @@ class TestImapSync(MailCrmLinkCommon):
         real_hook = Mailbox._mcl_after_store
         batches = []
 
-        def hook_then_die(self_, records):
+        def hook_then_die(self_, records, **kwargs):
             batches.append(records)
             if len(batches) == 2:
                 raise OSError("worker killed")
-            return real_hook(self_, records)
+            return real_hook(self_, records, **kwargs)
 
         with patch.object(Mailbox, "_mcl_after_store", hook_then_die):
             self.sync(mailbox, batch_size=2)

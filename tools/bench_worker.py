@@ -1,0 +1,191 @@
+# Run by tools/bench.py inside `odoo shell` (``env`` is given). One phase per run, chosen by
+# the BENCH_* placeholders that bench.py fills in; prints one line "BENCH_RESULT {json}".
+# A fresh process per phase keeps peak RSS figures per phase.
+import json
+import resource
+import time
+
+PHASE = "__PHASE__"
+ARGS = json.loads("""__ARGS__""")
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def mailbox_values(name, login, password, port, mode):
+    return {
+        "name": name,
+        "server_type": "imap",
+        "server": "127.0.0.1",
+        "port": port,
+        "is_ssl": False,
+        "connection_security": "none",
+        "user": login,
+        "password": password,
+        "crm_link_mode": mode,
+        "internal_domains": "mycompany.example",
+        "import_window": "all",
+        "state": "done",
+    }
+
+
+def phase_partners():
+    """Bring the CRM to ARGS['partners'] partners (plus a lead per ten), with SQL: the ORM
+    would take minutes for 100k rows and this is set-up, not what is measured."""
+    cr = env.cr
+    target = ARGS["partners"]
+    cr.execute("SELECT count(*) FROM res_partner WHERE email LIKE %s", ["bench%"])
+    have = cr.fetchone()[0]
+    if have > target:  # shrink: matching is measured at growing and shrinking sizes
+        cr.execute(
+            "DELETE FROM res_partner WHERE id IN (SELECT id FROM res_partner WHERE email LIKE"
+            " %s ORDER BY id DESC LIMIT %s)",
+            ["bench%", have - target],
+        )
+        cr.execute(
+            "DELETE FROM crm_lead WHERE id IN (SELECT id FROM crm_lead WHERE name LIKE"
+            " %s ORDER BY id DESC LIMIT %s)",
+            ["Bench lead %", have // 10 - target // 10],
+        )
+    if have < target:
+        cr.execute(
+            """
+            INSERT INTO res_partner (name, complete_name, email, email_normalized, active, type,
+                                     is_company, commercial_partner_id, create_date, write_date)
+            SELECT 'Bench ' || i, 'Bench ' || i, 'bench' || i || '@c' || (i %% 997) || '.example',
+                   'bench' || i || '@c' || (i %% 997) || '.example', true, 'contact', false, NULL,
+                   now(), now()
+              FROM generate_series(%s, %s - 1) AS i
+            """,
+            [have, target],
+        )
+        cr.execute(
+            "UPDATE res_partner SET commercial_partner_id = id WHERE commercial_partner_id IS NULL"
+        )
+        cr.execute(
+            """
+            INSERT INTO crm_lead (name, type, email_from, email_normalized, active, probability,
+                                  create_date, write_date, priority)
+            SELECT 'Bench lead ' || i, 'lead', 'lead' || i || '@l' || (i %% 991) || '.example',
+                   'lead' || i || '@l' || (i %% 991) || '.example', true, 10, now(), now(), '0'
+              FROM generate_series(%s, %s - 1) AS i
+            """,
+            [have // 10, target // 10],
+        )
+    # the clients of the corpus: half of its senders are known contacts
+    for k in range(ARGS.get("known_senders", 0)):
+        address = f"client{k}@client.example"
+        if not env["res.partner"].search_count([("email_normalized", "=", address)]):
+            env["res.partner"].create({"name": f"Client {k}", "email": address})
+    env.cr.commit()
+    return {"partners": target}
+
+
+def phase_import():
+    mailbox = env["fetchmail.server"].create(
+        mailbox_values("Bench", ARGS["login"], ARGS["password"], ARGS["port"], "auto")
+    )
+    env.cr.commit()
+    start = time.monotonic()
+    rounds = 0
+    while True:
+        rounds += 1
+        result = mailbox._mcl_sync(batch_size=ARGS.get("batch_size", 50))
+        if result.get("error"):
+            raise RuntimeError(result["error"])
+        if not result.get("partial"):
+            break
+    elapsed = time.monotonic() - start
+    env.invalidate_all()
+    stored = env["mailbox.message"].search_count([("mailbox_id", "=", mailbox.id)])
+    links = env["mailbox.message.link"].search_count([("mailbox_id", "=", mailbox.id)])
+    linked = env["mailbox.message"].search_count(
+        [("mailbox_id", "=", mailbox.id), ("state", "=", "linked")]
+    )
+    return {
+        "messages": stored,
+        "linked": linked,
+        "links": links,
+        "seconds": round(elapsed, 2),
+        "msgs_per_s": round(stored / elapsed, 1) if elapsed else None,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def phase_native():
+    """Odoo's own fetchmail on the same kind of mail: each message through the mail gateway
+    into a crm.lead (message_process), as a fetchmail.server with 'Create a new record'."""
+    values = mailbox_values("Native", ARGS["login"], ARGS["password"], ARGS["port"], "off")
+    values["object_id"] = env["ir.model"]._get_id("crm.lead")
+    server = env["fetchmail.server"].create(values)
+    env.cr.commit()
+    before = env["mail.message"].search_count([("message_type", "=", "email")])
+    start = time.monotonic()
+    server.fetch_mail()
+    elapsed = time.monotonic() - start
+    processed = env["mail.message"].search_count([("message_type", "=", "email")]) - before
+    return {
+        "messages": processed,
+        "seconds": round(elapsed, 2),
+        "msgs_per_s": round(processed / elapsed, 1) if elapsed else None,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def phase_push_setup():
+    values = mailbox_values("Push", ARGS["login"], ARGS["password"], ARGS["port"], "auto")
+    values["push_enabled"] = True
+    mailbox = env["fetchmail.server"].create(values)
+    env.cr.commit()
+    mailbox._mcl_sync()  # folders found, nothing to import yet
+    return {"mailbox_id": mailbox.id}
+
+
+def phase_match():
+    """Cost of matching per message (address and thread lookups, policy decisions, no
+    writing): the stored bench mail run through the linking engine's decision part."""
+    from odoo.addons.mail_crm_link.models.mailbox_message_link import _LinkRun
+
+    messages = env["mailbox.message"].search(
+        [("state", "!=", "error")], limit=ARGS.get("sample", 500), order="id"
+    )
+    mailbox = messages.mailbox_id[:1]
+    timings = []
+    for _round in range(3):
+        env.invalidate_all()
+        start = time.perf_counter()
+        run = _LinkRun(env, mailbox, allow_create=False)
+        run.prepare(messages)
+        for message in messages:
+            run.link(message)
+        timings.append((time.perf_counter() - start) / len(messages) * 1000)
+    env.cr.execute("SELECT count(*) FROM res_partner")
+    return {
+        "partners": env.cr.fetchone()[0],
+        "sample": len(messages),
+        "ms_per_message": round(min(timings), 3),
+    }
+
+
+PHASES = {
+    "import": phase_import,
+    "native": phase_native,
+    "match": phase_match,
+    "partners": phase_partners,
+    "push_setup": phase_push_setup,
+}
+if ARGS.get("profile"):
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    result = profiler.runcall(PHASES[PHASE])
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(ARGS["profile"])
+    result["profile"] = out.getvalue()
+else:
+    result = PHASES[PHASE]()
+env.cr.commit()
+print("BENCH_RESULT " + json.dumps(result), flush=True)
