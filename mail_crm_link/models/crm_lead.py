@@ -51,6 +51,21 @@ class CrmLead(models.Model):
         )
         return [(deal.id, deal.write_date) for deal in deals]
 
+    @api.model
+    def _mcl_open_deals_by_client(self, client_ids):
+        """``{commercial partner id: [(deal id, last update)]}`` in one query."""
+        deals = self.search(
+            [
+                ("type", "=", "opportunity"),
+                ("partner_id.commercial_partner_id", "in", list(client_ids)),
+                ("stage_id.is_won", "=", False),
+            ]
+        )
+        found = defaultdict(list)
+        for deal in deals:
+            found[deal.partner_id.commercial_partner_id.id].append((deal.id, deal.write_date))
+        return found
+
     def _mcl_responsible_user(self):
         self.ensure_one()
         return self.user_id

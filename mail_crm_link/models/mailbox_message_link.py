@@ -284,7 +284,8 @@ class _LinkRun:
         self.existing = set()  # (message id, model, id)
         self.flags = {}  # message id → {"needs_deal_choice": bool, "note": str}
         self.authors = {}  # message id → res.partner who wrote it (maybe empty)
-        self.open_deals = {}  # commercial partner ids → [(id, date)]
+        self.open_deals = {}  # commercial partner id → [(deal id, last update)]
+        self._correspondents = {}  # message id → {address: display name}
 
     # -- lookups --------------------------------------------------------------------------
     def prepare(self, messages):
@@ -343,17 +344,31 @@ class _LinkRun:
         )
 
     def deals_of(self, clients):
-        key = tuple(sorted(clients.ids))
-        if key not in self.open_deals:
-            self.open_deals[key] = self.env["crm.lead"]._mcl_open_deals(clients)
-        return self.open_deals[key]
+        """Open deals of ``clients`` (commercial partners): one query per batch for all the
+        clients met so far, then kept up to date as deals are created."""
+        missing = [c.id for c in clients if c.id not in self.open_deals]
+        if missing:
+            found = self.env["crm.lead"]._mcl_open_deals_by_client(missing)
+            for client_id in missing:
+                self.open_deals[client_id] = found.get(client_id, [])
+        return [deal for c in clients for deal in self.open_deals[c.id]]
 
     def correspondents(self, message):
-        recipients = addresses.parse_list([message.email_to or "", message.email_cc or ""])
-        found = classify.correspondents(
-            message.direction, message.sender, [a for _n, a in recipients], self.internal
-        )
-        return [a for a in found if not addresses.in_list(a, self.never_log)]
+        """The client addresses of ``message`` (never-log ones left out), with their display
+        names: ``{address: name}`` in order; parsed once per message."""
+        if message.id not in self._correspondents:
+            pairs = addresses.parse_list(
+                [message.email_from or "", message.email_to or "", message.email_cc or ""]
+            )
+            names = {a: n for n, a in pairs}
+            recipients = addresses.parse_list([message.email_to or "", message.email_cc or ""])
+            found = classify.correspondents(
+                message.direction, message.sender, [a for _n, a in recipients], self.internal
+            )
+            self._correspondents[message.id] = {
+                a: names.get(a, "") for a in found if not addresses.in_list(a, self.never_log)
+            }
+        return self._correspondents[message.id]
 
     def find(self, address):
         forms = addresses.lookup_forms(address, self.fold_plus)
@@ -371,14 +386,8 @@ class _LinkRun:
                 targets.setdefault(record, "thread")
         flags = {"needs_deal_choice": False, "note": False}
         if kind == classify.CLIENT:
-            names = {
-                a: n
-                for n, a in addresses.parse_list(
-                    [message.email_from or "", message.email_to or "", message.email_cc or ""]
-                )
-            }
-            for address in self.correspondents(message):
-                self._link_address(message, address, names.get(address, ""), targets, flags)
+            for address, name in self.correspondents(message).items():
+                self._link_address(message, address, name, targets, flags)
         elif kind != classify.AUTO_REPLY:  # auto-replies may only join their thread
             targets = {}
         self.links[message.id] = targets
@@ -464,12 +473,9 @@ class _LinkRun:
             )
             for form in forms:
                 self.leads[form] = self.leads.get(form, record.browse()) | record
-            if client:  # the client has an open deal now
-                self.open_deals = {
-                    k: v
-                    for k, v in self.open_deals.items()
-                    if client.commercial_partner_id.id not in k
-                }
+            if client and record.type == "opportunity":  # the client has an open deal now
+                deals = self.open_deals.setdefault(client.commercial_partner_id.id, [])
+                deals.append((record.id, record.write_date))
             return record
         is_company = decision == policy.COMPANY
         record = self.env["res.partner"].create(
