@@ -317,11 +317,15 @@ def idle_wait(conn, timeout):
         raise imaplib.IMAP4.error("the server does not support IDLE")
     tag = conn._new_tag()
     conn.send(tag + b" IDLE\r\n")
-    line = conn.readline()
-    if not line.startswith(b"+"):
-        raise imaplib.IMAP4.error(f"IDLE refused: {line!r}")
-    reader = _SocketLines(conn.socket())
     changed = False
+    while True:  # the server may first send what changed since our last command
+        line = conn.readline()
+        if line.startswith(b"+"):
+            break
+        if not line.startswith(b"*"):
+            raise imaplib.IMAP4.error(f"IDLE refused: {line!r}")
+        changed = changed or bool(_CHANGE.match(line))
+    reader = _SocketLines(conn.socket())
     deadline = time.monotonic() + timeout
     try:
         while not changed:

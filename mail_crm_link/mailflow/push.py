@@ -24,8 +24,10 @@ def watch(connect, on_change, stop, folder="INBOX", idle_seconds=IDLE_SECONDS, l
             failures = 0
             on_change()
             while not stop.is_set():
-                if imap_sync.idle_wait(conn, idle_seconds):
-                    on_change()
+                imap_sync.idle_wait(conn, idle_seconds)
+                # on news, and also after each quiet period: a notification that got lost
+                # (mail arriving while the previous sync ran) costs at most one period
+                on_change()
         except Exception as exc:  # noqa: BLE001 (a listener never dies: it backs off)
             delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
             failures += 1
