@@ -123,6 +123,13 @@ def company_name(display_name, address):
     return " ".join(part.capitalize() for part in re.split(r"[-_]", label) if part) or domain
 
 
+def partner_values(decision, display_name, address):
+    """Name and kind of a contact or company created for ``address``."""
+    is_company = decision == COMPANY
+    name = (company_name if is_company else contact_name)(display_name, address)
+    return {"name": name, "is_company": is_company, "email": address or False}
+
+
 def round_robin(member_ids, last_id):
     """The next of ``member_ids`` (ascending) after ``last_id``, cycling; ``None`` if empty."""
     if not member_ids:

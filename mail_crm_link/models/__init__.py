@@ -1,4 +1,5 @@
 from . import fields_extra
+from . import mailbox_card_mixin
 from . import fetchmail_server
 from . import mailbox_folder
 from . import mailbox_message

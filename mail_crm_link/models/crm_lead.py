@@ -6,10 +6,11 @@ from .mailbox_message_link import drop_external_recipients
 
 
 class CrmLead(models.Model):
-    _inherit = "crm.lead"
+    _name = "crm.lead"
+    _inherit = ["crm.lead", "mailbox.card.mixin"]
+    _mcl_link_field = "lead_id"
 
     mcl_link_ids = fields.One2many("mailbox.message.link", "lead_id", string="Mail Links")
-    mcl_message_count = fields.Integer(compute="_compute_mcl_message_count", string="Emails")
 
     def init(self):
         # Odoo indexes this column for LIKE searches only (trigram); matching needs equality
@@ -84,50 +85,6 @@ class CrmLead(models.Model):
                 kept.add(link.message_id.id)
                 link.lead_id = self
         return result
-
-    def _compute_mcl_message_count(self):
-        """The mails on this card that the user may see (0 without access to stored mail)."""
-        Message = self.env["mailbox.message"]
-        readable = Message.has_access("read")
-        for record in self:
-            record.mcl_message_count = readable and Message.search_count(
-                [("link_ids.lead_id", "=", record.id)]
-            )
-
-    def action_mcl_messages(self):
-        """ "Emails": the mail linked to this card, where it can be removed from the card."""
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "mail_crm_link.mailbox_message_action"
-        )
-        action.update(
-            name=self.env._("Emails of %s", self.display_name),
-            domain=[("link_ids.lead_id", "=", self.id)],
-            context={"mcl_res_model": self._name, "mcl_res_id": self.id, "create": False},
-        )
-        return action
-
-    def action_mcl_files(self):
-        """ "Files": attachments of the mail on this card (for a company, of all its people)."""
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "mail_crm_link.mailbox_message_file_action"
-        )
-        action["domain"] = [("lead_id", "=", self.id)]
-        return action
-
-    def action_mcl_compose(self):
-        """ "New Email" from the card, sent through a CRM mailbox and linked to the card."""
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("New Email"),
-            "res_model": "mailbox.compose",
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "new",
-            "context": {"default_res_model": self._name, "default_res_id": self.id},
-        }
 
     def _notify_get_recipients(self, message, msg_vals, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)

@@ -350,16 +350,7 @@ class MailboxMessage(models.Model):
                 }
             )
         else:
-            is_company = kind == policy.COMPANY
-            record = self.env["res.partner"].create(
-                {
-                    "name": policy.company_name(name, address)
-                    if is_company
-                    else policy.contact_name(name, address),
-                    "is_company": is_company,
-                    "email": address or False,
-                }
-            )
+            record = self.env["res.partner"].create(policy.partner_values(kind, name, address))
         self.env["mailbox.message.link"]._add_links(self, record)
         return {
             "type": "ir.actions.act_window",

@@ -477,14 +477,9 @@ class _LinkRun:
                 deals = self.open_deals.setdefault(client.commercial_partner_id.id, [])
                 deals.append((record.id, record.write_date))
             return record
-        is_company = decision == policy.COMPANY
         record = self.env["res.partner"].create(
             {
-                "name": policy.company_name(name, address)
-                if is_company
-                else policy.contact_name(name, address),
-                "is_company": is_company,
-                "email": address,
+                **policy.partner_values(decision, name, address),
                 "user_id": mailbox._mcl_responsible(message, decision, False).id or False,
             }
         )

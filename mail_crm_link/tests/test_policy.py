@@ -203,6 +203,16 @@ class TestPolicy(unittest.TestCase):
         self.assertEqual(policy.company_name("G", "g@acme-tools.com"), "Acme Tools")
         self.assertEqual(policy.company_name("Giulia", "giulia@gmail.com"), "Giulia")
 
+    def test_partner_values(self):
+        self.assertEqual(
+            policy.partner_values(policy.COMPANY, "Giulia", "g@acme-tools.com"),
+            {"name": "Acme Tools", "is_company": True, "email": "g@acme-tools.com"},
+        )
+        self.assertEqual(
+            policy.partner_values(policy.CONTACT, "Тарас Шевчук", "t@x.ua"),
+            {"name": "Тарас Шевчук", "is_company": False, "email": "t@x.ua"},
+        )
+
     def test_round_robin(self):
         self.assertEqual(policy.round_robin([2, 5, 9], None), 2)
         self.assertEqual(policy.round_robin([2, 5, 9], 5), 9)

@@ -1,0 +1,59 @@
+from odoo import fields, models
+
+
+class MailboxCardMixin(models.AbstractModel):
+    """What a CRM card (contact, company, lead, deal) shows of its mail: the Emails and Files
+    buttons and "New Email". ``_mcl_link_field`` names the link's field for this model."""
+
+    _name = "mailbox.card.mixin"
+    _description = "CRM Card With Linked Mail"
+    _mcl_link_field = None
+
+    mcl_message_count = fields.Integer(compute="_compute_mcl_message_count", string="Emails")
+
+    def _compute_mcl_message_count(self):
+        """The mails on this card that the user may see (0 without access to stored mail)."""
+        Message = self.env["mailbox.message"]
+        readable = Message.has_access("read")
+        for record in self:
+            record.mcl_message_count = readable and Message.search_count(
+                [(f"link_ids.{self._mcl_link_field}", "=", record.id)]
+            )
+
+    def action_mcl_messages(self):
+        """ "Emails": the mail linked to this card, where it can be removed from the card."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mail_crm_link.mailbox_message_action"
+        )
+        action.update(
+            name=self.env._("Emails of %s", self.display_name),
+            domain=[(f"link_ids.{self._mcl_link_field}", "=", self.id)],
+            context={"mcl_res_model": self._name, "mcl_res_id": self.id, "create": False},
+        )
+        return action
+
+    def _mcl_files_domain(self):
+        return [(self._mcl_link_field, "=", self.id)]
+
+    def action_mcl_files(self):
+        """ "Files": attachments of the mail on this card."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mail_crm_link.mailbox_message_file_action"
+        )
+        action["domain"] = self._mcl_files_domain()
+        return action
+
+    def action_mcl_compose(self):
+        """ "New Email" from the card, sent through a CRM mailbox and linked to the card."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("New Email"),
+            "res_model": "mailbox.compose",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_res_model": self._name, "default_res_id": self.id},
+        }
