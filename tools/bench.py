@@ -117,8 +117,12 @@ def push_latency(config, dovecot, count):
                 time.sleep(0.05)
             latencies.append(time.monotonic() - start)
     finally:
-        listener.terminate()
-        listener.wait(10)
+        listener.terminate()  # it stops gracefully within an IDLE period; no need to wait
+        try:
+            listener.wait(15)
+        except subprocess.TimeoutExpired:
+            listener.kill()
+            listener.wait()
         conn.close()
     latencies.sort()
     return {

@@ -91,7 +91,8 @@ def phase_import():
     rounds = 0
     while True:
         rounds += 1
-        result = mailbox._mcl_sync(batch_size=ARGS.get("batch_size", 50))
+        kwargs = {"batch_size": ARGS["batch_size"]} if ARGS.get("batch_size") else {}
+        result = mailbox._mcl_sync(**kwargs)  # the product's batch size unless asked
         if result.get("error"):
             raise RuntimeError(result["error"])
         if not result.get("partial"):

@@ -14,7 +14,7 @@ _logger = logging.getLogger(__name__)
 # pg_try_advisory_lock(namespace, mailbox id): one sync of a mailbox at a time, across
 # workers and servers. "MCL" in ASCII, so that other modules' advisory locks do not collide.
 LOCK_NAMESPACE = 0x4D434C
-BATCH_SIZE = 50
+BATCH_SIZE = 100  # mails per FETCH and per commit: bounded memory, few round trips
 FAILURES_BEFORE_NOTICE = 3
 
 
