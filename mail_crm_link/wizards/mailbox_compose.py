@@ -10,6 +10,12 @@ from ..mailflow import addresses, threads, tracking
 
 _logger = logging.getLogger(__name__)
 
+SENDER_MODES = [
+    ("mailbox", "The CRM mailbox"),
+    ("user", "My own address"),
+    ("template", "The template's address"),
+]
+
 
 class MailboxCompose(models.TransientModel):
     """Write to a client from a CRM card, or reply to one of its mails.
@@ -41,16 +47,7 @@ class MailboxCompose(models.TransientModel):
         "mail.template",
         domain="[('mcl_crm', '=', True), ('model', '=', res_model)]",
     )
-    sender_mode = fields.Selection(
-        [
-            ("mailbox", "The CRM mailbox"),
-            ("user", "My own address"),
-            ("template", "The template's address"),
-        ],
-        string="Send As",
-        default="mailbox",
-        required=True,
-    )
+    sender_mode = fields.Selection(SENDER_MODES, string="Send As", default="mailbox", required=True)
 
     @api.onchange("template_id")
     def _onchange_template_id(self):

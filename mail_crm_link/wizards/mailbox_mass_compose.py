@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .mailbox_compose import SENDER_MODES
+
 
 class MailboxMassCompose(models.TransientModel):
     """Send a template to a selection of contacts (or leads) from a list view: one mail per
@@ -24,16 +26,7 @@ class MailboxMassCompose(models.TransientModel):
         domain=[("crm_link_mode", "!=", "off")],
         default=lambda self: self.env["mailbox.compose"]._default_mailbox(),
     )
-    sender_mode = fields.Selection(
-        [
-            ("mailbox", "The CRM mailbox"),
-            ("user", "My own address"),
-            ("template", "The template's address"),
-        ],
-        string="Send As",
-        default="mailbox",
-        required=True,
-    )
+    sender_mode = fields.Selection(SENDER_MODES, string="Send As", default="mailbox", required=True)
 
     @api.model
     def default_get(self, fields_list):
