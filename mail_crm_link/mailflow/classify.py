@@ -5,7 +5,7 @@
 shown in the mailbox, never linked.
 """
 
-from .addresses import in_list, is_internal
+from .addresses import in_list, is_internal, parse_list
 
 INCOMING, OUTGOING = "incoming", "outgoing"
 
@@ -64,6 +64,16 @@ def correspondents(direction_, sender, recipients, internal):
     if direction_ == INCOMING:
         return [sender] if sender and not is_internal(sender, internal) else []
     return [a for a in recipients if a and not is_internal(a, internal)]
+
+
+def client_side(direction_, sender, email_from, email_to, email_cc, internal):
+    """The client side of a stored mail as ``[(display name, address)]``, in order: what
+    ``correspondents`` finds, with the names the headers give them."""
+    senders = parse_list([email_from or ""])
+    recipients = parse_list([email_to or "", email_cc or ""])
+    names = {a: n for n, a in recipients + senders}
+    found = correspondents(direction_, sender, [a for _n, a in recipients], internal)
+    return [(names.get(a, ""), a) for a in found]
 
 
 def kind(

@@ -421,7 +421,7 @@ class FetchmailServer(models.Model):
         glob = self.env["ir.config_parameter"].sudo().get_param("mail_crm_link.never_log", "")
         return addresses.parse_internal(self.never_log) | addresses.parse_internal(glob)
 
-    def _mcl_kind(self, headers, direction, sender, recipients, folder_role):
+    def _mcl_kind(self, headers, direction, sender, recipients, folder_role, internal=None):
         """What a mail is, for this mailbox's settings (see ``classify.kind``)."""
         self.ensure_one()
         return classify.kind(
@@ -429,18 +429,20 @@ class FetchmailServer(models.Model):
             direction,
             sender,
             recipients,
-            self._internal_set(),
+            self._internal_set() if internal is None else internal,
             folder_role,
             self._mcl_never_log_set(),
             self.skip_mailing_lists,
         )
 
-    def _mcl_is_private(self, direction, sender, recipients):
+    def _mcl_is_private(self, direction, sender, recipients, internal=None):
         self.ensure_one()
         private = addresses.parse_internal(self.private_addresses)
         if not private:
             return False
-        found = classify.correspondents(direction, sender, recipients, self._internal_set())
+        if internal is None:
+            internal = self._internal_set()
+        found = classify.correspondents(direction, sender, recipients, internal)
         return bool(found) and any(addresses.in_list(a, private) for a in found)
 
     def _mcl_apply_private(self):

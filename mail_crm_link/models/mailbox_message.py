@@ -254,9 +254,11 @@ class MailboxMessage(models.Model):
             vals.update(state="error", error_reason=mail.error, raw_source=base64.b64encode(raw))
             return vals
         vals["mail_kind"] = mailbox._mcl_kind(
-            mail.headers, vals["direction"], mail.sender, recipients, role
+            mail.headers, vals["direction"], mail.sender, recipients, role, internal
         )
-        vals["private"] = mailbox._mcl_is_private(vals["direction"], mail.sender, recipients)
+        vals["private"] = mailbox._mcl_is_private(
+            vals["direction"], mail.sender, recipients, internal
+        )
         if vals["mail_kind"] not in (classify.CLIENT, classify.AUTO_REPLY):
             vals["state"] = "ignored"
         return vals
@@ -364,18 +366,18 @@ class MailboxMessage(models.Model):
         """``(name, address)`` of the client side: the sender of incoming mail, the first
         external recipient of sent mail."""
         self.ensure_one()
-        pairs = addresses.parse_list(
-            [self.email_from or "", self.email_to or "", self.email_cc or ""]
-        )
-        names = {a: n for n, a in pairs}
-        found = classify.correspondents(
+        found = classify.client_side(
             self.direction,
             self.sender,
-            [a for _n, a in pairs[1:]],
+            self.email_from,
+            self.email_to,
+            self.email_cc,
             self.mailbox_id.sudo()._internal_set(),
         )
-        address = found[0] if found else (self.sender or "")
-        return names.get(address, ""), address
+        if found:
+            return found[0]
+        sender = addresses.parse_list([self.email_from or ""])
+        return sender[0] if sender else ("", self.sender or "")
 
     def _mcl_reply_values(self):
         """To and subject of an answer to this mail."""

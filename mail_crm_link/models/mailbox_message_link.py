@@ -357,16 +357,16 @@ class _LinkRun:
         """The client addresses of ``message`` (never-log ones left out), with their display
         names: ``{address: name}`` in order; parsed once per message."""
         if message.id not in self._correspondents:
-            pairs = addresses.parse_list(
-                [message.email_from or "", message.email_to or "", message.email_cc or ""]
-            )
-            names = {a: n for n, a in pairs}
-            recipients = addresses.parse_list([message.email_to or "", message.email_cc or ""])
-            found = classify.correspondents(
-                message.direction, message.sender, [a for _n, a in recipients], self.internal
+            pairs = classify.client_side(
+                message.direction,
+                message.sender,
+                message.email_from,
+                message.email_to,
+                message.email_cc,
+                self.internal,
             )
             self._correspondents[message.id] = {
-                a: names.get(a, "") for a in found if not addresses.in_list(a, self.never_log)
+                a: n for n, a in pairs if not addresses.in_list(a, self.never_log)
             }
         return self._correspondents[message.id]
 

@@ -84,6 +84,24 @@ class TestKinds(unittest.TestCase):
             ["g@client.example"],
         )
 
+    def test_client_side_with_names(self):
+        frm, to = "Giulia <g@client.example>", "Sales <s@mycompany.example>"
+        self.assertEqual(
+            classify.client_side(IN, "g@client.example", frm, to, "", OURS),
+            [("Giulia", "g@client.example")],
+        )
+        self.assertEqual(
+            classify.client_side(
+                OUT,
+                "s@mycompany.example",
+                to,
+                "Luca <l@client.example>, boss@mycompany.example",
+                "m@client.example",
+                OURS,
+            ),
+            [("Luca", "l@client.example"), ("", "m@client.example")],
+        )
+
 
 class TestLookupForms(unittest.TestCase):
     def test_idn_and_plus(self):
