@@ -128,7 +128,8 @@ def create_db(config, db):
 
 # -- commands ----------------------------------------------------------------------------------
 def cmd_test(pytest_args):
-    config = write_config("test", TEST_DB)
+    # the tours' HTTP server: a free port unless chosen, so that two test runs can share a host
+    config = write_config("test", TEST_DB, http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port()))
     create_db(config, TEST_DB)
     args = [
         sys.executable,
@@ -240,6 +241,14 @@ def cmd_demo(serve=True):
     finally:
         dovecot.stop()
     return 0
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _port_free(port):
