@@ -1,4 +1,5 @@
 from . import controllers
+from . import services
 from . import models
 from . import cli
 from . import wizards

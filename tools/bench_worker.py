@@ -146,7 +146,7 @@ def phase_push_setup():
 def phase_match():
     """Cost of matching per message (address and thread lookups, policy decisions, no
     writing): the stored bench mail run through the linking engine's decision part."""
-    from odoo.addons.mail_crm_link.models.mailbox_message_link import _LinkRun
+    from odoo.addons.mail_crm_link.services.crm_linker import LinkBatch
 
     messages = env["mailbox.message"].search(
         [("state", "!=", "error")], limit=ARGS.get("sample", 500), order="id"
@@ -156,10 +156,11 @@ def phase_match():
     for _round in range(3):
         env.invalidate_all()
         start = time.perf_counter()
-        run = _LinkRun(env, mailbox, allow_create=False)
-        run.prepare(messages)
+        linker = env["mailbox.crm.linker"]
+        run = LinkBatch(env, mailbox, allow_create=False)
+        linker._prepare(run, messages)
         for message in messages:
-            run.link(message)
+            linker._link_one(run, message)
         timings.append((time.perf_counter() - start) / len(messages) * 1000)
     env.cr.execute("SELECT count(*) FROM res_partner")
     return {

@@ -129,7 +129,9 @@ def create_db(config, db):
 # -- commands ----------------------------------------------------------------------------------
 def cmd_test(pytest_args):
     # the tours' HTTP server: a free port unless chosen, so that two test runs can share a host
-    config = write_config("test", TEST_DB, http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port()))
+    config = write_config(
+        "test", TEST_DB, http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port())
+    )
     create_db(config, TEST_DB)
     args = [
         sys.executable,
@@ -139,7 +141,6 @@ def cmd_test(pytest_args):
         f"--odoo-database={TEST_DB}",
         "--odoo-http",
         "--odoo-log-level=warn",
-        "--odoo-extra=test-enable",
         "-p",
         "no:cacheprovider",
         os.path.join(ROOT, ADDON, "tests"),
@@ -272,6 +273,8 @@ def main():
     demo = sub.add_parser("demo")
     demo.add_argument("--no-serve", action="store_true", help="prepare, sync and exit")
     sub.add_parser("check-requirements").add_argument("file")
+    if sys.argv[1:2] == ["test"]:  # everything after it is pytest's (-k, -x …)
+        return cmd_test(sys.argv[2:])
     args = parser.parse_args()
     if args.command == "check-requirements":
         return check_requirements(args.file)

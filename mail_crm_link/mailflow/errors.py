@@ -7,7 +7,7 @@ import ssl
 
 from .imap_sync import FolderMissing
 
-AUTH, TLS_CERT, TLS, TIMEOUT, UNREACHABLE, FOLDER, PROTOCOL = (
+AUTH, TLS_CERT, TLS, TIMEOUT, UNREACHABLE, FOLDER, PROTOCOL, INTERNAL = (
     "auth",
     "tls_cert",
     "tls",
@@ -15,6 +15,7 @@ AUTH, TLS_CERT, TLS, TIMEOUT, UNREACHABLE, FOLDER, PROTOCOL = (
     "unreachable",
     "folder",
     "protocol",
+    "internal",
 )
 
 _AUTH_WORDS = (
@@ -30,7 +31,9 @@ _AUTH_WORDS = (
 
 
 def classify(exc):
-    """The kind of a connection or protocol failure."""
+    """The kind of a failure: one of the mail server or the network, or ``INTERNAL`` for
+    anything else (a failure of our own code, or of the database), which is never blamed
+    on the mail server."""
     if isinstance(exc, FolderMissing):
         return FOLDER
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -48,4 +51,9 @@ def classify(exc):
         return PROTOCOL
     if isinstance(exc, OSError):
         return UNREACHABLE
-    return PROTOCOL
+    return INTERNAL
+
+
+def is_server_failure(exc):
+    """True when the mail server or the network failed (retry later, with backoff)."""
+    return classify(exc) != INTERNAL

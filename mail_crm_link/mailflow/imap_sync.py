@@ -215,6 +215,28 @@ def search_uids(conn, plan):
 
 
 _FETCH_UID = re.compile(rb"UID (\d+)")
+_FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
+def fetch_sizes(conn, uids):
+    """{uid: RFC822.SIZE} for ``uids`` (one command, no body read): the sync cuts its
+    batches by bytes with it, so that a few huge mails never sit in memory together."""
+    if not uids:
+        return {}
+    typ, data = conn.uid("FETCH", ",".join(map(str, uids)), "(UID RFC822.SIZE)")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"FETCH failed: {data}")
+    sizes = {}
+    for item in data:
+        head = item[0] if isinstance(item, tuple) else item
+        if not isinstance(head, bytes):
+            continue
+        uid, size = _FETCH_UID.search(head), _FETCH_SIZE.search(head)
+        if uid and size:
+            sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
+
+
 _FETCH_DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 
 

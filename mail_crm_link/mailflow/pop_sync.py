@@ -6,6 +6,8 @@ message read when it is RETRieved, and we never change the user's read state.
 
 import contextlib
 import poplib
+from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
 
 from .imap_sync import DEFAULT_TIMEOUT, tls_context
 
@@ -55,3 +57,29 @@ def plan(uidls, stored, delete_after_import):
 def retrieve(conn, num):
     _resp, lines, _octets = conn.top(num, WHOLE_MESSAGE)
     return b"\r\n".join(lines) + b"\r\n"
+
+
+def list_sizes(conn):
+    """{message number: size in octets} (LIST)."""
+    _resp, lines, _octets = conn.list()
+    sizes = {}
+    for line in lines:
+        num, _sep, size = line.decode("ascii", "replace").partition(" ")
+        with contextlib.suppress(ValueError):
+            sizes[int(num)] = int(size.split()[0])
+    return sizes
+
+
+def headers(conn, num):
+    """The header block of message ``num`` only (TOP n 0): to read its date cheaply."""
+    _resp, lines, _octets = conn.top(num, 0)
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def header_date(head):
+    """The Date of a header block as an aware datetime, or None when it cannot be read."""
+    try:
+        value = BytesHeaderParser().parsebytes(head).get("Date")
+        return parsedate_to_datetime(str(value)) if value else None
+    except Exception:  # noqa: BLE001 (an unreadable date: the mail counts as inside the window)
+        return None

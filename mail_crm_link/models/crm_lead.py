@@ -2,7 +2,7 @@ from collections import defaultdict
 
 from odoo import api, fields, models, tools
 
-from .mailbox_message_link import drop_external_recipients
+from ..services.card_publisher import drop_external_recipients
 
 
 class CrmLead(models.Model):

@@ -1,16 +1,14 @@
-import base64
 import logging
-from datetime import timezone
 
-from odoo import api, fields, models, tools
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from ..mailflow import addresses, classify, parse, policy
+from ..mailflow import addresses, classify, policy
 from .fields_extra import BigInteger
 
 _logger = logging.getLogger(__name__)
 
-MAX_RETRIES = 3
+RELINK_NOW = 200  # mails re-linked inside the request; more go to a background job
 
 
 class MailboxMessage(models.Model):
@@ -97,7 +95,20 @@ class MailboxMessage(models.Model):
         help="The client has several open deals: choose the one this mail belongs to.",
     )
     link_note = fields.Char(readonly=True)
-    activity_id = fields.Many2one("mail.activity", string="Email Activity", ondelete="set null")
+    activity_id = fields.Many2one(
+        "mail.activity", string="Email Activity", ondelete="set null", index="btree_not_null"
+    )
+    history = fields.Boolean(
+        string="Imported as History",
+        readonly=True,
+        help="Mail of an initial import: linked and shown on the cards as the past it is, "
+        "without Email activities or notifications.",
+    )
+    link_deferred = fields.Boolean(
+        readonly=True,
+        index="btree_not_null",
+        help="Its new address was being created by another worker: linked at the next pass.",
+    )
     processed = fields.Boolean(readonly=True, help="The responsible marked this mail processed.")
     pending = fields.Boolean(compute="_compute_pending", search="_search_pending")
     open_token = fields.Char(
@@ -148,156 +159,28 @@ class MailboxMessage(models.Model):
         pending = [("activity_id", "!=", False), ("processed", "=", False)]
         return pending if (operator == "=") == value else ["!", "&", *pending]
 
-    # -- storing ------------------------------------------------------------------------------
-    @api.model
-    def _store_batch(self, mailbox, folder, items):
-        """Store ``items`` = [(ref, raw bytes, internal date)] fetched from ``folder``; ``ref``
-        is {'imap_uid': n, 'uidvalidity': v} or {'pop_uidl': s}. Returns the new records.
-
-        Messages already stored in the mailbox (same Message-ID, else same content) are
-        skipped, so re-syncs, UIDVALIDITY changes and copies in several folders never
-        duplicate. A message that cannot be parsed is stored in error with its raw source.
-        """
-        internal = mailbox._internal_set()
-        parsed = [(ref, raw, parse.parse(raw, fallback_date=date)) for ref, raw, date in items]
-        stored = {
-            m.dedup_key: m
-            for m in self.search(
-                [
-                    ("mailbox_id", "=", mailbox.id),
-                    ("dedup_key", "in", [p.dedup_key for _r, _raw, p in parsed]),
-                ]
-            )
-        }
-        existing = set(stored)
-        vals_list, attachments, raws = [], [], []
-        for ref, raw, mail in parsed:
-            if mail.dedup_key in existing:
-                duplicate = stored.get(mail.dedup_key)
-                if duplicate and ref.get("pop_uidl") and not duplicate.pop_uidl:
-                    duplicate.pop_uidl = ref["pop_uidl"]  # so POP3 does not fetch it again
-                continue
-            existing.add(mail.dedup_key)
-            vals = self._values_from_parsed(mailbox, folder, mail, raw, internal)
-            vals.update(ref)
-            vals_list.append(vals)
-            raws.append(raw)
-            attachments.append(mail.attachments if not mail.error else [])
-        try:
-            with self.env.cr.savepoint():
-                records = self.create(vals_list)
-        except Exception:  # one bad message must not block the others: store them one by one
-            _logger.exception("Mailbox %s: batch store failed, storing one by one", mailbox.id)
-            records = self._store_one_by_one(vals_list, raws)
-        self._store_attachments(records, attachments)
-        return records
-
-    @api.model
-    def _store_one_by_one(self, vals_list, raws):
-        records = self.browse()
-        for vals, raw in zip(vals_list, raws, strict=True):
-            try:
-                with self.env.cr.savepoint():
-                    records |= self.create(vals)
-            except Exception as exc:  # noqa: BLE001 (kept in error, never lost)
-                keep = {
-                    k: vals[k]
-                    for k in (
-                        "mailbox_id",
-                        "folder_id",
-                        "dedup_key",
-                        "size",
-                        "imap_uid",
-                        "uidvalidity",
-                        "pop_uidl",
-                    )
-                    if k in vals
-                }
-                keep.update(
-                    state="error",
-                    subject=str(vals.get("subject") or "")[:200],
-                    error_reason=self.env._("Could not be stored: %s", exc),
-                    raw_source=base64.b64encode(raw),
-                )
-                records |= self.create(keep)
-        return records
-
-    @api.model
-    def _values_from_parsed(self, mailbox, folder, mail, raw, internal):
-        role = folder.role if folder else "inbox"
-        recipients = [a for _n, a in mail.to + mail.cc]
-        vals = {
-            "mailbox_id": mailbox.id,
-            "folder_id": folder.id if folder else False,
-            "dedup_key": mail.dedup_key,
-            "message_id": mail.message_id or False,
-            "content_hash": mail.content_hash,
-            "in_reply_to": mail.in_reply_to or False,
-            "references": " ".join(r for r in mail.references if r) or False,
-            "direction": classify.direction(mail.sender, role, internal),
-            "date": mail.date.astimezone(timezone.utc).replace(tzinfo=None) if mail.date else False,
-            "subject": mail.subject,
-            "email_from": _format_addresses([(mail.sender_name, mail.sender)]),
-            "sender": mail.sender or False,
-            "email_to": _format_addresses(mail.to),
-            "email_cc": _format_addresses(mail.cc),
-            "reply_to": _format_addresses(mail.reply_to),
-            "body_html": tools.html_sanitize(mail.html)
-            if mail.html
-            else (tools.plaintext2html(mail.text) if mail.text else False),
-            "body_text": mail.text or False,
-            "size": mail.size,
-            "header_values": mail.headers,
-            "parse_warnings": "\n".join(mail.warnings) or False,
-        }
-        if mail.error:
-            vals.update(state="error", error_reason=mail.error, raw_source=base64.b64encode(raw))
-            return vals
-        vals["mail_kind"] = mailbox._mcl_kind(
-            mail.headers, vals["direction"], mail.sender, recipients, role, internal
-        )
-        vals["private"] = mailbox._mcl_is_private(
-            vals["direction"], mail.sender, recipients, internal
-        )
-        if vals["mail_kind"] not in (classify.CLIENT, classify.AUTO_REPLY):
-            vals["state"] = "ignored"
-        return vals
-
-    @api.model
-    def _store_attachments(self, records, attachments):
-        vals_list = [
-            {
-                "name": att.name,
-                "raw": att.content,
-                "mimetype": att.mimetype,
-                "res_model": self._name,
-                "res_id": record.id,
-                "description": att.content_id or False,
-            }
-            for record, atts in zip(records, attachments, strict=True)
-            for att in atts
-        ]
-        if vals_list:
-            self.env["ir.attachment"].sudo().create(vals_list)
-
     # -- linking ------------------------------------------------------------------------------
-    def _mcl_link(self, allow_create=True, run_hooks=True, history=False):
-        """Link these stored mails to the CRM (mailboxes in automatic mode); ``history``: mail
-        of an initial import (see ``mailbox.message.link._link_messages``)."""
-        return self.env["mailbox.message.link"]._link_messages(
-            self, allow_create=allow_create, run_hooks=run_hooks, history=history
-        )
-
     def action_relink(self):
         """Run matching again on these mails (after a contact's address was added, say):
-        only new links are added, with their chatter entries and activities; nothing is
-        created. Allowed to whoever may read the mails."""
+        only new links are added, shown on the cards as history (no Email activity, no
+        notification); nothing is created. Allowed to whoever may read the mails. A few
+        mails are done at once; more go to a background job (never a whole mailbox inside
+        one request)."""
         self.check_access("read")
         messages = self.sudo().filtered(lambda m: m.state != "error")
-        for message in messages:
-            message.mail_kind = message._mcl_classify()
-        messages._mcl_link(allow_create=False, run_hooks=False)
+        if len(messages) <= RELINK_NOW:
+            messages._mcl_relink()
+        else:
+            self.env["mailbox.sync.job"].sudo().schedule(messages.mailbox_id, "relink", messages)
         return True
+
+    def _mcl_relink(self):
+        """Classify again and link as history, creating nothing."""
+        for message in self:
+            message.mail_kind = message._mcl_classify()
+        return self.env["mailbox.crm.linker"].link(
+            self, allow_create=False, run_hooks=False, history=True
+        )
 
     # -- by hand (the web client) -------------------------------------------------------------
     def action_link_record(self, model, res_id):
@@ -418,7 +301,8 @@ class MailboxMessage(models.Model):
         return True
 
     def action_private_correspondent(self):
-        """Every mail with this correspondent, past and future, is private."""
+        """Every mail with this correspondent, past and future, is private: the chosen mail at
+        once, the rest of the mailbox's stored mail by a background job."""
         self._mcl_check_owner()
         for message in self.sudo():
             _name, address = message._mcl_main_correspondent()
@@ -429,7 +313,8 @@ class MailboxMessage(models.Model):
                 mailbox.private_addresses = ", ".join(
                     filter(None, [mailbox.private_addresses, address])
                 )
-            mailbox._mcl_apply_private()
+            mailbox._mcl_apply_private(message)
+            self.env["mailbox.sync.job"].sudo().schedule(mailbox, "private")
         return True
 
     def _mcl_check_owner(self):
@@ -468,50 +353,6 @@ class MailboxMessage(models.Model):
             or partners[:1]
         )
 
-    @api.model
-    def _mcl_schedule_activities(self, messages):
-        """An incoming client mail puts one Email activity on its main record (deal, else
-        contact, else company) for that record's responsible; pending until processed."""
-        today = fields.Date.context_today(self)
-        activity_type = self.env.ref("mail.mail_activity_data_email", raise_if_not_found=False)
-        for message in messages:
-            mailbox = message.mailbox_id
-            if (
-                not activity_type
-                or not mailbox.activity_enabled
-                or message.direction != classify.INCOMING
-                or message.mail_kind != classify.CLIENT
-                or message.activity_id
-                or message.processed
-            ):
-                continue
-            record = message._mcl_main_record()
-            if not record:
-                continue
-            summary = message.subject or self.env._("Email")
-            if message.needs_deal_choice:
-                summary = self.env._("Choose a deal: %s", summary)
-            message.activity_id = record.activity_schedule(
-                activity_type_id=activity_type.id,
-                date_deadline=policy.next_working_day(today, mailbox.activity_days),
-                summary=summary[:200],
-                note=message._mcl_activity_note(),
-                user_id=(record._mcl_responsible_user() or mailbox.owner_id).id,
-            )
-
-    def _mcl_main_record(self):
-        links = self.link_ids
-        leads = links.lead_id.sorted(lambda lead: (lead.type != "opportunity", -lead.id))
-        persons = links.partner_id.filtered(lambda p: not p.is_company)
-        return leads[:1] or persons[:1] or links.partner_id[:1]
-
-    def _mcl_activity_note(self):
-        return self.env._(
-            "Incoming email from %(sender)s in mailbox %(mailbox)s.",
-            sender=self.email_from or "?",
-            mailbox=self.mailbox_id.name,
-        )
-
     def action_mark_processed(self):
         """The responsible handled the mail: its Email activity is done. Marking it done is
         checked by Odoo's activity rights (the assigned user, or who may edit the record)."""
@@ -521,42 +362,7 @@ class MailboxMessage(models.Model):
 
     # -- errors -------------------------------------------------------------------------------
     def action_retry(self):
-        """Parse the kept raw source again (after a fix), at most MAX_RETRIES times."""
-        for message in self.filtered(lambda m: m.state == "error" and m.raw_source):
-            raw = base64.b64decode(message.raw_source)
-            mail = parse.parse(raw)
-            internal = message.mailbox_id._internal_set()
-            vals = self._values_from_parsed(
-                message.mailbox_id, message.folder_id, mail, raw, internal
-            )
-            vals.pop("dedup_key")
-            if mail.error:
-                message.write({"retry_count": message.retry_count + 1, "error_reason": mail.error})
-                continue
-            vals.update(
-                state=vals.get("state", "new"),
-                error_reason=False,
-                raw_source=False,
-                retry_count=message.retry_count + 1,
-            )
-            message.write(vals)
-            self._store_attachments(message, [mail.attachments])
+        """Read the kept raw source again (after a fix); the recovered mail is linked."""
+        recovered = self.env["mailbox.message.store"].retry(self)
+        self.env["mailbox.crm.linker"].link_safely(recovered)
         return True
-
-    @api.model
-    def _retry_errors(self, mailbox):
-        return self.search(
-            [
-                ("mailbox_id", "=", mailbox.id),
-                ("state", "=", "error"),
-                ("retry_count", "<", MAX_RETRIES),
-            ]
-        ).action_retry()
-
-
-def _format_addresses(pairs):
-    """[(name, address)] → 'Name <address>, …' with names readable (not RFC 2047 encoded)."""
-    return (
-        ", ".join(tools.formataddr((n, a), charset="utf-8") if n else a for n, a in pairs if a)
-        or False
-    )

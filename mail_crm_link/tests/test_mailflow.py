@@ -172,3 +172,49 @@ class TestErrorKinds(unittest.TestCase):
         ]
         for exc, kind in cases:
             self.assertEqual(errors.classify(exc), kind, repr(exc))
+
+
+class TestSyncRules(unittest.TestCase):
+    def test_our_own_failures_are_internal(self):
+        from odoo.addons.mail_crm_link.mailflow import rules
+
+        self.assertEqual(errors.classify(AttributeError("'Header' object")), errors.INTERNAL)
+        self.assertEqual(errors.classify(RecursionError()), errors.INTERNAL)
+        self.assertFalse(errors.is_server_failure(KeyError("x")))
+        self.assertTrue(errors.is_server_failure(ConnectionRefusedError(111, "refused")))
+        # a server failure backs off, ours does not
+        self.assertEqual(rules.next_sync_minutes(5, 3, rules.SERVER), 40)
+        self.assertEqual(rules.next_sync_minutes(5, 3, rules.INTERNAL), 5)
+        self.assertEqual(rules.next_sync_minutes(5, 30, rules.SERVER), 24 * 60)
+        self.assertEqual(rules.next_sync_minutes(5, 0, rules.SERVER), 5)
+
+    def test_batches_by_count_and_bytes(self):
+        from odoo.addons.mail_crm_link.mailflow import rules
+
+        sizes = {1: 10, 2: 10, 3: 100, 4: 10, 5: 10, 6: 10}
+        self.assertEqual(
+            rules.split_by_budget([1, 2, 3, 4, 5, 6], sizes, 100, 25),
+            [[1, 2], [3], [4, 5], [6]],
+        )
+        self.assertEqual(rules.split_by_budget([1, 2, 4], sizes, 2, 1000), [[1, 2], [4]])
+        self.assertEqual(rules.split_by_budget([7, 8], {}, 100, 1), [[7, 8]])  # sizes unknown
+        self.assertEqual(rules.split_by_budget([], sizes, 10, 10), [])
+
+    def test_window_and_progress(self):
+        from odoo.addons.mail_crm_link.mailflow import rules
+
+        since = datetime(2026, 1, 1)
+        self.assertTrue(rules.outside_window(datetime(2025, 12, 31, tzinfo=timezone.utc), since))
+        self.assertFalse(rules.outside_window(datetime(2026, 1, 2, tzinfo=timezone.utc), since))
+        self.assertFalse(rules.outside_window(None, since))
+        self.assertFalse(rules.outside_window(datetime(2000, 1, 1), None))
+        self.assertEqual(rules.progress(18, 13), (13, 13))
+        self.assertEqual(rules.progress(-1, None), (0, 0))
+
+    def test_pop3_header_date(self):
+        head = b"From: a@b.c\r\nDate: Tue, 03 Mar 2026 10:00:00 +0100\r\n\r\n"
+        self.assertEqual(
+            pop_sync.header_date(head), datetime(2026, 3, 3, 9, 0, tzinfo=timezone.utc)
+        )
+        self.assertIsNone(pop_sync.header_date(b"Date: not a date\r\n\r\n"))
+        self.assertIsNone(pop_sync.header_date(b"\xff\xfe\x00garbage"))

@@ -11,7 +11,7 @@ from odoo.tests import tagged
 
 from ..cli.mailbox_listen import MailboxListener
 from ..mailflow import imap_sync
-from ..models.fetchmail_server import LOCK_NAMESPACE
+from ..services.mailbox_sync import LOCK_NAMESPACE
 from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkCommon
 
 
@@ -131,8 +131,8 @@ class TestImapSync(MailCrmLinkCommon):
         login = self.make_mail_user()
         self.dovecot.append_many(login, [self.corpus.message() for _i in range(5)])
         mailbox = self.make_mailbox(login)
-        Mailbox = type(self.env["fetchmail.server"])
-        real_hook = Mailbox._mcl_after_store
+        Linker = type(self.env["mailbox.crm.linker"])
+        real_hook = Linker.link_safely
         batches = []
 
         def hook_then_die(self_, records, **kwargs):
@@ -141,7 +141,7 @@ class TestImapSync(MailCrmLinkCommon):
                 raise OSError("worker killed")
             return real_hook(self_, records, **kwargs)
 
-        with patch.object(Mailbox, "_mcl_after_store", hook_then_die):
+        with patch.object(Linker, "link_safely", hook_then_die):
             self.sync(mailbox, batch_size=2)
         self.assertEqual(len(self.stored(mailbox)), 2)
         self.sync(mailbox, batch_size=2)
@@ -416,7 +416,7 @@ class TestPop3Sync(MailCrmLinkCommon):
         login = self.make_mail_user()
         read = self.dovecot.append(login, self.corpus.message(subject="Letto"), seen=True)
         unread = self.dovecot.append(login, self.corpus.message(subject="Non letto"))
-        mailbox = self.make_mailbox(login, protocol="pop")
+        mailbox = self.make_mailbox(login, protocol="pop", import_window="all")
 
         self.assertEqual(self.sync(mailbox)["new"], 2)
         self.assertEqual(self.sync(mailbox)["new"], 0, "UIDLs already stored are not fetched")
@@ -430,7 +430,9 @@ class TestPop3Sync(MailCrmLinkCommon):
     def test_pop3_delete_after_import(self):
         login = self.make_mail_user()
         self.dovecot.append_many(login, [self.corpus.message() for _i in range(3)])
-        mailbox = self.make_mailbox(login, protocol="pop", security="ssl", pop_delete=True)
+        mailbox = self.make_mailbox(
+            login, protocol="pop", security="ssl", pop_delete=True, import_window="all"
+        )
         self.assertEqual(self.sync(mailbox)["new"], 3)
         self.assertEqual(self.dovecot.count(login), 0)
         self.assertEqual(len(self.stored(mailbox)), 3)

@@ -75,10 +75,10 @@ class TestCardTours(MailCrmLinkTourCase):
 
     def store(self, sender):
         raw = self.corpus.message(sender=sender, subject="Richiesta di offerta", lang="it")
-        message = self.env["mailbox.message"]._store_batch(
+        message = self.env["mailbox.message.store"].store_batch(
             self.mailbox, self.inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
         )
-        self.mailbox._mcl_after_store(message)
+        self.env["mailbox.crm.linker"].link_safely(message)
         return message
 
     def test_link_by_hand(self):

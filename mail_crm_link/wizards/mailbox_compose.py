@@ -72,7 +72,7 @@ class MailboxCompose(models.TransientModel):
         model = values.get("res_model") or ctx.get("active_model")
         res_id = values.get("res_id") or ctx.get("active_id")
         if parent and not (model in ("crm.lead", "res.partner") and res_id):
-            main = parent._mcl_main_record()
+            main = self.env["mailbox.card.publisher"].main_record(parent)
             model, res_id = main._name, main.id
         if model not in ("crm.lead", "res.partner") or not res_id:
             return values
@@ -113,7 +113,9 @@ class MailboxCompose(models.TransientModel):
         if open_token:
             stored.sudo().open_token = open_token
         # the recipients: known ones linked, new ones per the mailbox's outgoing policy
-        stored.sudo()._mcl_link(allow_create=mailbox.allow_any_address, run_hooks=False)
+        self.env["mailbox.crm.linker"].sudo().link(
+            stored.sudo(), allow_create=mailbox.allow_any_address, run_hooks=False, history=False
+        )
         self.env["mailbox.message.link"]._add_links(stored, record)
         try:
             mailbox._mcl_append_sent(raw)
@@ -228,7 +230,11 @@ class MailboxCompose(models.TransientModel):
     def _store(self, mailbox, raw, message_id):
         folder = mailbox.folder_ids.filtered(lambda f: f.role == "sent")[:1]
         Message = self.env["mailbox.message"].sudo()
-        stored = Message._store_batch(mailbox, folder, [({}, raw, fields.Datetime.now())])
+        stored = (
+            self.env["mailbox.message.store"]
+            .sudo()
+            .store_batch(mailbox, folder, [({}, raw, fields.Datetime.now())])
+        )
         if not stored:  # already stored (same Message-ID): never happens for a new token
             stored = Message.search(
                 [("mailbox_id", "=", mailbox.id), ("dedup_key", "=", message_id)]

@@ -1,0 +1,66 @@
+"""Small decisions of the sync itself (no ``odoo`` import): batching, backoff, windows."""
+
+from datetime import timezone
+
+SERVER, INTERNAL = "server", "internal"
+MAX_BACKOFF_MINUTES = 24 * 60
+
+
+def chunks(values, size):
+    """``values`` in consecutive lists of at most ``size``."""
+    size = max(int(size), 1)
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def split_by_budget(uids, sizes, max_count, max_bytes):
+    """``uids`` (in order) cut into batches of at most ``max_count`` mails and ``max_bytes``
+    bytes (by ``sizes``: uid → RFC822.SIZE). A mail larger than the budget goes alone; a mail
+    of unknown size counts as empty. Order is kept, nothing is dropped."""
+    batches, batch, total = [], [], 0
+    for uid in uids:
+        size = max(int(sizes.get(uid) or 0), 0)
+        if batch and (len(batch) >= max_count or total + size > max_bytes):
+            batches.append(batch)
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def next_sync_minutes(poll_interval, failure_count, kind):
+    """Minutes to the next attempt. A failing mail server is retried after 1, 2, 4 …
+    polling intervals (at most a day); a failure of our own code is retried at the normal
+    interval: the server is fine, backing off would only delay mail after a fix."""
+    poll = max(int(poll_interval or 1), 1)
+    if kind != SERVER or failure_count <= 0:
+        return poll
+    return min(poll * 2 ** min(failure_count, 10), MAX_BACKOFF_MINUTES)
+
+
+def outside_window(date, since):
+    """True when a mail dated ``date`` (aware or naive UTC) is older than the import window
+    starting at ``since`` (naive UTC, or None for no window). Undated mail is inside."""
+    if since is None or date is None:
+        return False
+    if date.tzinfo is not None:
+        date = date.astimezone(timezone.utc).replace(tzinfo=None)
+    return date < since
+
+
+def progress(done, total):
+    """``(done, total)`` for people: never more done than there is in total."""
+    total = max(int(total or 0), 0)
+    return min(max(int(done or 0), 0), total), total
+
+
+__all__ = [
+    "INTERNAL",
+    "SERVER",
+    "chunks",
+    "next_sync_minutes",
+    "outside_window",
+    "progress",
+    "split_by_budget",
+]

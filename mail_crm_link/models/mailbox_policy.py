@@ -1,0 +1,180 @@
+from odoo import fields, models
+
+from ..mailflow import addresses, classify, policy
+
+
+class MailboxCrmPolicy(models.AbstractModel):
+    """The CRM policy of a mailbox: what its mail is linked to, which records it creates
+    (with which source and responsible), who is told, what stays private.
+
+    Mixed into ``fetchmail.server``; kept apart so that a mailbox's connection (the
+    ``fetchmail.server`` file) and its CRM rules (this file) can be read and extended apart.
+    """
+
+    _name = "mailbox.crm.policy"
+    _description = "Mailbox CRM Policy"
+
+    fold_plus = fields.Boolean(
+        string="Ignore +tags in Addresses",
+        help="Match anna+news@client.com to the contact anna@client.com.",
+    )
+    skip_mailing_lists = fields.Boolean(
+        default=True,
+        help="Mail with a List-Id header (newsletters, discussion lists) is stored but never "
+        "linked.",
+    )
+    never_log = fields.Text(
+        help="Addresses and domains whose mail is never linked to the CRM (personal contacts, "
+        "suppliers' robots). Also see the global list in the CRM settings.",
+    )
+    always_create = fields.Text(
+        string="Always Create From",
+        help="Every incoming mail from these addresses creates a record, even when the "
+        "address is known (a web form's sender, for instance).",
+    )
+    deal_link_mode = fields.Selection(
+        [
+            (policy.DEALS_ALL, "All open deals"),
+            (policy.DEALS_RECENT, "The most recent open deal"),
+            (policy.DEALS_SINGLE, "Only when exactly one deal is open"),
+            (policy.DEALS_NONE, "No deal"),
+        ],
+        string="Link Mail of a Client To",
+        default=policy.DEALS_SINGLE,
+        required=True,
+        help="Which open deals of the client a mail is linked to. With several open deals "
+        "and 'only when exactly one', the mail is flagged 'Choose a deal'.",
+    )
+    team_id = fields.Many2one("crm.team", string="Sales Team")
+    source_id = fields.Many2one(
+        "utm.source",
+        default=lambda self: self.env.ref(
+            "mail_crm_link.utm_source_mailbox", raise_if_not_found=False
+        ),
+    )
+    incoming_unknown_action = fields.Selection(
+        [
+            (policy.LEAD, "Create a lead"),
+            (policy.OPPORTUNITY, "Create an opportunity"),
+            (policy.CONTACT, "Create a contact"),
+            (policy.COMPANY, "Create a company"),
+            (policy.NOTHING, "Nothing"),
+        ],
+        string="Mail From an Unknown Address",
+        default=policy.LEAD,
+        required=True,
+    )
+    incoming_assign = fields.Selection(
+        [("fixed", "A fixed user"), ("round_robin", "Round robin in the sales team")],
+        string="Assign To",
+        default="fixed",
+        required=True,
+    )
+    incoming_user_id = fields.Many2one(
+        "res.users", string="Responsible", help="Empty: the mailbox's owner."
+    )
+    outgoing_unknown_action = fields.Selection(
+        [
+            (policy.CONTACT, "Create a contact"),
+            (policy.LEAD, "Create a lead"),
+            (policy.NOTHING, "Nothing"),
+        ],
+        string="Mail To an Unknown Address",
+        default=policy.CONTACT,
+        required=True,
+    )
+    outgoing_assign = fields.Selection(
+        [("sender", "The user who sent it"), ("fixed", "A fixed user")],
+        string="Assign Outgoing To",
+        default="sender",
+        required=True,
+    )
+    outgoing_user_id = fields.Many2one("res.users", string="Responsible (Outgoing)")
+    known_action = fields.Selection(
+        [
+            (policy.OPPORTUNITY, "Create an opportunity"),
+            (policy.LEAD, "Create a lead"),
+            (policy.NOTHING, "Nothing"),
+        ],
+        string="New Mail From a Client",
+        default=policy.OPPORTUNITY,
+        required=True,
+    )
+    known_only_without_open = fields.Boolean(
+        string="Only When No Deal Is Open",
+        default=True,
+        help="A client with an open opportunity does not get a new one per mail.",
+    )
+    known_assign = fields.Selection(
+        [("salesperson", "The client's salesperson"), ("fixed", "A fixed user")],
+        string="Assign Client Deals To",
+        default="salesperson",
+        required=True,
+    )
+    known_user_id = fields.Many2one("res.users", string="Responsible (Clients)")
+    rr_last_user_id = fields.Many2one("res.users", string="Last Assigned", readonly=True)
+    activity_enabled = fields.Boolean(
+        string="Email Activities",
+        default=True,
+        help="Each incoming client mail is a pending Email activity for the responsible.",
+    )
+    activity_days = fields.Integer(
+        string="Due In (Working Days)",
+        default=1,
+        help="1: by the end of the next working day.",
+    )
+    strict_visibility = fields.Boolean(
+        help="A mail of this mailbox shows on a record only to users who may read every "
+        "record it is linked to.",
+    )
+    private_addresses = fields.Text(
+        string="Private Correspondents",
+        help="Mail with these addresses or domains stays linked but shows only to the "
+        "mailbox's owner and sales managers.",
+    )
+    server_action_id = fields.Many2one(
+        "ir.actions.server",
+        string="Then Run",
+        domain=[("model_id.model", "=", "mailbox.message")],
+        help="A server action run on every stored mail after the create policy "
+        "(the mail is the action's record).",
+    )
+
+    def _mcl_never_log_set(self):
+        self.ensure_one()
+        glob = self.env["ir.config_parameter"].sudo().get_param("mail_crm_link.never_log", "")
+        return addresses.parse_internal(self.never_log) | addresses.parse_internal(glob)
+
+    def _mcl_kind(self, headers, direction, sender, recipients, folder_role, internal=None):
+        """What a mail is, for this mailbox's settings (see ``classify.kind``)."""
+        self.ensure_one()
+        return classify.kind(
+            headers,
+            direction,
+            sender,
+            recipients,
+            self._internal_set() if internal is None else internal,
+            folder_role,
+            self._mcl_never_log_set(),
+            self.skip_mailing_lists,
+        )
+
+    def _mcl_is_private(self, direction, sender, recipients, internal=None):
+        self.ensure_one()
+        private = addresses.parse_internal(self.private_addresses)
+        if not private:
+            return False
+        if internal is None:
+            internal = self._internal_set()
+        found = classify.correspondents(direction, sender, recipients, internal)
+        return bool(found) and any(addresses.in_list(a, private) for a in found)
+
+    def _mcl_policy(self):
+        self.ensure_one()
+        return policy.Policy(
+            incoming_unknown=self.incoming_unknown_action,
+            outgoing_unknown=self.outgoing_unknown_action,
+            incoming_known=self.known_action,
+            only_without_open_deal=self.known_only_without_open,
+            always_create=addresses.parse_internal(self.always_create),
+        )

@@ -1,0 +1,16 @@
+"""The pipeline's steps as named, overridable services (AbstractModels).
+
+mailbox_sync     mailbox.sync            the ONLY place that commits or rolls back
+message_store    mailbox.message.store   bytes -> stored rows; one bad mail never fails its batch
+crm_linker       mailbox.crm.linker      match + policy decisions applied
+record_factory   mailbox.record.factory  created records: values, responsible, loop guard, claim
+card_publisher   mailbox.card.publisher  chatter entries, Email activities, notifications
+mailbox_health   mailbox.health          failures, backoff, who is told what
+"""
+
+from . import mailbox_health
+from . import message_store
+from . import record_factory
+from . import card_publisher
+from . import crm_linker
+from . import mailbox_sync

@@ -1,0 +1,342 @@
+"""Step "link" of the pipeline: match stored mail to the CRM and apply the create policy.
+
+Per mailbox in automatic mode, for a batch of stored mail:
+  1. look up every correspondent address and every thread at once (indexed queries);
+  2. per mail, in date order: thread links, address links, the create policy (records made by
+     ``mailbox.record.factory``, one per new address whatever runs at once);
+  3. write the new links and hand them to ``mailbox.card.publisher``;
+  4. run the mailbox's server action on each mail.
+
+Works inside the transaction it is given. A mail whose new address is being created by
+another transaction is *deferred*: nothing of it is linked now, and the sync links it again in
+a fresh transaction (``link_deferred``). Existing links are kept, so linking again (re-link)
+adds only what is new: no duplicate link, chatter entry or activity.
+"""
+
+import logging
+from collections import defaultdict
+
+from odoo import api, fields, models
+
+from ..mailflow import addresses, classify, policy, threads
+from .record_factory import AddressBusy
+
+_logger = logging.getLogger(__name__)
+
+
+class LinkBatch:
+    """What one linking pass over a batch of one mailbox knows: lookups done once per batch
+    (kept up to date as records are created) and the decisions made so far."""
+
+    def __init__(self, env, mailbox, allow_create):
+        self.env = env
+        self.mailbox = mailbox
+        self.allow_create = allow_create
+        self.internal = mailbox._internal_set()
+        self.never_log = mailbox._mcl_never_log_set()
+        self.rules = mailbox._mcl_policy()
+        self.fold_plus = mailbox.fold_plus
+        self.secret = env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+        self.partners = {}  # lookup form → res.partner
+        self.leads = {}  # lookup form → crm.lead
+        self.thread_targets = defaultdict(list)  # Message-ID → [records]
+        self.links = {}  # message id → {record: link type}
+        self.existing = set()  # (message id, model, id)
+        self.flags = {}  # message id → {"needs_deal_choice": bool, "note": str}
+        self.authors = {}  # message id → res.partner who wrote it (maybe empty)
+        self.open_deals = {}  # commercial partner id → [(deal id, last update)]
+        self.correspondents = {}  # message id → {address: display name}
+        self.deferred = env["mailbox.message"]
+
+
+class MailboxCrmLinker(models.AbstractModel):
+    _name = "mailbox.crm.linker"
+    _description = "Mailbox Pipeline: Link Mail to the CRM"
+
+    # -- entry points ----------------------------------------------------------------------
+    @api.model
+    def link_safely(self, messages, history=None):
+        """Link ``messages``; linking never costs the mail: if it fails, the mails stay
+        stored, unlinked, with the reason, and "Re-link" tries again. Returns the mails
+        deferred to a fresh transaction. ``history``: None follows each mail's own flag."""
+        if not messages:
+            return messages
+        try:
+            with self.env.cr.savepoint():
+                return self.link(messages, history=history)
+        except Exception as exc:
+            _logger.exception("mail_crm_link: linking failed for %s", messages)
+            messages.write(
+                {
+                    "link_note": self.env._(
+                        "Linking failed (internal error, see the server log): %s", exc
+                    ),
+                    "link_deferred": False,
+                }
+            )
+            return messages.browse()
+
+    @api.model
+    def link(self, messages, allow_create=True, run_hooks=True, history=None):
+        """Classify, match, apply the create policy, link and publish ``messages``.
+        Returns the mails deferred (their new address is being created elsewhere)."""
+        deferred = self.env["mailbox.message"]
+        messages = messages.filtered(lambda m: m.state != "error" and m.mailbox_id)
+        for mailbox in messages.mailbox_id:
+            batch = messages.filtered(lambda m, mb=mailbox: m.mailbox_id == mb)
+            if mailbox.crm_link_mode != "auto":
+                batch.link_deferred = False
+                continue
+            for past in (True, False):  # a batch can hold both (deferred mail, re-link)
+                part = batch.filtered(
+                    lambda m, p=past: (m.history if history is None else history) == p
+                )
+                if part:
+                    deferred |= self._link_mailbox(mailbox, part, allow_create, run_hooks, past)
+        return deferred
+
+    @api.model
+    def _link_mailbox(self, mailbox, batch, allow_create, run_hooks, history):
+        env = self.env
+        if history:  # no "created" log nor assignment notice for each record of the past
+            env = env(
+                context=dict(
+                    env.context, mail_create_nolog=True, mail_auto_subscribe_no_notify=True
+                )
+            )
+        run = LinkBatch(env, mailbox, allow_create)
+        self.with_env(env)._prepare(run, batch)
+        for message in batch.sorted(lambda m: (m.date or fields.Datetime.now(), m.id)):
+            self.with_env(env)._link_one(run, message)
+        new_links = self.with_env(env)._write_links(run)
+        env["mailbox.card.publisher"].publish(new_links, run.authors, history=history)
+        if run_hooks and mailbox.server_action_id:
+            for message in batch - run.deferred:
+                mailbox.server_action_id.with_context(
+                    active_model=message._name, active_id=message.id, active_ids=message.ids
+                ).run()
+        return run.deferred
+
+    # -- lookups ---------------------------------------------------------------------------
+    @api.model
+    def _prepare(self, run, messages):
+        addrs, refs = set(), set()
+        for message in messages:
+            for address in [*self._correspondents(run, message), message.sender]:
+                addrs.update(addresses.lookup_forms(address, run.fold_plus))
+            refs.update(threads.ancestors(message.in_reply_to, message.references))
+        self._lookup(run, addrs)
+        self._lookup_threads(run, refs)
+        for link in messages.link_ids:
+            run.existing.add((link.message_id.id, *_key(link._target())))
+
+    @api.model
+    def _lookup(self, run, forms):
+        forms = [f for f in forms if f not in run.partners]
+        if not forms:
+            return
+        found_partners = self.env["res.partner"]._mcl_find_by_addresses(forms)
+        found_leads = self.env["crm.lead"]._mcl_find_by_addresses(forms)
+        for form in forms:
+            run.partners[form] = found_partners.get(form, self.env["res.partner"])
+            run.leads[form] = found_leads.get(form, self.env["crm.lead"])
+
+    @api.model
+    def _lookup_threads(self, run, refs):
+        if not refs:
+            return
+        refs = list(refs)
+        for link in self.env["mailbox.message.link"].search(
+            [("message_id.message_id", "in", refs)]
+        ):
+            run.thread_targets[link.message_id.message_id].append(link._target())
+        posted = self.env["mail.message"].search(
+            [("message_id", "in", refs), ("model", "in", ("crm.lead", "res.partner"))]
+        )
+        for entry in posted:
+            record = self.env[entry.model].browse(entry.res_id).exists()
+            if record:
+                run.thread_targets[entry.message_id].append(record)
+        for model, res_id in threads.tokens(refs, run.secret):
+            record = self.env[model].browse(res_id).exists()
+            if record:
+                for ref in refs:
+                    if threads.read_token(ref, run.secret) == (model, res_id):
+                        run.thread_targets[ref].append(record)
+
+    @api.model
+    def _find(self, run, address):
+        forms = addresses.lookup_forms(address, run.fold_plus)
+        self._lookup(run, forms)
+        partners = self.env["res.partner"].union(*(run.partners[f] for f in forms))
+        leads = self.env["crm.lead"].union(*(run.leads[f] for f in forms))
+        return partners, leads
+
+    @api.model
+    def _author(self, run, message):
+        """Who wrote ``message``: a colleague's partner first, else a contact, else a
+        company with the sender's address (from the batch's lookups)."""
+        partners = self._find(run, message.sender)[0] if message.sender else None
+        if not partners:
+            return self.env["res.partner"]
+        return (
+            partners.filtered(lambda p: p.user_ids)[:1]
+            or partners.filtered(lambda p: not p.is_company)[:1]
+            or partners[:1]
+        )
+
+    @api.model
+    def _deals_of(self, run, clients):
+        """Open deals of ``clients`` (commercial partners): one query per batch for all the
+        clients met so far, then kept up to date as deals are created."""
+        missing = [c.id for c in clients if c.id not in run.open_deals]
+        if missing:
+            found = self.env["crm.lead"]._mcl_open_deals_by_client(missing)
+            for client_id in missing:
+                run.open_deals[client_id] = found.get(client_id, [])
+        return [deal for c in clients for deal in run.open_deals[c.id]]
+
+    @api.model
+    def _correspondents(self, run, message):
+        """The client addresses of ``message`` (never-log ones left out), with their display
+        names: ``{address: name}`` in order; parsed once per message."""
+        if message.id not in run.correspondents:
+            pairs = classify.client_side(
+                message.direction,
+                message.sender,
+                message.email_from,
+                message.email_to,
+                message.email_cc,
+                run.internal,
+            )
+            run.correspondents[message.id] = {
+                a: n for n, a in pairs if not addresses.in_list(a, run.never_log)
+            }
+        return run.correspondents[message.id]
+
+    # -- decisions -------------------------------------------------------------------------
+    @api.model
+    def _link_one(self, run, message):
+        kind = message.mail_kind
+        targets = {}
+        for ref in threads.ancestors(message.in_reply_to, message.references):
+            for record in run.thread_targets.get(ref, []):
+                targets.setdefault(record, "thread")
+        flags = {"needs_deal_choice": False, "note": False}
+        try:
+            if kind == classify.CLIENT:
+                for address, name in self._correspondents(run, message).items():
+                    self._link_address(run, message, address, name, targets, flags)
+            elif kind != classify.AUTO_REPLY:  # auto-replies may only join their thread
+                targets = {}
+        except AddressBusy:
+            run.deferred |= message  # linked again, whole, in a fresh transaction
+            return
+        run.links[message.id] = targets
+        run.flags[message.id] = flags
+        run.authors[message.id] = self._author(run, message)
+        if message.message_id and targets:  # a later mail of this batch may answer this one
+            run.thread_targets[message.message_id].extend(targets)
+
+    @api.model
+    def _link_address(self, run, message, address, name, targets, flags):
+        partners, leads = self._find(run, address)
+        for partner in partners:
+            targets.setdefault(partner, "address")
+            if partner.parent_id:
+                targets.setdefault(partner.commercial_partner_id, "address")
+        persons = partners.filtered(lambda p: not p.is_company)
+        if persons:
+            deal_ids, needs_choice = policy.deals_to_link(
+                self._deals_of(run, persons.commercial_partner_id),
+                run.mailbox.deal_link_mode,
+            )
+            for deal in self.env["crm.lead"].browse(deal_ids):
+                targets.setdefault(deal, "address")
+            flags["needs_deal_choice"] |= needs_choice
+        for lead in leads:
+            targets.setdefault(lead, "address")
+        if not run.allow_create:
+            return
+        thread_linked = any(t == "thread" for t in targets.values())
+        decision = self._decide(run, message, address, partners, leads, thread_linked)
+        if not decision:
+            return
+        factory = self.env["mailbox.record.factory"]
+        factory.claim(address)  # AddressBusy: another transaction creates it; defer
+        created = factory.create_record(run.mailbox, message, address, name, decision, partners)
+        if created is None:
+            flags["note"] = self.env._(
+                "Nothing created: %(address)s sent more mail than the loop guard allows.",
+                address=address,
+            )
+            return
+        self._remember_created(run, address, created)
+        targets[created] = "policy"
+
+    @api.model
+    def _decide(self, run, message, address, partners, leads, thread_linked):
+        clients = partners.commercial_partner_id
+        return policy.to_create(
+            run.rules,
+            message.direction,
+            message.mail_kind,
+            address,
+            bool(partners or leads),
+            bool(partners),
+            thread_linked,
+            bool(clients and self._deals_of(run, clients)),
+        )
+
+    @api.model
+    def _remember_created(self, run, address, record):
+        """Later mails of the batch from the same address find the new record."""
+        for form in addresses.lookup_forms(address, run.fold_plus):
+            if record._name == "crm.lead":
+                run.leads[form] = run.leads.get(form, record.browse()) | record
+            else:
+                run.partners[form] = record
+        if record._name == "crm.lead" and record.partner_id and record.type == "opportunity":
+            deals = run.open_deals.setdefault(record.partner_id.commercial_partner_id.id, [])
+            deals.append((record.id, record.write_date))
+
+    # -- writing ---------------------------------------------------------------------------
+    @api.model
+    def _write_links(self, run):
+        Message = self.env["mailbox.message"]
+        vals_list = []
+        updates = defaultdict(list)
+        for message_id, targets in run.links.items():
+            message = Message.browse(message_id)
+            for record, link_type in targets.items():
+                key = (message_id, *_key(record))
+                if key in run.existing:
+                    continue
+                run.existing.add(key)
+                field = "lead_id" if record._name == "crm.lead" else "partner_id"
+                vals_list.append(
+                    {"message_id": message_id, field: record.id, "link_type": link_type}
+                )
+            flags = run.flags[message_id]
+            state = message.state
+            if targets or message.link_ids:
+                state = "linked"
+            elif message.mail_kind != classify.CLIENT:
+                state = "ignored"
+            updates[(state, flags["needs_deal_choice"], flags["note"])].append(message_id)
+        for (state, needs_choice, note), ids in updates.items():  # a write per outcome
+            Message.browse(ids).write(
+                {
+                    "state": state,
+                    "needs_deal_choice": needs_choice,
+                    "link_note": note,
+                    "link_deferred": False,
+                }
+            )
+        if run.deferred:
+            run.deferred.write({"link_deferred": True})
+        return self.env["mailbox.message.link"].create(vals_list)
+
+
+def _key(record):
+    return record._name, record.id

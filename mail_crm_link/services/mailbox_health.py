@@ -1,0 +1,143 @@
+"""Mailbox health: what a failed or successful sync leaves on the mailbox, and who is told.
+
+Failures of the mail server (login refused, unreachable, TLS, timeout, odd answers) are
+explained in a sentence on the mailbox and retried with backoff. A failure of our own code is
+said to be ours ("internal error, see the server log"), logged with its traceback, and retried
+at the normal polling interval: backing off would only delay mail once it is fixed.
+Works inside the transaction it is given.
+"""
+
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from ..mailflow import errors, rules
+
+_logger = logging.getLogger(__name__)
+
+FAILURES_BEFORE_NOTICE = 3
+
+
+class MailboxHealth(models.AbstractModel):
+    _name = "mailbox.health"
+    _description = "Mailbox Pipeline: Health"
+
+    @api.model
+    def record_success(self, mailbox):
+        mailbox.write(
+            {
+                "last_sync_at": fields.Datetime.now(),
+                "last_error": False,
+                "failure_count": 0,
+                "next_sync_at": self._next_sync(mailbox, 0, rules.SERVER),
+            }
+        )
+
+    @api.model
+    def record_failure(self, mailbox, exc):
+        """Write what went wrong on ``mailbox`` and when to try again; returns the sentence."""
+        kind = errors.classify(exc)
+        message = self.error_message(mailbox, exc)
+        if kind == errors.INTERNAL:
+            _logger.error(
+                "Mailbox %s (id %s): internal error of mail_crm_link",
+                mailbox.name,
+                mailbox.id,
+                exc_info=exc,
+            )
+        elif kind == errors.PROTOCOL:
+            _logger.warning(
+                "Mailbox %s (id %s): unexpected answer of the mail server: %s",
+                mailbox.name,
+                mailbox.id,
+                message,
+            )
+        else:
+            _logger.warning(
+                "Mailbox %s (id %s) failed to sync: %s", mailbox.name, mailbox.id, message
+            )
+        failures = mailbox.failure_count + 1
+        server_kind = rules.INTERNAL if kind == errors.INTERNAL else rules.SERVER
+        mailbox.write(
+            {
+                "last_error": message,
+                "failure_count": failures,
+                "next_sync_at": self._next_sync(mailbox, failures, server_kind),
+            }
+        )
+        if failures == FAILURES_BEFORE_NOTICE:
+            self._notify_failure(mailbox, message)
+        return message
+
+    @api.model
+    def _next_sync(self, mailbox, failures, kind):
+        minutes = rules.next_sync_minutes(mailbox.poll_interval, failures, kind)
+        return fields.Datetime.now() + timedelta(minutes=minutes)
+
+    @api.model
+    def error_message(self, mailbox, exc):
+        """A translated sentence that says what is wrong and how to fix it. Never contains
+        the password."""
+        kind = errors.classify(exc)
+        detail = str(exc)
+        password = mailbox.sudo().password
+        if password:
+            detail = detail.replace(password, "********")
+        _ = self.env._
+        messages = {
+            errors.AUTH: _(
+                "The server refused the login or password of mailbox %(name)s. "
+                "If the password was changed in the mail account, enter the new "
+                "one here. Server said: %(detail)s"
+            ),
+            errors.TLS_CERT: _(
+                "The TLS certificate of %(server)s could not be verified. Check "
+                "the server name, or turn off certificate verification for a "
+                "self-signed certificate you trust. (%(detail)s)"
+            ),
+            errors.TLS: _(
+                "The secure connection to %(server)s failed: check the Security "
+                "setting (SSL/TLS or STARTTLS) and the port. (%(detail)s)"
+            ),
+            errors.TIMEOUT: _(
+                "%(server)s did not answer in time: the server may be down or "
+                "a firewall may block port %(port)s. (%(detail)s)"
+            ),
+            errors.UNREACHABLE: _(
+                "%(server)s cannot be reached on port %(port)s: check the "
+                "server name and port. (%(detail)s)"
+            ),
+            errors.FOLDER: _(
+                "A folder to synchronize no longer exists on the server: "
+                "%(detail)s. Detect the folders again on the mailbox."
+            ),
+            errors.PROTOCOL: _("The mail server answered unexpectedly: %(detail)s"),
+            errors.INTERNAL: _(
+                "Mailbox %(name)s could not be synchronized because of an internal error of "
+                "mail_crm_link, not of the mail server (see the server log; %(error)s: "
+                "%(detail)s). Mail stays on the server and is imported once this is fixed."
+            ),
+        }
+        return messages[kind] % {
+            "name": mailbox.name,
+            "server": mailbox.server,
+            "port": mailbox.port,
+            "detail": detail,
+            "error": type(exc).__name__,
+        }
+
+    @api.model
+    def _notify_failure(self, mailbox, message):
+        """Tell the owner and the administrators, in Odoo, what is wrong."""
+        admins = self.env.ref("base.group_system").sudo().users
+        mailbox._mcl_notify_owner(
+            self.env._("Mailbox %s cannot be synchronized", mailbox.name),
+            self.env._(
+                "%(count)s attempts in a row failed. %(message)s Mail is imported again "
+                "as soon as this is fixed.",
+                count=mailbox.failure_count,
+                message=message,
+            ),
+            also=admins,
+        )

@@ -1,0 +1,354 @@
+"""The sync: the ONLY place that commits or rolls back.
+
+Table of contents of a mailbox's sync (``sync``): lock (on a connection of its own) → link
+mail deferred earlier → connect → per folder: examine, plan, search, sizes, fetch in batches
+bounded by count and bytes → store (``mailbox.message.store``) → link
+(``mailbox.crm.linker``) → checkpoint (commit: the batch, its links and the folder's last UID
+together) → link the deferred mails in a fresh transaction → retry mail in error → health
+(``mailbox.health``).
+
+The cron (``cron_sync``) gives each mailbox its own transactions: whatever one mailbox's sync
+raises is rolled back, written on that mailbox, and the cron goes on with the next one.
+Background jobs (re-link, private correspondents) run in bounded, committed batches.
+"""
+
+import contextlib
+import logging
+import time
+from collections import Counter
+
+from odoo import api, fields, models, sql_db
+
+from ..mailflow import imap_sync, pop_sync, rules
+
+_logger = logging.getLogger(__name__)
+
+# pg_try_advisory_lock(namespace, mailbox id): one sync of a mailbox at a time, across
+# workers and servers. "MCL" in ASCII, so that other modules' advisory locks do not collide.
+LOCK_NAMESPACE = 0x4D434C
+BATCH_SIZE = 100  # mails per FETCH and per commit at most
+BATCH_BYTES = 32 * 1024 * 1024  # and bytes per batch at most (a larger mail goes alone)
+DEFER_ROUNDS = 5  # fresh transactions tried for mail whose new address was busy
+JOB_BATCH = 200  # mails per committed batch of a background job
+
+
+class MailboxSync(models.AbstractModel):
+    _name = "mailbox.sync"
+    _description = "Mailbox Pipeline: Synchronize (owner of transactions)"
+
+    # -- the cron --------------------------------------------------------------------------
+    @api.model
+    def cron_sync(self, time_budget=240):
+        """Sync every due CRM mailbox, each isolated from the others, then run background
+        jobs; re-trigger itself when the time budget runs out so that a long initial import
+        never holds a cron worker for hours."""
+        deadline = time.monotonic() + time_budget
+        due = self._due_mailbox_ids()
+        self.env.cr.commit()  # nothing pending: each mailbox starts its own transaction  # pylint: disable=invalid-commit
+        cron = self.env.ref("mail_crm_link.ir_cron_mailbox_sync")
+        for done, mailbox_id in enumerate(due):
+            result = self.sync_isolated(self.env["fetchmail.server"].browse(mailbox_id), deadline)
+            self.env["ir.cron"]._notify_progress(done=done + 1, remaining=len(due) - done - 1)
+            if result.get("partial") or time.monotonic() > deadline:
+                cron._trigger()
+                return
+        if self.run_jobs(deadline):
+            cron._trigger()
+
+    @api.model
+    def _due_mailbox_ids(self):
+        now = fields.Datetime.now()
+        return (
+            self.env["fetchmail.server"]
+            .search(
+                [
+                    ("crm_link_mode", "!=", "off"),
+                    ("state", "=", "done"),
+                    ("server_type", "in", ("imap", "pop")),
+                    "|",
+                    ("next_sync_at", "=", False),
+                    ("next_sync_at", "<=", now),
+                ],
+                order="next_sync_at asc nulls first, id",
+            )
+            .ids
+        )
+
+    @api.model
+    def sync_isolated(self, mailbox, deadline=None):
+        """``sync``, and whatever escapes it is this mailbox's failure only: rolled back,
+        written on the mailbox (as an internal error), committed."""
+        try:
+            return self.sync(mailbox, deadline=deadline)
+        except Exception as exc:  # noqa: BLE001 (one mailbox never stops the others)
+            self.env.cr.rollback()
+            try:
+                message = self.env["mailbox.health"].record_failure(mailbox, exc)
+                self.env.cr.commit()  # the failure is visible, whatever the next mailbox does  # pylint: disable=invalid-commit
+            except Exception:
+                self.env.cr.rollback()
+                _logger.exception("Mailbox %s: the failure could not be recorded", mailbox.id)
+                message = str(exc)
+            return {"error": message}
+
+    # -- one mailbox -----------------------------------------------------------------------
+    @api.model
+    def sync(self, mailbox, deadline=None, batch_size=BATCH_SIZE):
+        """Import new mail of ``mailbox``. Commits after every batch (mails, links and the
+        folder checkpoint together), so a crash at any point resumes without loss or
+        duplicate.
+
+        Returns a dict: ``busy`` (another worker holds the mailbox), ``partial`` (time budget
+        spent, more to do), ``error`` (a sentence for people) and counters.
+        """
+        mailbox.ensure_one()
+        lock = self._lock(mailbox)
+        if lock is None:
+            return {"busy": True}
+        try:
+            return self._sync_locked(mailbox, deadline, batch_size)
+        finally:
+            self._unlock(lock, mailbox)
+
+    @api.model
+    def _sync_locked(self, mailbox, deadline, batch_size):
+        stats = Counter(fetched=0, new=0, failed=0)
+        try:
+            self._link_deferred(mailbox)
+            conn = mailbox._mcl_connect()
+            try:
+                if mailbox.server_type == "pop":
+                    partial = self._sync_pop(mailbox, conn, stats, deadline, batch_size)
+                else:
+                    partial = self._sync_imap(mailbox, conn, stats, deadline, batch_size)
+            finally:
+                mailbox._mcl_disconnect(conn)
+            self._retry_errors(mailbox)
+        except Exception as exc:  # noqa: BLE001 (the mailbox says why; the last checkpoint holds)
+            self.env.cr.rollback()  # back to the last checkpoint: nothing half-stored
+            message = self.env["mailbox.health"].record_failure(mailbox, exc)
+            self.env.cr.commit()  # the failure must be visible even if the caller fails next  # pylint: disable=invalid-commit
+            return {"error": message, **stats}
+        self.env["mailbox.health"].record_success(mailbox)
+        self.env.cr.commit()  # end of sync: status and retried mail  # pylint: disable=invalid-commit
+        return {"partial": partial, **stats}
+
+    @api.model
+    def _sync_imap(self, mailbox, conn, stats, deadline, batch_size):
+        if not mailbox.folder_ids:
+            mailbox._mcl_detect_folders(conn)
+        for folder in mailbox.folder_ids.filtered(lambda f: f.sync and f.role != "spam"):
+            status = imap_sync.examine(conn, folder.name)
+            plan = imap_sync.plan_folder(
+                folder.uidvalidity,
+                folder.last_uid,
+                status,
+                mailbox._mcl_window_since(),
+                folder.import_since,
+            )
+            if plan.reset:
+                folder.write(
+                    {
+                        "uidvalidity": status.uidvalidity,
+                        "last_uid": 0,
+                        "import_done": 0,
+                        "import_total": 0,
+                        "import_since": plan.since,
+                    }
+                )
+            uids = imap_sync.search_uids(conn, plan)
+            if plan.reset:
+                folder.import_total = len(uids)
+            for chunk in rules.chunks(uids, batch_size):
+                sizes = imap_sync.fetch_sizes(conn, chunk)
+                for batch in rules.split_by_budget(chunk, sizes, batch_size, BATCH_BYTES):
+                    fetched = imap_sync.fetch_batch(conn, batch)
+                    items = [
+                        ({"imap_uid": uid, "uidvalidity": status.uidvalidity}, raw, date)
+                        for uid, raw, date in fetched
+                    ]
+                    history = folder.import_done < folder.import_total  # initial import
+                    deferred = self._store_and_link(mailbox, folder, items, stats, history)
+                    done, _total = rules.progress(
+                        folder.import_done + len(batch), folder.import_total
+                    )
+                    folder.write({"last_uid": batch[-1], "import_done": done})
+                    self._checkpoint(mailbox, deferred)
+                    if deadline and time.monotonic() > deadline:
+                        return True
+            # UIDs below UIDNEXT that were not fetched are outside the import window: done
+            if status.uidnext and status.uidnext - 1 > folder.last_uid:
+                folder.last_uid = status.uidnext - 1
+            folder.write({"import_since": False, "import_done": folder.import_total})
+            self.env.cr.commit()  # checkpoint: the folder is complete  # pylint: disable=invalid-commit
+        return False
+
+    @api.model
+    def _sync_pop(self, mailbox, conn, stats, deadline, batch_size):
+        """POP3: every UIDL not stored yet is fetched; the first sync imports the window only
+        (by the Date header, read with TOP n 0) and as history, like IMAP's initial import."""
+        folder = mailbox._mcl_pop_folder()
+        known = self._pop_known_uidls(mailbox)
+        listing = pop_sync.list_uidls(conn)
+        to_fetch, to_delete = pop_sync.plan(listing, known, mailbox.pop_delete)
+        for num in to_delete:  # stored by an earlier sync that stopped before deleting
+            conn.dele(num)
+        if not folder.uidvalidity:  # the first listing of this POP3 mailbox: plan the import
+            folder.write(
+                {
+                    "uidvalidity": 1,
+                    "import_since": mailbox._mcl_window_since(),
+                    "import_total": len(to_fetch),
+                    "import_done": 0,
+                }
+            )
+        sizes = pop_sync.list_sizes(conn)
+        for chunk in rules.chunks(to_fetch, batch_size):
+            numbers = [num for num, _uidl in chunk]
+            uidl_of = dict(chunk)
+            for batch in rules.split_by_budget(numbers, sizes, batch_size, BATCH_BYTES):
+                history = folder.import_done < folder.import_total
+                items, skipped = [], []
+                for num in batch:
+                    if history and folder.import_since:
+                        date = pop_sync.header_date(pop_sync.headers(conn, num))
+                        if rules.outside_window(date, folder.import_since):
+                            skipped.append(uidl_of[num])
+                            continue
+                    items.append(({"pop_uidl": uidl_of[num]}, pop_sync.retrieve(conn, num), None))
+                self._pop_skip(mailbox, skipped)
+                deferred = self._store_and_link(mailbox, folder, items, stats, history)
+                done, _total = rules.progress(folder.import_done + len(batch), folder.import_total)
+                folder.import_done = done
+                self._checkpoint(mailbox, deferred)  # stored before anything is deleted
+                if mailbox.pop_delete:
+                    for num in batch:
+                        if uidl_of[num] not in skipped:
+                            conn.dele(num)  # takes effect at QUIT, after our commit
+                if deadline and time.monotonic() > deadline:
+                    return True
+        folder.write({"import_since": False, "import_done": folder.import_total})
+        return False
+
+    @api.model
+    def _pop_known_uidls(self, mailbox):
+        self.env.cr.execute(
+            """
+            SELECT pop_uidl FROM mailbox_message WHERE mailbox_id = %s AND pop_uidl IS NOT NULL
+            UNION ALL
+            SELECT uidl FROM mailbox_pop_skip WHERE mailbox_id = %s
+            """,
+            [mailbox.id, mailbox.id],
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _pop_skip(self, mailbox, uidls):
+        """UIDLs outside the import window: never fetched again (and never deleted)."""
+        if uidls:
+            self.env["mailbox.pop.skip"].create(
+                [{"mailbox_id": mailbox.id, "uidl": uidl} for uidl in uidls]
+            )
+
+    # -- steps -----------------------------------------------------------------------------
+    @api.model
+    def _store_and_link(self, mailbox, folder, items, stats, history):
+        records = self.env["mailbox.message.store"].store_batch(
+            mailbox, folder, items, history=history
+        )
+        stats["fetched"] += len(items)
+        stats["new"] += len(records)
+        stats["failed"] += len(records.filtered(lambda m: m.state == "error"))
+        return self.env["mailbox.crm.linker"].link_safely(records)
+
+    @api.model
+    def _checkpoint(self, mailbox, deferred):
+        self.env.cr.commit()  # checkpoint: the batch, its links and the folder's last UID  # pylint: disable=invalid-commit
+        if deferred:
+            self._link_deferred(mailbox, deferred)
+
+    @api.model
+    def _link_deferred(self, mailbox, messages=None):
+        """Link mail whose new address another transaction was creating, each time in a
+        fresh transaction (whose snapshot sees what the other one committed). What is
+        still busy after a few rounds waits for the next sync."""
+        Message = self.env["mailbox.message"]
+        if messages is None:
+            messages = Message.search(
+                [("mailbox_id", "=", mailbox.id), ("link_deferred", "=", True)]
+            )
+        for attempt in range(DEFER_ROUNDS):
+            if not messages:
+                return
+            time.sleep(0.05 * attempt)
+            messages = self.env["mailbox.crm.linker"].link_safely(messages.exists())
+            self.env.cr.commit()  # a fresh snapshot for the next round  # pylint: disable=invalid-commit
+
+    @api.model
+    def _retry_errors(self, mailbox):
+        """Mail in error read again (at most a few times); the recovered is linked at once."""
+        recovered = self.env["mailbox.message.store"].retry_errors(mailbox)
+        if recovered:
+            self._checkpoint(mailbox, self.env["mailbox.crm.linker"].link_safely(recovered))
+
+    # -- background jobs -------------------------------------------------------------------
+    @api.model
+    def run_jobs(self, deadline=None):
+        """Pending re-link and privacy jobs, in committed batches of JOB_BATCH mails, each
+        under its mailbox's lock (never at the same time as that mailbox's sync). Returns
+        True when work is left for the next run."""
+        for job in self.env["mailbox.sync.job"].search([("state", "=", "pending")]):
+            lock = self._lock(job.mailbox_id)
+            if lock is None:
+                continue  # the mailbox is syncing: next time
+            try:
+                while True:
+                    batch = job.next_batch(JOB_BATCH)
+                    if not batch:
+                        job.state = "done"
+                        self.env.cr.commit()  # the job is complete  # pylint: disable=invalid-commit
+                        break
+                    try:
+                        with self.env.cr.savepoint():
+                            job.apply(batch)
+                    except Exception:
+                        _logger.exception("mailbox job %s failed on %s; skipped", job.id, batch)
+                        job.last_message_id = batch[-1].id
+                    self.env.cr.commit()  # checkpoint: this batch and the job's cursor  # pylint: disable=invalid-commit
+                    if deadline and time.monotonic() > deadline:
+                        return True
+            finally:
+                self._unlock(lock, job.mailbox_id)
+        return False
+
+    # -- the mailbox lock ------------------------------------------------------------------
+    @api.model
+    def _lock(self, mailbox):
+        """A session-level advisory lock held on a connection of its own: it survives the
+        per-batch commits (a row lock would not), it is released whatever state the sync's
+        transaction is in, and PostgreSQL drops it if the worker dies."""
+        cr = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            cr.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, mailbox.id])
+            locked = cr.fetchone()[0]
+            cr.commit()  # the lock is the session's: no transaction stays open meanwhile
+        except Exception:
+            cr.close()
+            raise
+        if not locked:
+            cr.close()
+            return None
+        return cr
+
+    @api.model
+    def _unlock(self, cr, mailbox):
+        try:
+            cr.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, mailbox.id])
+            cr.commit()
+        except Exception:
+            _logger.exception("Mailbox %s: unlock failed; closing its connection", mailbox.id)
+            with contextlib.suppress(Exception):
+                cr._cnx.close()  # the session ends, and its lock with it
+        finally:
+            with contextlib.suppress(Exception):
+                cr.close()
