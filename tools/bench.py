@@ -76,6 +76,15 @@ def fill(dovecot, login, count, seed):
         dovecot.append_many(login, batch)
 
 
+def big_mail(megabytes):
+    """A client mail of about ``megabytes`` MB: a PDF attachment of random bytes, base64."""
+    corpus = Corpus(domain="client.example", our_domain="mycompany.example", seed=25)
+    payload = os.urandom(megabytes * 1024 * 1024 * 3 // 4)
+    return corpus.message(
+        subject="Drawings, full set", attachments=[("drawings.pdf", payload, "application/pdf")]
+    )
+
+
 def push_latency(config, dovecot, count):
     """APPEND → stored and linked, with the mailbox-listen command running (IMAP IDLE)."""
     import psycopg2
@@ -160,6 +169,12 @@ def main():
     )
     parser.add_argument("--push", type=int, default=100)
     parser.add_argument("--rss", default="5000,20000")
+    parser.add_argument(
+        "--big-mail",
+        type=int,
+        default=25,
+        help="size in MB of the one large mail imported among 200 small ones (0: skip)",
+    )
     parser.add_argument("--match", default="1000,10000,100000")
     parser.add_argument(
         "--profile",
@@ -243,6 +258,21 @@ def main():
             )
             log(f"import of {size}: {rss}")
             results[f"rss_mb_{_k(size)}"] = rss["peak_rss_mb"]
+
+        # 7. one large mail among small ones: ours and native fetchmail, peak RSS of each
+        if opts.big_mail:
+            big = big_mail(opts.big_mail)
+            for who, phase in (("ours", "import"), ("native", "native")):
+                login = dovecot.add_user(f"big-{who}@mycompany.example", PASSWORD)
+                fill(dovecot, login, 200, seed=25)
+                dovecot.append(login, big)
+                rss = run_phase(
+                    config, phase, login=login, password=PASSWORD, port=dovecot.port_imap
+                )
+                log(f"{len(big) / 1e6:.1f} MB mail among 200 ({who}): {rss}")
+                results[f"big_mail_rss_mb_{who}"] = rss["peak_rss_mb"]
+                results[f"big_mail_stored_{who}"] = rss["messages"]
+            results["big_mail_mb"] = round(len(big) / 1e6, 1)
     finally:
         dovecot.stop()
 
@@ -278,6 +308,15 @@ def print_table(results):
         for k, v in results.items()
         if k.startswith("rss_mb_")
     ]
+    if results.get("big_mail_mb"):
+        rows += [
+            (
+                f"peak RSS, one {results['big_mail_mb']} MB mail among 200, {who}",
+                results.get(f"big_mail_rss_mb_{key}"),
+                "MB",
+            )
+            for who, key in (("mail_crm_link", "ours"), ("native fetchmail", "native"))
+        ]
     width = max(len(r[0]) for r in rows)
     print()
     for name, value, unit in rows:
