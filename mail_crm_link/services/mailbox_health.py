@@ -84,36 +84,35 @@ class MailboxHealth(models.AbstractModel):
         password = mailbox.sudo().password
         if password:
             detail = detail.replace(password, "********")
-        _ = self.env._
         messages = {
-            errors.AUTH: _(
+            errors.AUTH: self.env._(
                 "The server refused the login or password of mailbox %(name)s. "
                 "If the password was changed in the mail account, enter the new "
                 "one here. Server said: %(detail)s"
             ),
-            errors.TLS_CERT: _(
+            errors.TLS_CERT: self.env._(
                 "The TLS certificate of %(server)s could not be verified. Check "
                 "the server name, or turn off certificate verification for a "
                 "self-signed certificate you trust. (%(detail)s)"
             ),
-            errors.TLS: _(
+            errors.TLS: self.env._(
                 "The secure connection to %(server)s failed: check the Security "
                 "setting (SSL/TLS or STARTTLS) and the port. (%(detail)s)"
             ),
-            errors.TIMEOUT: _(
+            errors.TIMEOUT: self.env._(
                 "%(server)s did not answer in time: the server may be down or "
                 "a firewall may block port %(port)s. (%(detail)s)"
             ),
-            errors.UNREACHABLE: _(
+            errors.UNREACHABLE: self.env._(
                 "%(server)s cannot be reached on port %(port)s: check the "
                 "server name and port. (%(detail)s)"
             ),
-            errors.FOLDER: _(
+            errors.FOLDER: self.env._(
                 "A folder to synchronize no longer exists on the server: "
                 "%(detail)s. Detect the folders again on the mailbox."
             ),
-            errors.PROTOCOL: _("The mail server answered unexpectedly: %(detail)s"),
-            errors.INTERNAL: _(
+            errors.PROTOCOL: self.env._("The mail server answered unexpectedly: %(detail)s"),
+            errors.INTERNAL: self.env._(
                 "Mailbox %(name)s could not be synchronized because of an internal error of "
                 "mail_crm_link, not of the mail server (see the server log; %(error)s: "
                 "%(detail)s). Mail stays on the server and is imported once this is fixed."

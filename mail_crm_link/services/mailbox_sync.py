@@ -331,7 +331,7 @@ class MailboxSync(models.AbstractModel):
         try:
             cr.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, mailbox.id])
             locked = cr.fetchone()[0]
-            cr.commit()  # the lock is the session's: no transaction stays open meanwhile
+            cr.commit()  # the lock is the session's: no transaction stays open  # pylint: disable=invalid-commit
         except Exception:
             cr.close()
             raise
@@ -344,7 +344,7 @@ class MailboxSync(models.AbstractModel):
     def _unlock(self, cr, mailbox):
         try:
             cr.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, mailbox.id])
-            cr.commit()
+            cr.commit()  # the lock's own connection  # pylint: disable=invalid-commit
         except Exception:
             _logger.exception("Mailbox %s: unlock failed; closing its connection", mailbox.id)
             with contextlib.suppress(Exception):

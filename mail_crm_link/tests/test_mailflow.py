@@ -14,6 +14,7 @@ from odoo.addons.mail_crm_link.mailflow import (
     imap_sync,
     parse,
     pop_sync,
+    rules,
 )
 
 from .corpus import Corpus
@@ -176,8 +177,6 @@ class TestErrorKinds(unittest.TestCase):
 
 class TestSyncRules(unittest.TestCase):
     def test_our_own_failures_are_internal(self):
-        from odoo.addons.mail_crm_link.mailflow import rules
-
         self.assertEqual(errors.classify(AttributeError("'Header' object")), errors.INTERNAL)
         self.assertEqual(errors.classify(RecursionError()), errors.INTERNAL)
         self.assertFalse(errors.is_server_failure(KeyError("x")))
@@ -189,8 +188,6 @@ class TestSyncRules(unittest.TestCase):
         self.assertEqual(rules.next_sync_minutes(5, 0, rules.SERVER), 5)
 
     def test_batches_by_count_and_bytes(self):
-        from odoo.addons.mail_crm_link.mailflow import rules
-
         sizes = {1: 10, 2: 10, 3: 100, 4: 10, 5: 10, 6: 10}
         self.assertEqual(
             rules.split_by_budget([1, 2, 3, 4, 5, 6], sizes, 100, 25),
@@ -201,8 +198,6 @@ class TestSyncRules(unittest.TestCase):
         self.assertEqual(rules.split_by_budget([], sizes, 10, 10), [])
 
     def test_window_and_progress(self):
-        from odoo.addons.mail_crm_link.mailflow import rules
-
         since = datetime(2026, 1, 1)
         self.assertTrue(rules.outside_window(datetime(2025, 12, 31, tzinfo=timezone.utc), since))
         self.assertFalse(rules.outside_window(datetime(2026, 1, 2, tzinfo=timezone.utc), since))
