@@ -105,6 +105,56 @@ class TestTwoWorkersOneMailbox(RealCommitCase):
         self.assertEqual(self.duplicate_leads(), [])
         self.assertLessEqual(busy, 5)  # at most one worker per round stands aside
 
+    def test_sync_aborted_by_a_concurrent_save_keeps_lock_and_status_sane(self):
+        """Someone saves the mailbox (a user in its form view, say) while it syncs: the
+        sync's own write of the mailbox row then fails with a serialization error (Odoo's
+        cursors are REPEATABLE READ) and its transaction is aborted. Guards two things:
+
+        - the mailbox's session lock is released: an unlock run inside the aborted
+          transaction fails and leaves the lock on the worker's pooled connection, and every
+          later sync of the mailbox, by any worker, stands aside as ``busy``;
+        - the outcome of the sync is recorded (last sync time, or an error), not silently
+          lost: today core's ``fetchmail.server.write`` → ``_update_cron`` →
+          ``ir.cron.try_write`` swallows the serialization error inside a savepoint that was
+          never opened, and the sync's final COMMIT of the aborted transaction is a silent
+          ROLLBACK — the sync reports success while its status write is gone."""
+        login = self.make_mail_user()
+        corpus = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN, seed=16)
+        with self.workers(2) as pool:
+            (mailbox,) = self.create_mailboxes(pool, [self.mailbox_values(login)])
+            pool.run_one("w0", {"op": "sync", "mailbox_id": mailbox})  # folders found
+            self.dovecot.append_many(login, [corpus.message(html=False) for _i in range(5)])
+            time.sleep(1.1)  # Odoo keeps whole seconds: this sync's time differs from the last
+            with self.real_db.transaction() as editor:
+                editor.execute(
+                    "UPDATE fetchmail_server SET write_date = now() at time zone 'UTC'"
+                    " WHERE id = %s",
+                    [mailbox],
+                )
+                pool.begin({"w0": {"op": "sync", "mailbox_id": mailbox}})
+                self.assertTrue(
+                    self.real_db.wait_for_lock_waiter(timeout=120),
+                    "the sync never wrote its mailbox: nothing to abort",
+                )
+            # the editor committed: the sync's write of the row cannot be serialized
+            started = datetime.fromisoformat(pool.wait()["w0"]["started"]).replace(microsecond=0)
+            self.assertEqual(
+                self.real_db.try_mailbox_lock(),
+                {mailbox: True},
+                "the mailbox lock stayed on the worker's connection",
+            )
+            last_sync, last_error = self.real_db.query(
+                "SELECT last_sync_at, last_error FROM fetchmail_server WHERE id = %s", [mailbox]
+            )[0]
+            self.assertTrue(
+                last_error or (last_sync and last_sync >= started),
+                f"the sync's outcome was lost: last sync {last_sync}, sync started {started}",
+            )
+            for name in ("w0", "w1"):  # the same worker (pooled connection), and another
+                result = pool.run_one(name, {"op": "sync", "mailbox_id": mailbox})["result"]
+                self.assertFalse(result.get("busy") or result.get("error"), result)
+        self.assertEqual(self.stored_count(mailbox), self.dovecot.count(login))
+
 
 class TestSameNewSenderInTwoMailboxes(RealCommitCase):
     """One client mail, to two of our mailboxes, from an address nobody knows yet; the two

@@ -110,6 +110,32 @@ class RealDatabase:
         rows = self.query(sql, params)
         return rows[0][0] if rows else None
 
+    @contextlib.contextmanager
+    def transaction(self):
+        """A cursor of another client (a user saving a form, say) in one transaction,
+        committed at the end: the one place where the test itself holds row locks."""
+        conn = self._connect(self.name)
+        conn.autocommit = False
+        try:
+            with conn.cursor() as cr:
+                yield cr
+            conn.commit()
+        finally:
+            conn.close()
+
+    def wait_for_lock_waiter(self, timeout):
+        """True once a session of this database waits for a lock held by another."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.value(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                " AND wait_event_type = 'Lock'",
+                [self.name],
+            ):
+                return True
+            time.sleep(0.01)
+        return False
+
     def try_mailbox_lock(self):
         """A fresh connection: can it take the sync lock of each mailbox? {id: bool}"""
         with contextlib.closing(self._connect(self.name)) as conn, conn.cursor() as cr:
