@@ -9,6 +9,7 @@ from datetime import datetime
 
 from .corpus import Corpus
 from .realcommit.harness import CLIENT_DOMAIN, OUR_DOMAIN, RealCommitCase
+from .smtp_sink import get_sink
 
 BATCH_SIZE = 100  # the sync's default batch: it commits after each
 
@@ -302,3 +303,60 @@ class TestCronIsolatesMailboxes(RealCommitCase):
         are synced, the mailbox is rescheduled, and its mail is stored (not lost)."""
         mailbox, login, _last_error = self._cron_with_poison(poisoned_mail=NUL_MAIL)
         self.assertEqual(self.stored_count(mailbox), self.dovecot.count(login))
+
+
+class TestRequestRerun(RealCommitCase):
+    def test_send_rerun_after_a_serialization_failure_sends_once(self):
+        """Guards the outbox order "store, commit, then send and APPEND": Odoo re-runs a
+        request whose transaction hit a serialization failure (up to 5 times,
+        ``odoo.service.model.retrying``), rolling back its database work — but not what it
+        already did outside: a mail sent by SMTP or APPENDed to the Sent folder before the
+        commit is sent and saved once per attempt. Here a colleague saves the deal while
+        "Send" runs from it: the client must receive the mail once, and the Sent folder and
+        the CRM hold it once."""
+        login = self.make_mail_user()
+        sink = get_sink()
+        client = f"client.{uuid.uuid4().hex[:8]}@{CLIENT_DOMAIN}"
+        subject = f"Offer {uuid.uuid4().hex[:8]}"
+        with self.workers(1) as pool:
+            (server,) = self.create(pool, "ir.mail_server", [sink.mail_server_values()])
+            (mailbox,) = self.create_mailboxes(
+                pool, [self.mailbox_values(login, email_address=login, mail_server_id=server)]
+            )
+            pool.run_one("w0", {"op": "sync", "mailbox_id": mailbox})  # finds the Sent folder
+            (deal,) = self.create(
+                pool,
+                "crm.lead",
+                [{"name": "Deal", "type": "opportunity", "email_from": client}],
+            )
+            step = {
+                "op": "compose",
+                "context": {"default_res_model": "crm.lead", "default_res_id": deal},
+                "values": {
+                    "mailbox_id": mailbox,
+                    "email_to": client,
+                    "subject": subject,
+                    "body": "<p>Here is the offer.</p>",
+                },
+                "conflict": {"table": "crm_lead", "id": deal},
+            }
+            with self.real_db.transaction() as colleague:
+                colleague.execute(
+                    "UPDATE crm_lead SET write_date = now() at time zone 'UTC' WHERE id = %s",
+                    [deal],
+                )
+                pool.begin({"w0": step})
+                self.assertTrue(
+                    self.real_db.wait_for_lock_waiter(timeout=120), "the request never waited"
+                )
+            result = pool.wait()["w0"]
+        self.assertNotIn("exception", result, result.get("traceback"))
+        self.assertEqual(result["attempts"], 2, "the request was not re-run: nothing shown")
+        received = [m for m in sink.messages if str(m["Subject"]) == subject]
+        self.assertEqual(len(received), 1, "the client received the mail once per attempt")
+        self.assertEqual(self.dovecot.count(login, "Sent"), 1)
+        stored = self.real_db.value(
+            "SELECT count(*) FROM mailbox_message WHERE mailbox_id = %s AND subject = %s",
+            [mailbox, subject],
+        )
+        self.assertEqual(stored, 1)

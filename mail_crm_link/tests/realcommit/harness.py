@@ -329,11 +329,13 @@ class RealCommitCase(BaseCase):
         vals.update(values)
         return vals
 
+    def create(self, pool, model, values_list):
+        """Records created and committed by a worker: their ids."""
+        step = {"op": "create", "model": model, "values": values_list}
+        return pool.run_one(pool.names[0], step)["ids"]
+
     def create_mailboxes(self, pool, values_list):
-        """The mailboxes, created and committed by a worker: their ids."""
-        return pool.run_one(pool.names[0], {"op": "create_mailboxes", "values": values_list})[
-            "ids"
-        ]
+        return self.create(pool, "fetchmail.server", values_list)
 
     # -- what is committed --------------------------------------------------------------------
     def stored_count(self, mailbox_id):

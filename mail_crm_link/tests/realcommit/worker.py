@@ -26,6 +26,7 @@ from unittest import mock
 
 import odoo
 from odoo import SUPERUSER_ID, api
+from odoo.service.model import retrying
 
 POLL = 0.0005  # seconds between two looks at the go file: workers start within a millisecond
 
@@ -35,9 +36,9 @@ def step_noop(env, step):
     return {}
 
 
-def step_create_mailboxes(env, step):
-    """fetchmail.server records from the values the test computed (Dovecot ports…)."""
-    records = env["fetchmail.server"].create(step["values"])
+def step_create(env, step):
+    """Records from the values the test computed (Dovecot ports…), committed."""
+    records = env[step["model"]].create(step["values"])
     return {"ids": records.ids}
 
 
@@ -87,9 +88,34 @@ def step_cron(env, step):
     return {"cron_failure_count": cr.fetchone()[0]}
 
 
+def step_compose(env, step):
+    """"Send" in the composer as the web client does it: the wizard saved by one request,
+    then ``action_send`` in another, run by Odoo's ``retrying`` (``odoo/service/model.py``)
+    which re-runs the request after a serialization failure, up to 5 times. ``conflict``:
+    on the first attempt only, the request then also updates that row (a later statement
+    of the same request, say), which a concurrent transaction of the test holds."""
+    wizard = env["mailbox.compose"].with_context(**step.get("context", {})).create(step["values"])
+    env.cr.commit()  # the wizard's own request
+    attempts = []
+
+    def request():
+        attempts.append(len(attempts) + 1)
+        wizard.browse(wizard.id).action_send()
+        conflict = step.get("conflict")
+        if conflict and len(attempts) == 1:
+            env.cr.execute(
+                f'UPDATE "{conflict["table"]}" SET write_date = now() WHERE id = %s',  # noqa: S608
+                [conflict["id"]],
+            )
+
+    retrying(request, env)
+    return {"attempts": len(attempts)}
+
+
 STEPS = {
     "noop": step_noop,
-    "create_mailboxes": step_create_mailboxes,
+    "create": step_create,
+    "compose": step_compose,
     "write": step_write,
     "sync": step_sync,
     "cron": step_cron,
