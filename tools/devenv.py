@@ -138,13 +138,20 @@ def copy_filestore(source_db, target_db):
 # -- commands ----------------------------------------------------------------------------------
 def cmd_test(pytest_args):
     # the tours' HTTP server: a free port unless chosen, so that two test runs can share a host
-    config = write_config("test", TEST_DB, http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port()))
+    config = write_config(
+        "test", TEST_DB, http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port())
+    )
     create_db(config, TEST_DB)
     # the template of the real-commit tests (tests/realcommit): a copy made now, while nothing
-    # is connected to the test database; the tests copy it again per test class and commit
+    # is connected to the test database; each test copies it again and commits
     # there for real, so nothing they commit is ever seen by the other tests
     real_template = f"{TEST_DB}_real"
-    subprocess.run(["dropdb", "--if-exists", "--force", real_template], check=True)
+    leftovers = psql(  # copies of an interrupted run (tests drop their own)
+        "SELECT datname FROM pg_database"
+        f" WHERE datname = '{real_template}' OR starts_with(datname, '{real_template}_')"
+    ).split()
+    for db in leftovers:
+        subprocess.run(["dropdb", "--if-exists", "--force", db], check=True)
     subprocess.run(["createdb", "-T", TEST_DB, real_template], check=True)
     copy_filestore(TEST_DB, real_template)
     os.environ["MCL_REAL_TEMPLATE"] = real_template

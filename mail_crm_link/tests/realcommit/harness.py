@@ -25,6 +25,7 @@ what REPEATABLE READ snapshots, aborted transactions, kill -9 or two workers at 
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -34,11 +35,14 @@ import tempfile
 import time
 
 import psycopg2
+from psycopg2 import sql
 
 import odoo
 from odoo.tests import BaseCase, tagged
 
 from ..dovecot import get_server
+
+_logger = logging.getLogger(__name__)
 
 OUR_DOMAIN = "mycompany.example"
 CLIENT_DOMAIN = "client.example"
@@ -82,8 +86,14 @@ class RealDatabase:
         template = cls.template()
         name = f"{template}_{label}_{os.getpid()}"[:63]
         with contextlib.closing(cls._connect("postgres")) as conn, conn.cursor() as cr:
-            cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cr.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            cr.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            cr.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
         source, target = odoo.tools.config.filestore(template), odoo.tools.config.filestore(name)
         shutil.rmtree(target, ignore_errors=True)
         if os.path.isdir(source):  # hard links: Odoo never rewrites a stored file
@@ -95,7 +105,9 @@ class RealDatabase:
             self._conn.close()
             self._conn = None
         with contextlib.closing(self._connect("postgres")) as conn, conn.cursor() as cr:
-            cr.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            cr.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )
         shutil.rmtree(odoo.tools.config.filestore(self.name), ignore_errors=True)
 
     # -- reading (each statement its own snapshot: what is committed now) -------------------
@@ -188,9 +200,12 @@ class WorkerPool:
         return self
 
     def log_tail(self, name, chars=4000):
-        with contextlib.suppress(OSError), open(
-            os.path.join(self.folder, f"{name}.log"), encoding="utf-8", errors="replace"
-        ) as handle:
+        with (
+            contextlib.suppress(OSError),
+            open(
+                os.path.join(self.folder, f"{name}.log"), encoding="utf-8", errors="replace"
+            ) as handle,
+        ):
             return handle.read()[-chars:]
         return ""
 
@@ -274,7 +289,7 @@ class WorkerPool:
                 proc.kill()
                 proc.wait()
         if os.environ.get("MCL_REALCOMMIT_KEEP"):  # the workers' logs, to debug a test
-            print(f"worker files kept in {self.folder}")  # noqa: T201
+            _logger.warning("worker files kept in %s", self.folder)
         else:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -329,13 +344,13 @@ class RealCommitCase(BaseCase):
         vals.update(values)
         return vals
 
-    def create(self, pool, model, values_list):
+    def create_records(self, pool, model, values_list):
         """Records created and committed by a worker: their ids."""
         step = {"op": "create", "model": model, "values": values_list}
         return pool.run_one(pool.names[0], step)["ids"]
 
     def create_mailboxes(self, pool, values_list):
-        return self.create(pool, "fetchmail.server", values_list)
+        return self.create_records(pool, "fetchmail.server", values_list)
 
     # -- what is committed --------------------------------------------------------------------
     def stored_count(self, mailbox_id):

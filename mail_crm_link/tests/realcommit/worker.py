@@ -27,6 +27,7 @@ from unittest import mock
 import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.service.model import retrying
+from odoo.tools import SQL
 
 POLL = 0.0005  # seconds between two looks at the go file: workers start within a millisecond
 
@@ -77,11 +78,11 @@ def step_cron(env, step):
         [cron.id],
     )
     cr.execute(
-        "UPDATE ir_cron SET nextcall = now() at time zone 'UTC' - interval '1 minute', active = true"
-        " WHERE id = %s",
+        "UPDATE ir_cron SET active = true,"
+        " nextcall = now() at time zone 'UTC' - interval '1 minute' WHERE id = %s",
         [cron.id],
     )
-    cr.commit()
+    cr.commit()  # the cron runner reads the job from its own cursor  # pylint: disable=invalid-commit
     with _poison(env, step.get("poison")):
         env.registry["ir.cron"]._process_jobs(env.cr.dbname)
     cr.execute("SELECT failure_count FROM ir_cron WHERE id = %s", [cron.id])
@@ -89,13 +90,13 @@ def step_cron(env, step):
 
 
 def step_compose(env, step):
-    """"Send" in the composer as the web client does it: the wizard saved by one request,
+    """The "Send" button of the composer as the web client does it: the wizard saved by one request,
     then ``action_send`` in another, run by Odoo's ``retrying`` (``odoo/service/model.py``)
     which re-runs the request after a serialization failure, up to 5 times. ``conflict``:
     on the first attempt only, the request then also updates that row (a later statement
     of the same request, say), which a concurrent transaction of the test holds."""
     wizard = env["mailbox.compose"].with_context(**step.get("context", {})).create(step["values"])
-    env.cr.commit()  # the wizard's own request
+    env.cr.commit()  # the wizard's own request  # pylint: disable=invalid-commit
     attempts = []
 
     def request():
@@ -104,8 +105,11 @@ def step_compose(env, step):
         conflict = step.get("conflict")
         if conflict and len(attempts) == 1:
             env.cr.execute(
-                f'UPDATE "{conflict["table"]}" SET write_date = now() WHERE id = %s',  # noqa: S608
-                [conflict["id"]],
+                SQL(
+                    "UPDATE %s SET write_date = now() WHERE id = %s",
+                    SQL.identifier(conflict["table"]),
+                    conflict["id"],
+                )
             )
 
     retrying(request, env)
@@ -190,7 +194,7 @@ def run_step(registry, step):
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             result = STEPS[step["op"]](env, step)
-    except Exception as exc:  # reported to the test, which decides
+    except Exception as exc:  # noqa: BLE001 (reported to the test, which decides)
         result = {"exception": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     result["started"] = started.isoformat()
     result["pid"] = os.getpid()
