@@ -126,6 +126,15 @@ def create_db(config, db):
     log(f"database {db} ready in {time.monotonic() - start:.0f}s")
 
 
+def copy_filestore(source_db, target_db):
+    """The filestore of a database copy: hard links (Odoo never rewrites a stored file)."""
+    root = os.path.join(CACHE, "filestore", "filestore")
+    target = os.path.join(root, target_db)
+    shutil.rmtree(target, ignore_errors=True)
+    if os.path.isdir(os.path.join(root, source_db)):
+        shutil.copytree(os.path.join(root, source_db), target, copy_function=os.link)
+
+
 # -- commands ----------------------------------------------------------------------------------
 def cmd_test(pytest_args):
     # the tours' HTTP server: a free port unless chosen, so that two test runs can share a host
@@ -133,6 +142,19 @@ def cmd_test(pytest_args):
         "test", TEST_DB, http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port())
     )
     create_db(config, TEST_DB)
+    # the template of the real-commit tests (tests/realcommit): a copy made now, while nothing
+    # is connected to the test database; each test copies it again and commits
+    # there for real, so nothing they commit is ever seen by the other tests
+    real_template = f"{TEST_DB}_real"
+    leftovers = psql(  # copies of an interrupted run (tests drop their own)
+        "SELECT datname FROM pg_database"
+        f" WHERE datname = '{real_template}' OR starts_with(datname, '{real_template}_')"
+    ).split()
+    for db in leftovers:
+        subprocess.run(["dropdb", "--if-exists", "--force", db], check=True)
+    subprocess.run(["createdb", "-T", TEST_DB, real_template], check=True)
+    copy_filestore(TEST_DB, real_template)
+    os.environ["MCL_REAL_TEMPLATE"] = real_template
     args = [
         sys.executable,
         "-m",
@@ -265,6 +287,8 @@ def _port_free(port):
 
 
 def main():
+    if sys.argv[1:2] == ["test"]:  # everything after "test" is pytest's, "-k x" included
+        return cmd_test(sys.argv[2:])
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -1,0 +1,1 @@
+"""Real-commit test bench: database copies and worker processes (see ``harness``)."""
