@@ -24,8 +24,14 @@ class MailboxHealth(models.AbstractModel):
     _description = "Mailbox Pipeline: Health"
 
     @api.model
+    def _status_writer(self, mailbox):
+        """The mailbox, for writing its sync status: core's ``fetchmail.server.write`` would
+        toggle Odoo's fetchmail cron each time (status fields never change it)."""
+        return mailbox.with_context(fetchmail_cron_running=True)
+
+    @api.model
     def record_success(self, mailbox):
-        mailbox.write(
+        self._status_writer(mailbox).write(
             {
                 "last_sync_at": fields.Datetime.now(),
                 "last_error": False,
@@ -59,7 +65,7 @@ class MailboxHealth(models.AbstractModel):
             )
         failures = mailbox.failure_count + 1
         server_kind = rules.INTERNAL if kind == errors.INTERNAL else rules.SERVER
-        mailbox.write(
+        self._status_writer(mailbox).write(
             {
                 "last_error": message,
                 "failure_count": failures,

@@ -17,6 +17,8 @@ import logging
 import time
 from collections import Counter
 
+import psycopg2.errors
+
 from odoo import api, fields, models, sql_db
 
 from ..mailflow import imap_sync, pop_sync, rules
@@ -30,6 +32,7 @@ BATCH_SIZE = 100  # mails per FETCH and per commit at most
 BATCH_BYTES = 32 * 1024 * 1024  # and bytes per batch at most (a larger mail goes alone)
 DEFER_ROUNDS = 5  # fresh transactions tried for mail whose new address was busy
 JOB_BATCH = 200  # mails per committed batch of a background job
+STATUS_ATTEMPTS = 3  # transactions tried for a sync's outcome on its mailbox
 
 
 class MailboxSync(models.AbstractModel):
@@ -83,8 +86,9 @@ class MailboxSync(models.AbstractModel):
         except Exception as exc:  # noqa: BLE001 (one mailbox never stops the others)
             self.env.cr.rollback()
             try:
-                message = self.env["mailbox.health"].record_failure(mailbox, exc)
-                self.env.cr.commit()  # the failure is visible, whatever the next mailbox does  # pylint: disable=invalid-commit
+                message = self._finish(
+                    mailbox, lambda e=exc: self.env["mailbox.health"].record_failure(mailbox, e)
+                )
             except Exception:
                 self.env.cr.rollback()
                 _logger.exception("Mailbox %s: the failure could not be recorded", mailbox.id)
@@ -126,12 +130,30 @@ class MailboxSync(models.AbstractModel):
             self._retry_errors(mailbox)
         except Exception as exc:  # noqa: BLE001 (the mailbox says why; the last checkpoint holds)
             self.env.cr.rollback()  # back to the last checkpoint: nothing half-stored
-            message = self.env["mailbox.health"].record_failure(mailbox, exc)
-            self.env.cr.commit()  # the failure must be visible even if the caller fails next  # pylint: disable=invalid-commit
+            message = self._finish(
+                mailbox, lambda e=exc: self.env["mailbox.health"].record_failure(mailbox, e)
+            )
             return {"error": message, **stats}
-        self.env["mailbox.health"].record_success(mailbox)
-        self.env.cr.commit()  # end of sync: status and retried mail  # pylint: disable=invalid-commit
+        self._finish(mailbox, lambda: self.env["mailbox.health"].record_success(mailbox))
         return {"partial": partial, **stats}
+
+    @api.model
+    def _finish(self, mailbox, record):
+        """Commit the sync's outcome on the mailbox (``record()``), in a fresh transaction
+        when someone saved the mailbox meanwhile: under REPEATABLE READ our write of its row
+        then fails to serialize, and committing the aborted transaction would silently lose
+        the outcome. Returns what ``record()`` returned."""
+        for attempt in range(1, STATUS_ATTEMPTS + 1):
+            try:
+                result = record()
+                self.env.flush_all()
+                self.env.cr.commit()  # the outcome is visible, whatever the caller does next  # pylint: disable=invalid-commit
+                return result
+            except psycopg2.errors.SerializationFailure:
+                self.env.cr.rollback()
+                if attempt == STATUS_ATTEMPTS:
+                    raise
+                time.sleep(0.1 * attempt)
 
     @api.model
     def _sync_imap(self, mailbox, conn, stats, deadline, batch_size):
