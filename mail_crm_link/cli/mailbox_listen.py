@@ -64,10 +64,14 @@ class MailboxListener:
 
     # -- what the watchers call, each in a cursor of its own --
     def sync_mailbox(self, mailbox_id):
+        asked = time.monotonic()
         with self.sync_slots, self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            deadline = time.monotonic() + SYNC_BUDGET
-            return env["fetchmail.server"].browse(mailbox_id)._mcl_sync(deadline=deadline)
+            started = time.monotonic()
+            result = (
+                env["fetchmail.server"].browse(mailbox_id)._mcl_sync(deadline=started + SYNC_BUDGET)
+            )
+        return {**result, "queued": started - asked}  # waited for a sync slot (log)
 
     def synced_inbox(self, mailbox_id):
         """The checkpoint of the mailbox's synchronized Inbox (push.Synced), or None."""

@@ -513,7 +513,7 @@ def idle_wait(conn, timeout, stop=None, poll=5.0):
             raise TimeoutError("no answer to IDLE")
         if line.startswith(b"+"):
             break
-        if line.startswith(tag):
+        if line.startswith(tag + b" "):
             raise imaplib.IMAP4.error(f"IDLE refused: {line!r}")
         result.add(line)  # what changed since our last command may come first
     deadline = time.monotonic() + timeout
@@ -522,6 +522,9 @@ def idle_wait(conn, timeout, stop=None, poll=5.0):
         if remaining <= 0 or (stop is not None and stop.is_set()):
             break
         line = _response(reader, min(remaining, poll) if stop is not None else remaining)
+        if line is not None and line.startswith(tag + b" "):  # the server ended IDLE itself
+            _check_idle_end(line, tag)
+            return result
         if line is not None:
             result.add(line)
     conn.send(b"DONE\r\n")
@@ -529,12 +532,16 @@ def idle_wait(conn, timeout, stop=None, poll=5.0):
         line = _response(reader, DEFAULT_TIMEOUT)
         if line is None:
             raise TimeoutError("no answer to DONE after IDLE")
-        if line.startswith(tag):
-            if not line[len(tag) :].lstrip().upper().startswith(b"OK"):
-                raise imaplib.IMAP4.error(f"IDLE ended with {line!r}")
+        if line.startswith(tag + b" "):
+            _check_idle_end(line, tag)
             break
         result.add(line)
     return result
+
+
+def _check_idle_end(line, tag):
+    if not line[len(tag) :].lstrip().upper().startswith(b"OK"):
+        raise imaplib.IMAP4.error(f"IDLE ended with {line!r}")
 
 
 def _response(reader, timeout):

@@ -77,12 +77,14 @@ def reconnect_delay(failures, jitter=random.uniform):
 
 def summary(result):
     """A sync's result dict as one short phrase for the log."""
+    queued = result.get("queued") or 0
+    waited = f" (after {queued:.2f}s waiting for a sync slot)" if queued >= 0.01 else ""
     if result.get("busy"):
-        return "busy (another worker is syncing this mailbox)"
+        return "busy (another worker is syncing this mailbox)" + waited
     if result.get("error"):
-        return f"failed: {result['error']}"
+        return f"failed: {result['error']}" + waited
     keys = ("new", "fetched", "failed", "partial")
-    return ", ".join(f"{key} {result[key]}" for key in keys if result.get(key) is not None)
+    return ", ".join(f"{key} {result[key]}" for key in keys if result.get(key) is not None) + waited
 
 
 class Watcher:

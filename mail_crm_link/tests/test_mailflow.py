@@ -239,6 +239,9 @@ class TestPushDecisions(unittest.TestCase):
         )
         self.assertIn("busy", push.summary({"busy": True}))
         self.assertEqual(push.summary({"error": "refused"}), "failed: refused")
+        self.assertEqual(
+            push.summary({"new": 1, "queued": 1.5}), "new 1 (after 1.50s waiting for a sync slot)"
+        )
 
 
 class TestErrorKinds(unittest.TestCase):
