@@ -14,6 +14,7 @@ follows that sync; one announced when IDLE starts is read by the connection's on
 shortly. Every step is logged at INFO, so a stall can be read from the log.
 """
 
+import imaplib
 import logging
 import random
 import time
@@ -140,10 +141,17 @@ class Watcher:
                 while not self.stop.is_set():
                     news = self.idle(conn)
                     self.catch_up(conn, status.uidvalidity, news=bool(news))
-            except Exception as exc:  # noqa: BLE001 (a listener never dies: it backs off)
+            except Exception as exc:  # a listener never dies: it backs off
                 delay = reconnect_delay(failures)
                 failures += 1
-                self.log.warning("%s: %s; reconnecting in %.0fs", self.label, exc, delay)
+                self.log.warning(
+                    "%s: %s; reconnecting in %.0fs",
+                    self.label,
+                    exc,
+                    delay,
+                    # a connection or protocol failure says it all; anything else is a bug
+                    exc_info=not isinstance(exc, (OSError, imaplib.IMAP4.error)),
+                )
                 self.stop.wait(delay)
             finally:
                 if conn is not None:
