@@ -143,6 +143,23 @@ def phase_push_setup():
     return {"mailbox_id": mailbox.id}
 
 
+def phase_push_setup_many():
+    """One push mailbox per login, none synced yet (the listener's first catch-up does it);
+    push off on the mailboxes of earlier phases, so that the listener watches these only."""
+    env["fetchmail.server"].search([("push_enabled", "=", True)]).push_enabled = False
+    mailboxes = env["fetchmail.server"].create(
+        [
+            {
+                **mailbox_values(f"Many {login}", login, ARGS["password"], ARGS["port"], "auto"),
+                "push_enabled": True,
+            }
+            for login in ARGS["logins"]
+        ]
+    )
+    env.cr.commit()
+    return {"mailbox_ids": mailboxes.ids}
+
+
 def phase_match():
     """Cost of matching per message (address and thread lookups, policy decisions, no
     writing): the stored bench mail run through the linking engine's decision part."""
@@ -176,6 +193,7 @@ PHASES = {
     "match": phase_match,
     "partners": phase_partners,
     "push_setup": phase_push_setup,
+    "push_setup_many": phase_push_setup_many,
 }
 if ARGS.get("profile"):
     import cProfile

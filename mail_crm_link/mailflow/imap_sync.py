@@ -187,18 +187,51 @@ def plan_folder(stored_uidvalidity, stored_last_uid, status, window_since, resum
 
 
 def examine(conn, folder):
-    """Open ``folder`` read-only and return its FolderStatus."""
+    """Open ``folder`` read-only and return its FolderStatus, as the EXAMINE response
+    describes it: the very view of the folder that the next SEARCH and FETCH work on.
+
+    (A STATUS of the selected folder is what RFC 3501 §6.3.10 advises against: a server may
+    answer it with a fresher state than the session's view, and a UIDNEXT taken from there
+    could move the checkpoint past a mail that the SEARCH did not see yet.)"""
     typ, data = conn.select(quote(folder), readonly=True)
     if typ != "OK":
         raise FolderMissing(folder, data)
-    typ, data = conn.status(quote(folder), "(UIDVALIDITY UIDNEXT MESSAGES)")
-    text = data[0].decode() if typ == "OK" and data and data[0] else ""
-    values = dict(re.findall(r"(UIDVALIDITY|UIDNEXT|MESSAGES) (\d+)", text))
-    return FolderStatus(
-        int(values.get("UIDVALIDITY", 0)),
-        int(values.get("UIDNEXT", 0)),
-        int(values.get("MESSAGES", 0)),
-    )
+    values = {
+        key: _last_number(conn.untagged_responses.get(key))
+        for key in ("UIDVALIDITY", "UIDNEXT", "EXISTS")
+    }
+    if not values["UIDVALIDITY"] or not values["UIDNEXT"]:  # an old server: ask
+        typ, data = conn.status(quote(folder), "(UIDVALIDITY UIDNEXT MESSAGES)")
+        text = data[0].decode() if typ == "OK" and data and data[0] else ""
+        found = dict(re.findall(r"(UIDVALIDITY|UIDNEXT|MESSAGES) (\d+)", text))
+        values["UIDVALIDITY"] = values["UIDVALIDITY"] or int(found.get("UIDVALIDITY", 0))
+        values["UIDNEXT"] = values["UIDNEXT"] or int(found.get("UIDNEXT", 0))
+    conn.untagged_responses.clear()  # read: a long-lived connection must not pile them up
+    return FolderStatus(values["UIDVALIDITY"], values["UIDNEXT"], values["EXISTS"])
+
+
+def _last_number(values):
+    """The last number among imaplib's collected untagged values (``[b'12']``), or 0."""
+    for value in reversed(values or ()):
+        match = re.search(rb"\d+", value if isinstance(value, bytes) else str(value).encode())
+        if match:
+            return int(match.group())
+    return 0
+
+
+def uids_above(conn, last_uid):
+    """UIDs of the selected folder above ``last_uid``, as the server knows them now: a NOOP
+    first brings the session's view up to date (new mail becomes visible to a session at the
+    end of a command), then one ``UID SEARCH``."""
+    typ, data = conn.noop()
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"NOOP failed: {data}")
+    typ, data = conn.uid("SEARCH", None, f"UID {last_uid + 1}:*")
+    conn.untagged_responses.clear()
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"SEARCH failed: {data}")
+    # "N:*" always matches the last message even when N is above it (RFC 3501 §6.4.8)
+    return sorted(u for u in {int(x) for x in (data[0] or b"").split()} if u > last_uid)
 
 
 def search_uids(conn, plan):
@@ -285,13 +318,134 @@ def tls_context(verify=True):
     return context
 
 
+class _Reader:
+    """Every byte the server sends on one connection, read through one buffer.
+
+    imaplib reads through ``socket.makefile()``, a buffered reader that takes whatever the
+    socket holds: a ``* 3 EXISTS`` that arrives in the same packet as the line imaplib asked
+    for sits in that buffer, where ``select()``/``poll()`` on the socket cannot see it. Here
+    imaplib's responses and the lines read while idling go through this one buffer, and a
+    wait for a line looks into the buffer before it polls the socket: nothing the server said
+    can be skipped or held back.
+    """
+
+    CHUNK = 262144
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = bytearray()
+        self.eof = False
+
+    # -- what imaplib calls (blocking, with the socket's timeout) --
+    def readline(self, size=-1):
+        start = 0
+        while True:
+            end = self.buffer.find(b"\n", start)
+            if end >= 0:
+                return self._take(end + 1 if size < 0 else min(end + 1, size))
+            if 0 <= size <= len(self.buffer):
+                return self._take(size)
+            start = len(self.buffer)  # look at the new bytes only
+            if not self._recv():
+                return self._take(len(self.buffer))  # end of stream: what is left
+
+    def read(self, size=-1):  # pylint: disable=method-required-super
+        while (size < 0 or len(self.buffer) < size) and self._recv():
+            pass
+        return self._take(len(self.buffer) if size < 0 else min(size, len(self.buffer)))
+
+    def close(self):
+        self.buffer = bytearray()
+
+    # -- waiting with a deadline (IDLE) --
+    def has_line(self):
+        return b"\n" in self.buffer
+
+    def buffered(self):
+        return len(self.buffer)
+
+    def wait_line(self, timeout):
+        """The next line if one arrives within ``timeout`` seconds, else None."""
+        deadline = time.monotonic() + max(timeout, 0)
+        while not self.has_line():
+            if not self._readable(deadline - time.monotonic()):
+                return None
+            if not self._recv():
+                raise ConnectionResetError("the server closed the connection")
+        return self.readline()
+
+    def _readable(self, timeout):
+        if getattr(self.sock, "pending", lambda: 0)():  # TLS: decrypted, not yet read
+            return True
+        if timeout <= 0:
+            return False
+        if hasattr(select, "poll"):  # no FD_SETSIZE limit: hundreds of mailboxes
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN | select.POLLPRI)
+            return bool(poller.poll(timeout * 1000))
+        return bool(select.select([self.sock], [], [], timeout)[0])
+
+    def _recv(self):
+        if self.eof:
+            return False
+        chunk = self.sock.recv(self.CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buffer += chunk
+        return True
+
+    def _take(self, size):
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+
+class _OneReader:
+    """imaplib's connection with every read going through one ``_Reader``."""
+
+    def open(self, *args, **kwargs):
+        result = super().open(*args, **kwargs)
+        self.file.close()  # imaplib's makefile(); the socket stays open
+        self.file = _Reader(self.sock)
+        return result
+
+    def starttls(self, ssl_context=None):
+        """As imaplib's, on our reader, and refusing bytes that were sent before the
+        handshake but read after it (STARTTLS command injection, CVE-2011-0411's kind)."""
+        if self._tls_established:
+            raise self.abort("TLS session already established")
+        if "STARTTLS" not in self.capabilities:
+            raise self.abort("TLS not supported by server")
+        typ, dat = self._simple_command("STARTTLS")
+        if typ != "OK":
+            raise self.error("Couldn't establish TLS session")
+        if self.file.buffered():
+            raise self.abort("data sent before the TLS handshake: refused")
+        self.sock = (ssl_context or ssl.create_default_context()).wrap_socket(
+            self.sock, server_hostname=self.host
+        )
+        self.file = _Reader(self.sock)
+        self._tls_established = True
+        self._get_capabilities()
+        return self._untagged_response(typ, dat, "STARTTLS")
+
+
+class IMAP4(_OneReader, imaplib.IMAP4):
+    pass
+
+
+class IMAP4_SSL(_OneReader, imaplib.IMAP4_SSL):
+    pass
+
+
 def connect(host, port, security, user, password, timeout=DEFAULT_TIMEOUT, verify=True):
     """A logged-in IMAP connection. ``security``: 'ssl', 'starttls' or 'none'.
     Every socket operation times out after ``timeout`` seconds."""
     if security == "ssl":
-        conn = imaplib.IMAP4_SSL(host, port, ssl_context=tls_context(verify), timeout=timeout)
+        conn = IMAP4_SSL(host, port, ssl_context=tls_context(verify), timeout=timeout)
     else:
-        conn = imaplib.IMAP4(host, port, timeout=timeout)
+        conn = IMAP4(host, port, timeout=timeout)
         if security == "starttls":
             conn.starttls(tls_context(verify))
     try:
@@ -325,73 +479,97 @@ def append(conn, folder, raw, seen=True, when=None):
 
 # -- push (RFC 2177 IDLE) ---------------------------------------------------------------------
 
+# untagged responses that say the selected folder changed
+_CHANGE = re.compile(rb"\* (?:\d+ (?:EXISTS|RECENT|EXPUNGE|FETCH)|VANISHED)\b", re.IGNORECASE)
+_EXISTS = re.compile(rb"\* (\d+) EXISTS", re.IGNORECASE)
+_LITERAL = re.compile(rb"\{(\d+)\+?\}\r?\n$")
 
-def idle_wait(conn, timeout):
-    """IDLE on the selected folder until the server announces new mail or ``timeout`` seconds
-    pass. True when something changed (EXISTS/RECENT/EXPUNGE), False on timeout.
 
-    imaplib before Python 3.14 has no IDLE, so the command is spoken on its socket here.
-    While idling, lines are read straight from the socket (not through imaplib's buffered
-    reader, which ``select`` cannot see into); servers send keep-alives (``* OK Still here``)
-    that are skipped.
+@dataclass
+class IdleResult:
+    """What the server said during one IDLE: ``lines`` every untagged response (keep-alives
+    included), ``changes`` those that announce a change of the folder, ``exists`` the last
+    message count announced. True when something changed."""
+
+    lines: list
+    changes: list
+    exists: int | None = None
+
+    def add(self, line):
+        line = line.rstrip(b"\r\n")
+        self.lines.append(line)
+        if line[:5].upper() == b"* BYE":
+            raise imaplib.IMAP4.abort(f"the server ends the session: {line!r}")
+        if _CHANGE.match(line):
+            self.changes.append(line)
+            exists = _EXISTS.match(line)
+            if exists:
+                self.exists = int(exists.group(1))
+
+    def __bool__(self):
+        return bool(self.changes)
+
+
+def idle_wait(conn, timeout, stop=None, poll=5.0):
+    """IDLE on the selected folder until the server announces a change or ``timeout``
+    seconds pass (or ``stop``, a threading.Event, is set: looked at every ``poll`` seconds).
+    Returns an IdleResult: every untagged line the server sent, before and after its
+    '+ idling', up to the completion of DONE.
+
+    imaplib before Python 3.14 has no IDLE, so the command is spoken here, on the
+    connection's one reader (see ``_Reader``): a change announced in the same packet as the
+    continuation (Dovecot sends what happened since the last command right away) is seen
+    at once.
     """
     if "IDLE" not in conn.capabilities:
         raise imaplib.IMAP4.error("the server does not support IDLE")
+    reader = conn.file
+    if not isinstance(reader, _Reader):
+        raise TypeError("idle_wait needs a connection made by imap_sync.connect()")
+    result = IdleResult(lines=[], changes=[])
     tag = conn._new_tag()
     conn.send(tag + b" IDLE\r\n")
-    changed = False
-    while True:  # the server may first send what changed since our last command
-        line = conn.readline()
+    while True:
+        line = _response(reader, DEFAULT_TIMEOUT)
+        if line is None:
+            raise TimeoutError("no answer to IDLE")
         if line.startswith(b"+"):
             break
-        if not line.startswith(b"*"):
+        if line.startswith(tag + b" "):
             raise imaplib.IMAP4.error(f"IDLE refused: {line!r}")
-        changed = changed or bool(_CHANGE.match(line))
-    reader = _SocketLines(conn.socket())
+        result.add(line)  # what changed since our last command may come first
     deadline = time.monotonic() + timeout
-    try:
-        while not changed:
-            line = reader.readline(deadline - time.monotonic())
-            if line is None:  # timeout
-                break
-            changed = bool(_CHANGE.match(line))
-    finally:
-        conn.send(b"DONE\r\n")
-        while True:  # drain untagged lines up to our tagged completion
-            line = reader.readline(DEFAULT_TIMEOUT)
-            if line is None:
-                raise TimeoutError("no answer to DONE after IDLE")
-            if _CHANGE.match(line):
-                changed = True
-            if line.startswith(tag):
-                break
-    return changed
+    while not result.changes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or (stop is not None and stop.is_set()):
+            break
+        line = _response(reader, min(remaining, poll) if stop is not None else remaining)
+        if line is not None and line.startswith(tag + b" "):  # the server ended IDLE itself
+            _check_idle_end(line, tag)
+            return result
+        if line is not None:
+            result.add(line)
+    conn.send(b"DONE\r\n")
+    while True:  # every line up to our tagged completion
+        line = _response(reader, DEFAULT_TIMEOUT)
+        if line is None:
+            raise TimeoutError("no answer to DONE after IDLE")
+        if line.startswith(tag + b" "):
+            _check_idle_end(line, tag)
+            break
+        result.add(line)
+    return result
 
 
-_CHANGE = re.compile(rb"\* \d+ (EXISTS|RECENT|EXPUNGE)")
+def _check_idle_end(line, tag):
+    if not line[len(tag) :].lstrip().upper().startswith(b"OK"):
+        raise imaplib.IMAP4.error(f"IDLE ended with {line!r}")
 
 
-class _SocketLines:
-    """CRLF lines read straight from a (TLS) socket, with a timeout per call."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buffer = b""
-
-    def readline(self, timeout):
-        deadline = time.monotonic() + max(timeout, 0)
-        while b"\n" not in self.buffer:
-            pending = getattr(self.sock, "pending", lambda: 0)()
-            remaining = deadline - time.monotonic()
-            if not pending:
-                if remaining <= 0:
-                    return None
-                ready, _w, _x = select.select([self.sock], [], [], remaining)
-                if not ready:
-                    return None
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionResetError("the server closed the connection")
-            self.buffer += chunk
-        line, _sep, self.buffer = self.buffer.partition(b"\n")
-        return line + b"\n"
+def _response(reader, timeout):
+    """One response line (with its literals, if any) within ``timeout`` seconds, or None."""
+    line = reader.wait_line(timeout)
+    while line is not None and _LITERAL.search(line):
+        size = int(_LITERAL.search(line).group(1))
+        line += reader.read(size) + reader.readline()
+    return line

@@ -47,6 +47,9 @@ pop3_uidl_format = %08Xu%08Xv
 imap_idle_notify_interval = 2 secs
 mailbox_idle_check_interval = 1 secs
 login_trusted_networks = 127.0.0.0/8
+# room for the benchmark's hundreds of push mailboxes, one IDLE connection (process) each
+default_process_limit = 1000
+default_client_limit = 4000
 auth_failure_delay = 0
 passdb {{
   driver = passwd-file

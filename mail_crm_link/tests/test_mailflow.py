@@ -14,6 +14,7 @@ from odoo.addons.mail_crm_link.mailflow import (
     imap_sync,
     parse,
     pop_sync,
+    push,
     rules,
 )
 
@@ -156,6 +157,92 @@ class TestImapPlanning(unittest.TestCase):
         uidls = [(1, "a"), (2, "b"), (3, "c")]
         self.assertEqual(pop_sync.plan(uidls, {"b"}, False), ([(1, "a"), (3, "c")], []))
         self.assertEqual(pop_sync.plan(uidls, {"b"}, True), ([(1, "a"), (3, "c")], [2]))
+
+
+class TestOneReader(unittest.TestCase):
+    """The one buffer every byte of an IMAP connection goes through (imap_sync._Reader)."""
+
+    def setUp(self):
+        super().setUp()
+        self.server, client = socket.socketpair()
+        self.addCleanup(self.server.close)
+        self.addCleanup(client.close)
+        self.reader = imap_sync._Reader(client)
+
+    def test_a_line_that_came_with_the_previous_one_is_not_waited_for(self):
+        """The push root cause: the continuation and an EXISTS in one packet. A reader that
+        buffers the EXISTS where poll() cannot see it makes the listener wait for the next
+        IDLE period; this one hands it over at once."""
+        self.server.sendall(b"+ idling\r\n* 2 EXISTS\r\n")
+        self.assertEqual(self.reader.readline(), b"+ idling\r\n")
+        self.assertEqual(self.reader.wait_line(0), b"* 2 EXISTS\r\n")
+        self.assertIsNone(self.reader.wait_line(0.05), "nothing else: a timeout, not a hang")
+
+    def test_lines_and_literals_across_packets(self):
+        self.server.sendall(b"* 1 FETCH (BODY[] {5}\r\nab")
+        self.assertEqual(self.reader.readline(), b"* 1 FETCH (BODY[] {5}\r\n")
+        self.server.sendall(b"cde)\r\nA1 OK done\r\n")
+        self.assertEqual(self.reader.read(5), b"abcde")
+        self.assertEqual(self.reader.readline(), b")\r\n")
+        self.assertEqual(self.reader.readline(3), b"A1 ", "imaplib's line limit is kept")
+        self.assertEqual(self.reader.readline(), b"OK done\r\n")
+
+    def test_end_of_stream(self):
+        self.server.sendall(b"* BYE going\r\npartial")
+        self.server.close()
+        self.assertEqual(self.reader.readline(), b"* BYE going\r\n")
+        self.assertEqual(self.reader.readline(), b"partial")
+        self.assertEqual(self.reader.readline(), b"", "imaplib reads EOF as an empty line")
+        with self.assertRaises(ConnectionResetError):
+            self.reader.wait_line(1)
+
+    def test_idle_result(self):
+        result = imap_sync.IdleResult(lines=[], changes=[])
+        result.add(b"* OK Still here\r\n")
+        self.assertFalse(result, "a keep-alive is no news")
+        for line in (b"* 4 EXISTS", b"* 4 RECENT", b"* 2 EXPUNGE", b"* 3 FETCH (FLAGS ())"):
+            result.add(line + b"\r\n")
+        self.assertTrue(result)
+        self.assertEqual(len(result.changes), 4)
+        self.assertEqual(result.exists, 4)
+        with self.assertRaises(imaplib.IMAP4.abort):
+            result.add(b"* BYE Server shutting down.\r\n")
+
+
+class TestPushDecisions(unittest.TestCase):
+    def test_behind(self):
+        synced = push.Synced(uidvalidity=7, last_uid=41)
+        self.assertFalse(push.behind(7, [], synced), "nothing above the checkpoint")
+        self.assertTrue(push.behind(7, [42], synced), "mail the sync has not stored")
+        self.assertTrue(push.behind(8, [], synced), "UIDs restarted: the sync resets")
+        self.assertTrue(push.behind(7, [], None), "never synced")
+
+    def test_shards(self):
+        self.assertEqual(push.parse_shard("1/3"), (1, 3))
+        for wrong in ("3/3", "-1/2", "1", "a/b", "1/0"):
+            with self.assertRaises(ValueError, msg=wrong):
+                push.parse_shard(wrong)
+        ids = range(1, 101)
+        shards = [{i for i in ids if push.in_shard(i, (k, 3))} for k in range(3)]
+        self.assertEqual(set.union(*shards), set(ids), "every mailbox has a listener")
+        self.assertEqual(sum(map(len, shards)), 100, "and only one")
+        self.assertTrue(all(push.in_shard(i, None) for i in ids))
+
+    def test_delays(self):
+        self.assertEqual([push.retry_delay(a) for a in range(7)], [0.2, 0.5, 1, 2, 5, 5, 5])
+        self.assertEqual(push.reconnect_delay(0, jitter=lambda low, high: high), 1.2)
+        self.assertEqual(push.reconnect_delay(99, jitter=lambda low, high: low), 240)
+
+    def test_summary(self):
+        self.assertEqual(
+            push.summary({"new": 2, "fetched": 2, "failed": 0, "partial": False}),
+            "new 2, fetched 2, failed 0, partial False",
+        )
+        self.assertIn("busy", push.summary({"busy": True}))
+        self.assertEqual(push.summary({"error": "refused"}), "failed: refused")
+        self.assertEqual(
+            push.summary({"new": 1, "queued": 1.5}), "new 1 (after 1.50s waiting for a sync slot)"
+        )
 
 
 class TestErrorKinds(unittest.TestCase):
