@@ -112,11 +112,8 @@ def header_str(value):
             charset, _language, text = value
             text, exact = header_str(text)
             if charset and codec(charset):
-                try:
-                    raw = text.encode("latin-1")
-                    return decode_bytes(raw, charset)
-                except UnicodeEncodeError:
-                    pass
+                # one character per byte, as email.utils.collapse_rfc2231_value reads it
+                return decode_bytes(text.encode("raw-unicode-escape"), charset)
             return text, exact
         parts = [header_str(v) for v in value]
         return " ".join(p for p, _ok in parts), all(ok for _p, ok in parts)
