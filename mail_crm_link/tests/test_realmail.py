@@ -12,6 +12,7 @@ from odoo.tests import tagged
 from ..mailflow import parse
 from . import realmail_corpus
 from .common import MailCrmLinkCommon
+from .test_parse_total import BASE, mime
 
 _logger = logging.getLogger(__name__)
 
@@ -103,3 +104,51 @@ class TestRealWorldMailImport(MailCrmLinkCommon):
             len(stored),
             dict(states),
         )
+
+    def test_mails_of_issue_11_do_not_block_the_sync(self):
+        """The three mails that stored nothing and blocked the mailbox for good: a raw 8-bit
+        file name, nested comments in an address list, NUL in a base64 text part."""
+        login = self.make_mail_user()
+        head = [b"From: Anna <anna@client.example>", b"To: sales@mycompany.example"]
+        date = b"Date: Mon, 2 Nov 2026 10:00:00 +0000"
+        mails = {
+            "8-bit file name": mime(
+                [*head, b"Subject: 8-bit name", date, b"Message-ID: <i11-1@client.example>"]
+                + [b"MIME-Version: 1.0", b'Content-Type: multipart/mixed; boundary="XX"'],
+                b"--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n"
+                b"Content-Disposition: attachment; filename=ci\xc3\xable.txt\r\n\r\n"
+                b"content\r\n--XX--\r\n",
+            ),
+            "nested comments": mime(
+                [head[0], b"To: " + b"(" * 5000 + b")" * 5000 + b" <sales@mycompany.example>"]
+                + [b"Subject: nested", date, b"Message-ID: <i11-2@client.example>"],
+                b"hello\r\n",
+            ),
+            "NUL in base64": mime(
+                [*head, b"Subject: NUL", date, b"Message-ID: <i11-3@client.example>"]
+                + [
+                    b"Content-Type: text/plain; charset=utf-8",
+                    b"Content-Transfer-Encoding: base64",
+                ],
+                base64.b64encode(b"Hello\x00 world\r\n") + b"\r\n",
+            ),
+            "raw NUL": mime([*head, b"Subject: raw NUL", date], b"raw\x00 NUL\r\n"),
+            "plain": mime(BASE, b"a plain mail\r\n"),
+        }
+        for raw in mails.values():
+            self.dovecot.append(login, raw)
+        mailbox = self.make_mailbox(login)
+
+        result = self.sync(mailbox)
+
+        self.assertNotIn("error", result)
+        self.assertFalse(mailbox.last_error)
+        stored = self.stored(mailbox)
+        self.assertEqual(
+            sorted(stored.mapped("subject")), ["8-bit name", "NUL", "nested", "quote", "raw NUL"]
+        )
+        self.assertFalse(stored.filtered(lambda m: m.state == "error").mapped("error_reason"))
+        by_subject = {m.subject: m for m in stored}
+        self.assertEqual(by_subject["NUL"].body_text, "Hello world\r\n")
+        self.assertEqual(by_subject["8-bit name"].attachment_ids.mapped("name"), ["ciële.txt"])
+        self.assertEqual(by_subject["nested"].sender, "anna@client.example")
