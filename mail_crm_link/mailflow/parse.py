@@ -73,6 +73,14 @@ class Attachment:
 
 @dataclass
 class ParsedMail:
+    """What ``parse`` read of one mail; every ``str`` is clean (see the module docstring).
+
+    The caller keeps the raw source byte-exact when ``error`` or ``degraded`` is set:
+    ``error`` stores the mail in error (it shows with its reason and source), ``degraded``
+    stores it normally but with the original bytes kept, since something was lost or
+    replaced on the way (``warnings`` says what).
+    """
+
     dedup_key: str
     content_hash: str
     size: int

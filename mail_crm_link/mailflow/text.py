@@ -33,6 +33,10 @@ CHARSET_ALIASES = {
     "us-ascii": "ascii",
     "ansi_x3.4-1968": "ascii",
     "iso-2022-jp": "iso2022_jp_ext",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+    "x-mac-ce": "mac_latin2",
     "unknown-8bit": "utf-8",  # the email library's name for raw 8-bit header bytes
 }
 # When the declared charset fails: UTF-8 (what most 8-bit mail is), then Windows-1252, then
