@@ -1,6 +1,36 @@
 """Email addresses: normalization and internal/external classification."""
 
+import re
 from email.utils import getaddresses
+
+# An address list longer than this is cut (a list of 1000 recipients is about 30 kB).
+MAX_LIST_CHARS = 64 * 1024
+# An address longer than this is not one (RFC 5321 allows 254 characters).
+MAX_ADDRESS_CHARS = 320
+# The bare addresses of a list the library parser cannot read (nested comments or groups make
+# it recurse until RecursionError): what looks like local@domain, outside of any syntax.
+_ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:\"@\\]+@[^\s<>()\[\],;:\"@\\]+")
+
+
+def split_addresses(header_values, max_chars=MAX_LIST_CHARS):
+    """Header values → ``(pairs, note)``: ``pairs`` as ``email.utils.getaddresses`` gives them,
+    ``note`` empty, or saying what was lost. Never raises.
+
+    Values longer than ``max_chars`` together are cut. When the library parser fails (it
+    recurses on nested comments and groups), the bare addresses are taken instead and the
+    display names are lost.
+    """
+    values = [v for v in header_values if isinstance(v, str) and v]
+    text = ", ".join(values)
+    note = ""
+    if len(text) > max_chars:
+        text = text[:max_chars].rpartition(",")[0] or text[:max_chars]
+        note = f"address list longer than {max_chars} characters cut"
+    try:
+        return getaddresses([text]), note
+    except Exception:  # noqa: BLE001 (RecursionError or any parser failure: bare addresses)
+        pairs = [("", a) for a in _ADDR_SPEC.findall(text)]
+        return pairs, "address list too complex to read: names dropped"
 
 
 def normalize(address, fold_plus=False):
@@ -9,11 +39,11 @@ def normalize(address, fold_plus=False):
     Lower-case, IDN domain in ASCII (punycode), surrounding quotes and spaces stripped; with
     ``fold_plus`` the ``+tag`` of the local part is dropped. Returns ``''`` for no address.
     """
-    if not address:
+    if not address or not isinstance(address, str):
         return ""
-    pairs = getaddresses([address])
+    pairs, _note = split_addresses([address], max_chars=4 * MAX_ADDRESS_CHARS)
     addr = (pairs[0][1] if pairs else address).strip().strip("<>").strip()
-    if "@" not in addr:
+    if "@" not in addr or len(addr) > MAX_ADDRESS_CHARS:
         return ""
     local, _sep, domain = addr.rpartition("@")
     local = local.strip('"').lower()
@@ -30,7 +60,8 @@ def parse_list(header_values, fold_plus=False):
     """Header values (``To``, ``Cc``…) → list of ``(display name, normalized address)``,
     without duplicates, in order."""
     seen, result = set(), []
-    for name, addr in getaddresses([v for v in header_values if v]):
+    pairs, _note = split_addresses(header_values)
+    for name, addr in pairs:
         norm = normalize(addr, fold_plus)
         if norm and norm not in seen:
             seen.add(norm)

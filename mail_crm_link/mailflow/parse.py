@@ -1,20 +1,38 @@
 """Raw message bytes → ``ParsedMail`` (plain values; sanitizing HTML is the caller's job).
 
-A message is *malformed* (``ParsedMail.error`` set, raw source kept by the caller) when it
-cannot be read as mail at all or when its MIME structure loses content (a missing boundary,
-undecodable base64). Softer defects (unknown charset, bad date) are decoded as well as possible
-and listed in ``warnings``.
+Parsing is total: for any bytes, ``parse`` returns a ``ParsedMail`` and never raises. Every text
+value it carries is a ``str`` that PostgreSQL accepts: no NUL, no other C0 control character
+(TAB, LF and CR are kept in the bodies), no lone surrogate; one-line values (subject, names,
+addresses, Message-IDs, header values, file names) have no line breaks. Sizes are bounded
+(``MAX_*`` below): header values, address lists, references, MIME depth and number of parts.
+
+Two flags tell the caller what it must keep:
+
+- ``error``: the mail is *malformed*: it cannot be read as mail at all, or its MIME structure
+  loses content (a missing boundary, undecodable base64), or reading it failed. What could be
+  read (subject, sender, date, Message-ID) is still filled in. The caller stores it in error
+  with its raw source.
+- ``degraded``: something was lost or replaced on the way to the stored values: control
+  characters removed, a limit cut a header or skipped parts, text read from an unknown or wrong
+  charset, a date that could not be read, an address list whose names were dropped. ``warnings``
+  says what. The mail is usable, but **the caller must keep the original bytes** (raw source)
+  so that nothing is lost. ``error`` implies ``degraded``.
+
+Softer defects that lose nothing (no sender address) are only listed in ``warnings``.
 """
 
 import hashlib
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import errors as email_errors
 from email import message_from_bytes
-from email.header import decode_header, make_header
+from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from .addresses import normalize, parse_list
+from .addresses import MAX_LIST_CHARS, normalize, split_addresses
+from .text import clean, codec, decode_bytes, decode_words, header_str
 
 # defects that mean part of the message's content is lost
 CONTENT_LOSING_DEFECTS = (
@@ -25,6 +43,24 @@ CONTENT_LOSING_DEFECTS = (
     email_errors.InvalidBase64PaddingDefect,
     email_errors.InvalidBase64LengthDefect,
 )
+
+MAX_HEADER_CHARS = 8192  # a header value kept (subject, classification headers)
+MAX_ID_CHARS = 500  # Message-ID, In-Reply-To, a reference: indexed columns (btree row < 2.7 kB)
+MAX_REFERENCES = 100  # the thread's root and the last 99 ancestors are kept
+MAX_REFERENCES_CHARS = 256 * 1024
+MAX_ADDRESSES = 1000  # per list (To, Cc, Reply-To)
+MAX_HEADER_VALUES = 100  # occurrences of one header read (a To: repeated 10,000 times)
+MAX_DEPTH = 32  # MIME nesting read
+# Multipart and message/rfc822 containers a mail may declare before its structure is not read at
+# all: the email library recurses (and slows down quadratically) on deep nesting, and a real
+# mail has a few dozen at most.
+MAX_CONTAINERS = 256
+MAX_PARTS = 1000  # MIME leaf parts read
+MAX_NAME_CHARS = 255  # attachment file names
+MAX_HEAD_BYTES = 1024 * 1024  # header block read when the whole message cannot be
+MAX_WARNINGS = 50
+
+_MIMETYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 @dataclass
@@ -37,6 +73,14 @@ class Attachment:
 
 @dataclass
 class ParsedMail:
+    """What ``parse`` read of one mail; every ``str`` is clean (see the module docstring).
+
+    The caller keeps the raw source byte-exact when ``error`` or ``degraded`` is set:
+    ``error`` stores the mail in error (it shows with its reason and source), ``degraded``
+    stores it normally but with the original bytes kept, since something was lost or
+    replaced on the way (``warnings`` says what).
+    """
+
     dedup_key: str
     content_hash: str
     size: int
@@ -56,6 +100,8 @@ class ParsedMail:
     headers: dict = field(default_factory=dict)  # lower-case name → str, the ones we classify on
     warnings: list = field(default_factory=list)
     error: str = ""
+    # something was lost or replaced (see the module docstring): keep the raw source
+    degraded: bool = False
 
 
 CLASSIFY_HEADERS = (
@@ -81,7 +127,7 @@ def dedup_key(message_id, digest):
 
 
 def clean_message_id(value):
-    value = (value or "").strip()
+    value = (value or "").strip() if isinstance(value, str) else header_str(value)[0].strip()
     if not value:
         return ""
     token = value.split()[0]
@@ -89,103 +135,401 @@ def clean_message_id(value):
 
 
 def decode_text(value):
-    """An RFC 2047 header → str; unknown charsets fall back to latin-1, never raise."""
-    if value is None:
-        return ""
-    try:
-        return str(make_header(decode_header(str(value)))).strip()
-    except (LookupError, UnicodeError, email_errors.HeaderParseError):
-        parts = []
-        for chunk, charset in decode_header(str(value)):
-            if isinstance(chunk, bytes):
-                try:
-                    parts.append(chunk.decode(charset or "ascii"))
-                except (LookupError, UnicodeError):
-                    parts.append(chunk.decode("latin-1"))
-            else:
-                parts.append(chunk)
-        return "".join(parts).strip()
-
-
-def _payload_text(part, warnings):
-    payload = part.get_payload(decode=True) or b""
-    charset = part.get_content_charset() or "us-ascii"
-    try:
-        return payload.decode(charset)
-    except LookupError:
-        warnings.append(f"unknown charset {charset}")
-    except UnicodeDecodeError:
-        warnings.append(f"text not valid {charset}")
-    for fallback in ("utf-8", "windows-1252"):
-        try:
-            return payload.decode(fallback)
-        except UnicodeDecodeError:
-            continue
-    return payload.decode("latin-1")
-
-
-def _filename(part):
-    name = part.get_filename()
-    if name is None and part.get_content_maintype() == "image" and part.get("Content-ID"):
-        name = "image." + part.get_content_subtype()
-    return decode_text(name) if name else ""
+    """A header value (``str``, ``Header``, ``None``…) with RFC 2047 words → one-line ``str``;
+    unknown charsets fall back to UTF-8/Windows-1252, control characters go; never raises."""
+    text, _exact = header_str(value)
+    text, _exact = decode_words(text)
+    return clean(text, one_line=True)[0].strip()
 
 
 def parse(raw, fallback_date=None, fold_plus=False):
-    """``raw`` bytes → ParsedMail. Never raises for bad input: sets ``error`` instead."""
+    """``raw`` bytes → ParsedMail. Never raises: a mail that cannot be read sets ``error``, one
+    that loses something sets ``degraded`` (see the module docstring)."""
     digest = content_hash(raw)
     mail = ParsedMail(dedup_key=dedup_key("", digest), content_hash=digest, size=len(raw))
     try:
-        msg = message_from_bytes(raw)
-    except Exception as exc:  # noqa: BLE001 (any failure: the mail is kept in error)
-        mail.error = f"cannot be parsed as an email: {exc}"
-        return mail
-    mail.message_id = clean_message_id(msg.get("Message-ID"))
-    mail.dedup_key = dedup_key(mail.message_id, digest)
-    mail.subject = decode_text(msg.get("Subject"))
-    from_list = parse_list([decode_text(v) for v in msg.get_all("From", [])], fold_plus)
-    if from_list:
-        mail.sender_name, mail.sender = from_list[0]
-    mail.to = parse_list([decode_text(v) for v in msg.get_all("To", [])], fold_plus)
-    mail.cc = parse_list([decode_text(v) for v in msg.get_all("Cc", [])], fold_plus)
-    mail.reply_to = parse_list([decode_text(v) for v in msg.get_all("Reply-To", [])], fold_plus)
-    mail.in_reply_to = clean_message_id(msg.get("In-Reply-To"))
-    mail.references = [clean_message_id(r) for r in str(msg.get("References") or "").split()]
-    mail.headers = {h: str(msg.get(h)) for h in CLASSIFY_HEADERS if msg.get(h) is not None}
-    mail.date = _date(msg.get("Date"), mail.warnings) or fallback_date or datetime.now(timezone.utc)
-    if not mail.sender and not mail.message_id and not msg.get("Date"):
+        _read(mail, raw, fold_plus)
+    except Exception as exc:  # noqa: BLE001 (a limit of the email library: kept in error)
+        mail.error = mail.error or f"cannot be read completely: {_exc_text(exc)}"
+    try:
+        _finish(mail, fallback_date)
+    except Exception as exc:  # noqa: BLE001 (never reached; if it is, nothing unsafe leaves)
+        mail = ParsedMail(
+            dedup_key=dedup_key("", digest),
+            content_hash=digest,
+            size=len(raw),
+            date=_utc(fallback_date) or datetime.now(timezone.utc),
+            error=f"cannot be read: {_exc_text(exc)}",
+            degraded=True,
+        )
+    return mail
+
+
+# -- reading ------------------------------------------------------------------------------------
+def _read(mail, raw, fold_plus):
+    lowered = raw.lower()
+    containers = lowered.count(b"multipart/") + lowered.count(b"message/rfc822")
+    del lowered
+    msg = None
+    if containers > MAX_CONTAINERS:
+        mail.error = (
+            f"MIME structure too large to read: more than {MAX_CONTAINERS} multipart or "
+            "attached message parts"
+        )
+    else:
+        try:
+            msg = message_from_bytes(raw)
+        except Exception as exc:  # noqa: BLE001 (RecursionError on deep nesting, say)
+            mail.error = f"cannot be parsed as an email: {_exc_text(exc)}"
+    if msg is None:
+        msg = _header_block(raw)
+        if msg is not None:
+            _read_headers(mail, msg, fold_plus)
+        return
+    has_date = _read_headers(mail, msg, fold_plus)
+    if not mail.sender and not mail.message_id and not has_date:
         mail.error = "not an email: no sender, no Message-ID and no date"
-        return mail
+        return
     if not mail.sender:
         mail.warnings.append("no sender address")
+    _read_body(mail, msg)
 
+
+def _header_block(raw):
+    """The header block alone, as a Message, or None."""
+    head = raw[:MAX_HEAD_BYTES].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    try:
+        return message_from_bytes(head + b"\r\n\r\n")
+    except Exception:  # noqa: BLE001 (nothing readable)
+        return None
+
+
+def _read_headers(mail, msg, fold_plus):
+    """Fill the header fields, each on its own: one unreadable header loses only itself.
+    Returns whether the mail has a Date header."""
+    steps = (
+        ("Message-ID", lambda: _message_id(mail, msg)),
+        ("Subject", lambda: setattr(mail, "subject", _header(mail, msg, "Subject", True))),
+        ("From", lambda: _sender(mail, msg, fold_plus)),
+        ("To", lambda: setattr(mail, "to", _addresses(mail, msg, "To", fold_plus))),
+        ("Cc", lambda: setattr(mail, "cc", _addresses(mail, msg, "Cc", fold_plus))),
+        (
+            "Reply-To",
+            lambda: setattr(mail, "reply_to", _addresses(mail, msg, "Reply-To", fold_plus)),
+        ),
+        ("In-Reply-To", lambda: setattr(mail, "in_reply_to", _one_id(mail, msg, "In-Reply-To"))),
+        ("References", lambda: _references(mail, msg)),
+        ("classification", lambda: _classify_headers(mail, msg)),
+    )
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 (that header is lost, the rest is read)
+            _note(mail, f"{name} header unreadable: {_exc_text(exc)}")
+    date_value = ""
+    try:
+        date_value = _header(mail, msg, "Date")
+        mail.date = _date(date_value, mail)
+    except Exception as exc:  # noqa: BLE001
+        _note(mail, f"Date header unreadable: {_exc_text(exc)}")
+    return bool(date_value)
+
+
+def _header_values(mail, msg, name, decode=False, limit=MAX_HEADER_CHARS):
+    """Every value of header ``name`` as clean one-line text; what is lost is noted."""
+    values = msg.get_all(name) or []
+    if len(values) > MAX_HEADER_VALUES:
+        _note(mail, f"{name}: {len(values)} headers, the first {MAX_HEADER_VALUES} read")
+        values = values[:MAX_HEADER_VALUES]
+    result = []
+    for value in values:
+        text, exact = header_str(value)
+        if len(text) > 4 * limit:
+            text = text[: 4 * limit]  # decoding shortens; cut again below
+        if decode:
+            text, decoded = decode_words(text)
+            exact = exact and decoded
+        text, changed = clean(text, one_line=True)
+        text = text.strip()
+        if not exact:
+            _note(mail, f"{name}: characters not in a known charset, read as a guess")
+        if changed:
+            _note(mail, f"{name}: control characters removed")
+        if len(text) > limit:
+            _note(mail, f"{name}: longer than {limit} characters, cut")
+            text = text[:limit]
+        result.append(text)
+    return result
+
+
+def _header(mail, msg, name, decode=False, limit=MAX_HEADER_CHARS):
+    values = _header_values(mail, msg, name, decode, limit)
+    return values[0] if values else ""
+
+
+def _message_id(mail, msg):
+    mail.message_id = _one_id(mail, msg, "Message-ID")
+
+
+def _one_id(mail, msg, name):
+    return _cap_id(mail, clean_message_id(_header(mail, msg, name)), name)
+
+
+def _cap_id(mail, value, name):
+    if len(value) <= MAX_ID_CHARS:
+        return value
+    _note(mail, f"{name}: longer than {MAX_ID_CHARS} characters, cut")
+    return value[: MAX_ID_CHARS - 1] + (">" if value.startswith("<") else "")
+
+
+def _references(mail, msg):
+    text = " ".join(_header_values(mail, msg, "References", limit=MAX_REFERENCES_CHARS))
+    refs = [_cap_id(mail, clean_message_id(r), "References") for r in text.split()]
+    refs = [r for r in refs if r]
+    if len(refs) > MAX_REFERENCES:
+        _note(mail, f"References: {len(refs)} kept as the first and last {MAX_REFERENCES - 1}")
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
+    mail.references = refs
+
+
+def _classify_headers(mail, msg):
+    for name in CLASSIFY_HEADERS:
+        if msg.get(name) is not None:
+            mail.headers[name] = _header(mail, msg, name)
+
+
+def _sender(mail, msg, fold_plus):
+    senders = _addresses(mail, msg, "From", fold_plus)
+    if senders:
+        mail.sender_name, mail.sender = senders[0]
+
+
+def _addresses(mail, msg, name, fold_plus):
+    """Header ``name`` → [(display name, normalized address)], without duplicates. The list is
+    split before its encoded words are decoded: a decoded name may hold ``,`` or ``<``."""
+    values = _header_values(mail, msg, name, limit=MAX_LIST_CHARS)
+    pairs, note = split_addresses(values)
+    if note:
+        _note(mail, f"{name}: {note}")
+    seen, result = set(), []
+    for display, address in pairs:
+        norm = normalize(address, fold_plus)
+        if not norm or norm in seen:
+            continue
+        if len(result) >= MAX_ADDRESSES:
+            _note(mail, f"{name}: more than {MAX_ADDRESSES} addresses, the rest dropped")
+            break
+        seen.add(norm)
+        display, exact = decode_words(display)
+        if not exact:
+            _note(mail, f"{name}: a name not in a known charset, read as a guess")
+        result.append((clean(display, one_line=True)[0].strip()[:MAX_NAME_CHARS], norm))
+    return result
+
+
+def _date(value, mail):
+    """An aware datetime in UTC, or None (noted) when ``value`` cannot be read as one."""
+    if not value:
+        return None
+    try:
+        date = parsedate_to_datetime(value)
+        if date.tzinfo is None:
+            date = date.replace(tzinfo=timezone.utc)
+        return date.astimezone(timezone.utc)
+    except Exception:  # noqa: BLE001 (TypeError, ValueError, OverflowError…)
+        _note(mail, f"unreadable date {value[:100]!r}")
+        return None
+
+
+def _read_body(mail, msg):
+    """Walk the MIME tree without recursion, MAX_DEPTH deep and MAX_PARTS leaves at most."""
     defects = []
-    for part in msg.walk():
+    stack, leaves = [(msg, 0)], 0
+    while stack:
+        part, depth = stack.pop()
         defects.extend(d for d in part.defects if isinstance(d, CONTENT_LOSING_DEFECTS))
         if part.is_multipart():
+            if depth >= MAX_DEPTH:
+                _note(mail, f"MIME parts nested deeper than {MAX_DEPTH} not read")
+                continue
+            children = [c for c in part.get_payload() if isinstance(c, Message)]
+            stack.extend((child, depth + 1) for child in reversed(children))
             continue
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-        name = _filename(part)
-        ctype = part.get_content_type()
-        if name or disposition == "attachment":
-            payload = part.get_payload(decode=True) or b""
-            defects.extend(d for d in part.defects if isinstance(d, CONTENT_LOSING_DEFECTS))
-            mail.attachments.append(
-                Attachment(
-                    name=name or "attachment",
-                    content=payload,
-                    mimetype=ctype,
-                    content_id=(part.get("Content-ID") or "").strip("<> "),
-                )
-            )
-        elif ctype == "text/plain" and not mail.text:
-            mail.text = _payload_text(part, mail.warnings)
-        elif ctype == "text/html" and not mail.html:
-            mail.html = _payload_text(part, mail.warnings)
+        leaves += 1
+        if leaves > MAX_PARTS:
+            _note(mail, f"more than {MAX_PARTS} MIME parts: the rest not read")
+            break
+        try:
+            _read_leaf(mail, part, defects)
+        except Exception as exc:  # noqa: BLE001 (that part is lost, the others are read)
+            _note(mail, f"a MIME part could not be read: {_exc_text(exc)}")
     if defects:
         names = sorted({type(d).__name__.removesuffix("Defect") for d in defects})
         mail.error = "malformed MIME structure, content would be lost: " + ", ".join(names)
-    return mail
+
+
+def _read_leaf(mail, part, defects):
+    disposition = _part_header(part, "Content-Disposition").split(";")[0].strip().lower()
+    ctype = _content_type(part)
+    name = _filename(mail, part, ctype)
+    if name or disposition == "attachment":
+        payload = _payload(mail, part)
+        defects.extend(d for d in part.defects if isinstance(d, CONTENT_LOSING_DEFECTS))
+        content_id = _part_header(part, "Content-ID").strip("<> ")
+        mail.attachments.append(
+            Attachment(
+                name=name or "attachment",
+                content=payload,
+                mimetype=ctype,
+                content_id=content_id[:MAX_ID_CHARS],
+            )
+        )
+    elif ctype == "text/plain" and not mail.text:
+        mail.text = _payload_text(mail, part)
+    elif ctype == "text/html" and not mail.html:
+        mail.html = _payload_text(mail, part)
+
+
+def _part_header(part, name):
+    text, _exact = header_str(part.get(name))
+    return clean(text[:MAX_HEADER_CHARS], one_line=True)[0]
+
+
+def _content_type(part):
+    try:
+        ctype = part.get_content_type()
+    except Exception:  # noqa: BLE001 (unreadable Content-Type: bytes)
+        return "application/octet-stream"
+    return (
+        ctype
+        if isinstance(ctype, str) and _MIMETYPE.fullmatch(ctype)
+        else "application/octet-stream"
+    )
+
+
+def _filename(mail, part, ctype):
+    """The part's file name, RFC 2231 and RFC 2047 decoded, from headers read as text (raw
+    8-bit bytes included: the library would hand those back as ``Header`` objects)."""
+    probe, exact = Message(), True
+    for header in ("Content-Disposition", "Content-Type"):
+        value = part.get(header)
+        if value is not None:
+            text, ok = header_str(value)
+            probe[header] = text[:MAX_HEADER_CHARS]
+            exact = exact and ok
+    try:
+        name = probe.get_filename()
+    except Exception:  # noqa: BLE001 (unreadable parameters: no name)
+        name = None
+    if not name and ctype.startswith("image/") and part.get("Content-ID"):
+        name = "image." + ctype.partition("/")[2]
+    if not name or not isinstance(name, str):
+        return ""
+    name, decoded = decode_words(name)
+    name, changed = clean(name, one_line=True)
+    if not (exact and decoded):
+        _note(mail, "an attachment name not in a known charset, read as a guess")
+    if changed:
+        _note(mail, "an attachment name: control characters removed")
+    name = name.strip()
+    if len(name) > MAX_NAME_CHARS:
+        root, ext = os.path.splitext(name)
+        ext = ext if len(ext) < 16 else ""
+        name = root[: MAX_NAME_CHARS - len(ext)] + ext
+        _note(mail, f"an attachment name longer than {MAX_NAME_CHARS} characters, cut")
+    return name
+
+
+def _payload(mail, part):
+    """The part's decoded bytes; its raw text when the transfer encoding cannot be decoded."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception as exc:  # noqa: BLE001
+        _note(mail, f"a MIME part could not be decoded: {_exc_text(exc)}")
+        try:
+            data = str(part.get_payload()).encode("utf-8", "surrogateescape")
+        except Exception:  # noqa: BLE001
+            data = b""
+    return data if isinstance(data, bytes) else b""
+
+
+def _payload_text(mail, part):
+    payload = _payload(mail, part)
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # noqa: BLE001 (unreadable charset parameter: guessed)
+        charset = "x-unknown"
+    text, exact = decode_bytes(payload, charset)
+    if not exact:
+        label = clean(charset or "us-ascii", one_line=True)[0][:64]
+        if charset and not codec(charset):
+            _note(mail, f"unknown charset {label}")
+        else:
+            _note(mail, f"text not valid {label}")
+    return text
+
+
+# -- finishing ----------------------------------------------------------------------------------
+def _finish(mail, fallback_date):
+    """Every text value clean, the identity computed, the date set."""
+    mail.message_id = _clean_one(mail, mail.message_id)
+    mail.in_reply_to = _clean_one(mail, mail.in_reply_to)
+    mail.dedup_key = dedup_key(mail.message_id, mail.content_hash)
+    mail.subject = _clean_one(mail, mail.subject)
+    mail.sender_name = _clean_one(mail, mail.sender_name)
+    mail.sender = _clean_one(mail, mail.sender)
+    mail.references = [r for r in (_clean_one(mail, r) for r in mail.references) if r]
+    for name in ("to", "cc", "reply_to"):
+        pairs = [(_clean_one(mail, n), _clean_one(mail, a)) for n, a in getattr(mail, name)]
+        setattr(mail, name, [(n, a) for n, a in pairs if a])
+    mail.headers = {_clean_one(mail, str(k)): _clean_one(mail, v) for k, v in mail.headers.items()}
+    for att in mail.attachments:
+        att.name = _clean_one(mail, att.name) or "attachment"
+        att.mimetype = _clean_one(mail, att.mimetype)
+        att.content_id = _clean_one(mail, att.content_id)
+    text, changed = clean(mail.text)
+    html, html_changed = clean(mail.html)
+    if changed or html_changed:
+        _note(mail, "control characters removed from the body")
+    mail.text, mail.html = text, html
+    mail.date = mail.date or _utc(fallback_date) or datetime.now(timezone.utc)
+    warnings = list(dict.fromkeys(clean(w)[0] for w in mail.warnings))
+    if len(warnings) > MAX_WARNINGS:
+        warnings = warnings[:MAX_WARNINGS] + [f"and {len(warnings) - MAX_WARNINGS} more"]
+    mail.warnings = warnings
+    mail.error = clean(mail.error)[0]
+    if mail.error:
+        mail.degraded = True
+
+
+def _clean_one(mail, value):
+    text, changed = clean(value if isinstance(value, str) else "", one_line=True)
+    if changed:
+        _note(mail, "control characters removed")
+    return text
+
+
+def _note(mail, warning):
+    """Something was lost or replaced: say what, and have the original kept."""
+    mail.warnings.append(warning)
+    mail.degraded = True
+
+
+def _utc(date):
+    if not isinstance(date, datetime):
+        return None
+    try:
+        return date.astimezone(timezone.utc) if date.tzinfo else date.replace(tzinfo=timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _exc_text(exc):
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:  # noqa: BLE001
+        text = type(exc).__name__
+    return text[:200]
 
 
 ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "X-Forwarded-To", "Envelope-To", "To", "Cc")
@@ -193,27 +537,26 @@ ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "X-Forwarded-To", "Envelope
 
 def envelope_recipients(raw):
     """The addresses ``raw`` was delivered to: envelope headers (set by the receiving server
-    when mail is forwarded) first, then To and Cc. Reads the header block only."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    when mail is forwarded) first, then To and Cc. Reads the header block only; never raises."""
     try:
-        msg = message_from_bytes(head)
+        msg = _header_block(raw)
+        if msg is None:
+            return []
+        values = []
+        for name in ENVELOPE_HEADERS:
+            for value in (msg.get_all(name) or [])[:MAX_HEADER_VALUES]:
+                text, _exact = header_str(value)
+                values.append(clean(text[:MAX_LIST_CHARS], one_line=True)[0])
+        result = []
+        for value in values:  # one list at a time: a broken one loses only itself
+            pairs, _note_text = split_addresses([value])
+            for _name, address in pairs:
+                norm = normalize(address)
+                if norm and norm not in result:
+                    result.append(norm)
+        return result[:MAX_ADDRESSES]
     except Exception:  # noqa: BLE001 (unreadable headers: delivered to nobody we know)
         return []
-    values = [decode_text(v) for h in ENVELOPE_HEADERS for v in msg.get_all(h, [])]
-    return [a for _n, a in parse_list(values)]
-
-
-def _date(value, warnings):
-    if not value:
-        return None
-    try:
-        date = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError, IndexError):
-        warnings.append(f"unreadable date {value!r}")
-        return None
-    if date.tzinfo is None:
-        date = date.replace(tzinfo=timezone.utc)
-    return date
 
 
 __all__ = ["Attachment", "ParsedMail", "content_hash", "dedup_key", "normalize", "parse"]

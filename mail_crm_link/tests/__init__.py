@@ -4,8 +4,11 @@ from . import test_i18n
 from . import test_linking
 from . import test_manual
 from . import test_policy
+from . import test_pipeline
 from . import test_realcommit
+from . import test_realmail
 from . import test_sending
 from . import test_mailflow
+from . import test_parse_total
 from . import test_sync
 from . import test_tour
