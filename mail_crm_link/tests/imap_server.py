@@ -53,6 +53,7 @@ class ImapTestServer:
 
     host = "127.0.0.1"
     name = "IMAP"
+    port_imaps = port_pop3 = port_pop3s = None  # plain IMAP only
     personal_prefix = ""  # how a folder under the inbox is spelled: "INBOX." on Courier
     special_use = True  # CREATE ... (USE (\Sent)) is honoured (RFC 6154)
 
