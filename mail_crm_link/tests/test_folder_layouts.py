@@ -241,7 +241,7 @@ class ProviderDovecot(DovecotServer):
         self.provider_folders = folders
 
     def _prepare(self):
-        super()._prepare()
+        prepared = super()._prepare()
         with open(self.config, encoding="utf-8") as handle:
             text = re.sub(r"  mailbox \w+ \{[^}]*\}\n", "", handle.read())
         if "special_use" in text or "  separator = /\n" not in text:
@@ -254,6 +254,7 @@ class ProviderDovecot(DovecotServer):
         )
         with open(self.config, "w", encoding="utf-8") as handle:
             handle.write(text.replace("  separator = /\n", "  separator = /\n" + blocks))
+        return prepared
 
 
 class LayoutCase(MailServerCase):
