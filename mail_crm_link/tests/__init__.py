@@ -2,6 +2,7 @@ from . import test_bench
 from . import test_compose
 from . import test_folder_layouts
 from . import test_i18n
+from . import test_interop
 from . import test_linking
 from . import test_manual
 from . import test_policy

@@ -178,13 +178,14 @@ class CourierServer(ImapTestServer):
 
     # -- server-side operations ----------------------------------------------------------------
     def deliver(self, login, raw, folder="INBOX"):
-        """Deliver ``raw`` as the mail system does: a file written into the maildir's tmp/ and
-        renamed into new/ (no IMAP: the server learns of it at the next SELECT)."""
+        """Deliver ``raw`` as the mail system does (maildrop, Postfix's virtual): a file written
+        into the maildir's tmp/ and renamed into new/; the IMAP server learns of it when a
+        session opens the folder."""
         maildir = self.maildir(login, folder)
         name = f"{time.time_ns()}.P{os.getpid()}.mcl-test"
         tmp = os.path.join(maildir, "tmp", name)
         with open(tmp, "wb") as handle:
-            handle.write(raw)
+            handle.write(raw.replace(b"\r\n", b"\n"))  # a maildir keeps Unix line ends
         os.chown(tmp, NOBODY, NOBODY)
         os.rename(tmp, os.path.join(maildir, "new", name))
 
