@@ -41,7 +41,6 @@ altnamespace: no
 unixhierarchysep: yes
 virtdomains: userid
 autocreate_quota: 0
-specialusealways: yes
 allowplaintext: yes
 sasl_pwcheck_method: auxprop
 sasl_auxprop_plugin: sasldb
