@@ -222,8 +222,8 @@ def parse_list_response(lines):
 def list_folders(conn):
     """Every folder of the account. Servers that support RFC 6154 with LIST-EXTENDED may give
     the SPECIAL-USE attributes only when asked (Cyrus without ``specialusealways``): ask."""
-    typ, data = conn.capability()
-    capabilities = set((data[0] or b"").decode().upper().split()) if typ == "OK" else set()
+    typ, data = conn.capability()  # after login: the greeting's list may be shorter
+    capabilities = set((data[-1] or b"").decode().upper().split()) if typ == "OK" else set()
     if {"SPECIAL-USE", "LIST-EXTENDED"} <= capabilities:
         typ, data = conn._simple_command("LIST", '""', '"*"', "RETURN", "(SPECIAL-USE)")
         typ, data = conn._untagged_response(typ, data, "LIST")

@@ -2,9 +2,9 @@
 
 Each server runs privately on loopback (tests/dovecot.py, cyrus.py, courier.py) with its own
 Debian layout: Dovecot "Sent" with SPECIAL-USE, Cyrus "INBOX/Sent" with SPECIAL-USE, Courier
-"INBOX.Sent" without it. The tests go through the mailbox's public entry points only
-(``_mcl_sync()``, ``folder_ids``, ``button_confirm_login()``), so they hold whatever the sync
-does inside.
+"INBOX.Sent" without it. The tests go through the mailbox's entry points (``_mcl_sync()``,
+``folder_ids``, ``button_confirm_login()``; push through the IDLE transport, as TestPush does),
+so they hold whatever the sync does inside.
 """
 
 import subprocess
@@ -166,6 +166,7 @@ class SyncMatrix:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        self.addCleanup(worker["p"].kill)  # whatever happens, no worker outlives the test
         output, _err = worker["p"].communicate(timeout=600)
         self.assertTrue(trap.sprung.is_set(), f"the worker was not stopped mid-sync: {output}")
         self.assertEqual(worker["p"].returncode, -9)
