@@ -26,12 +26,65 @@ fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if is_root && command -v apt-get >/dev/null; then
     say "installing Debian packages: ${need_pkgs[*]}"
-    apt-get update -qq
+    apt-get update -qq && apt_updated=1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
   else
     say "missing system packages (install them as root): ${need_pkgs[*]}"
   fi
 fi
+
+# -- Cyrus and Courier IMAP for the interop tests: unpacked, never installed -------------------
+# Both conflict with Dovecot (all three provide imap-server: installing one removes
+# dovecot-imapd), so their Debian packages and the libraries missing here are downloaded and
+# unpacked into a private folder; the tests run them from there (tests/cyrus.py, courier.py).
+IMAP_SERVERS=${MCL_IMAP_SERVERS:-$HOME/.cache/mail_crm_link/imap-servers}
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+lib_deps() {  # the library packages the given packages need and this machine lacks
+  apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+    --no-enhances "$@" 2>/dev/null | awk '$1 ~ /Depends:$/ && $2 ~ /^lib/ {print $2}' \
+    | sort -u | while read -r dep; do installed "$dep" || echo "$dep"; done
+}
+unpack_imap_server() {  # name, check-binaries (relative, space-separated), packages...
+  local name=$1 checks=$2 dest=$IMAP_SERVERS/$1
+  shift 2
+  [ -e "$dest/.complete" ] && return 0
+  if ! is_root || ! command -v apt-get >/dev/null; then
+    say "the $name IMAP server is not unpacked in $dest (run this setup as root on Debian)"
+    return 0
+  fi
+  say "unpacking the $name IMAP server (Debian packages, not installed) into $dest"
+  [ -n "${apt_updated:-}" ] || { apt-get update -qq && apt_updated=1; }
+  local pkgs=("$@") more
+  for _ in 1 2 3; do  # libraries of libraries, a few levels deep
+    mapfile -t more < <(lib_deps "${pkgs[@]}")
+    local before=${#pkgs[@]}
+    for dep in "${more[@]}"; do [[ " ${pkgs[*]} " == *" $dep "* ]] || pkgs+=("$dep"); done
+    [ ${#pkgs[@]} = "$before" ] && break
+  done
+  local tmp && tmp=$(mktemp -d) && chown _apt "$tmp" 2>/dev/null || true
+  (cd "$tmp" && apt-get download -qq "${pkgs[@]}" >/dev/null)
+  rm -rf "$dest.new" && mkdir -p "$dest.new"
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$dest.new"; done
+  rm -rf "$tmp"
+  # merged /usr: what a package still puts in /lib belongs where /usr/lib is searched
+  [ -d "$dest.new/lib" ] && mkdir -p "$dest.new/usr/lib" && cp -a "$dest.new/lib/." "$dest.new/usr/lib/"
+  local missing="" bin
+  for bin in $checks; do
+    missing+=$(LD_LIBRARY_PATH="$dest.new/usr/lib/x86_64-linux-gnu:$dest.new/usr/lib" \
+      ldd "$dest.new/$bin" 2>&1 | awk '/not found/ {printf " %s", $1}')
+  done
+  if [ -n "$missing" ]; then
+    say "the $name IMAP server lacks libraries:$missing"; return 1
+  fi
+  touch "$dest.new/.complete" && rm -rf "$dest" && mv "$dest.new" "$dest"
+}
+unpack_imap_server cyrus \
+  "usr/lib/cyrus/bin/master usr/lib/cyrus/bin/imapd usr/lib/cyrus/bin/idled usr/sbin/saslpasswd2" \
+  cyrus-imapd cyrus-common sasl2-bin
+unpack_imap_server courier \
+  "usr/sbin/couriertcpd usr/lib/courier/courier/imaplogin usr/bin/imapd usr/libexec/gam_server
+   usr/lib/courier/courier-authlib/authdaemond usr/lib/courier/courier-authlib/makedatprog" \
+  courier-imap courier-base courier-authdaemon courier-authlib courier-authlib-userdb gamin
 
 # -- Odoo 18.0 --------------------------------------------------------------------------------
 odoo_version() { "$PYTHON" -c "import odoo.release as r; print(r.serie)" 2>/dev/null || true; }

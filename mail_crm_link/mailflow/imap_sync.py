@@ -56,51 +56,137 @@ def quote(name):
 
 # -- folders ----------------------------------------------------------------------------------
 
-# Common names of the Sent and Spam folders when the server announces no SPECIAL-USE,
-# lower-case, as mail clients create them in the languages our users read.
-SENT_NAMES = {
-    "sent",
-    "sent items",
-    "sent mail",
-    "sent messages",
-    "[gmail]/sent mail",
-    "inbox.sent",
-    "inbox/sent",
-    "отправленные",
-    "отправленные письма",
-    "надіслані",
-    "відправлені",
-    "posta inviata",
-    "inviata",
-    "elementi inviati",
-    "gesendet",
-    "envoyés",
-    "enviados",
-}
-SPAM_NAMES = {
-    "spam",
-    "junk",
-    "junk e-mail",
-    "junk email",
-    "bulk mail",
-    "[gmail]/spam",
-    "inbox.spam",
-    "inbox.junk",
-    "спам",
-    "нежелательная почта",
-    "небажана пошта",
-    "posta indesiderata",
+# The roles a folder can have. Only the inbox and Sent are synchronized by default: Spam never;
+# Drafts, Trash and "All Mail" (Gmail's folder that holds every mail again) are not CRM mail.
+ROLES = ("inbox", "sent", "spam", "drafts", "trash", "all")
+
+# RFC 6154 SPECIAL-USE attributes (lower-case, as parsed) -> role
+SPECIAL_USE_ROLES = {
+    "\\sent": "sent",
+    "\\junk": "spam",
+    "\\drafts": "drafts",
+    "\\trash": "trash",
+    "\\all": "all",
 }
 
-_LIST_RE = re.compile(rb'\((?P<flags>[^)]*)\) (?P<sep>"[^"]*"|NIL) (?P<name>.+)$')
+# Common names of these folders when the server announces no SPECIAL-USE (Exchange and
+# Microsoft 365, Courier, older servers), lower-case, as mail clients and providers create them
+# in the languages our users read; matched on the name under a personal prefix ("INBOX." on
+# Courier, "INBOX/" on Cyrus) or Gmail's "[Gmail]/" ("[Google Mail]/" in Germany and the UK).
+ROLE_NAMES = {
+    "sent": {
+        "sent",
+        "sent items",
+        "sent mail",
+        "sent messages",
+        "отправленные",
+        "отправленные письма",
+        "надіслані",
+        "відправлені",
+        "posta inviata",
+        "inviata",
+        "inviati",
+        "elementi inviati",
+        "gesendet",
+        "gesendete elemente",
+        "gesendete objekte",
+        "envoyés",
+        "éléments envoyés",
+        "enviados",
+        "elementos enviados",
+    },
+    "spam": {
+        "spam",
+        "junk",
+        "junk e-mail",
+        "junk email",
+        "junk mail",
+        "bulk mail",
+        "спам",
+        "нежелательная почта",
+        "небажана пошта",
+        "posta indesiderata",
+        "junk-e-mail",
+        "courrier indésirable",
+        "correo no deseado",
+    },
+    "drafts": {
+        "drafts",
+        "draft",
+        "черновики",
+        "чернетки",
+        "bozze",
+        "entwürfe",
+        "brouillons",
+        "borradores",
+    },
+    "trash": {
+        "trash",
+        "bin",
+        "deleted items",
+        "deleted messages",
+        "корзина",
+        "удаленные",
+        "удалённые",
+        "кошик",
+        "видалені",
+        "cestino",
+        "posta eliminata",
+        "elementi eliminati",
+        "papierkorb",
+        "gelöschte elemente",
+        "corbeille",
+        "éléments supprimés",
+        "papelera",
+        "elementos eliminados",
+    },
+    "all": {
+        "all mail",
+        "вся почта",
+        "уся пошта",
+        "tutti i messaggi",
+        "alle nachrichten",
+        "tous les messages",
+    },
+}
+# Prefixes under which providers put the folders above: the personal namespace of servers that
+# keep every folder under INBOX, and Gmail's own folder.
+ROLE_PREFIXES = ("inbox", "[gmail]", "[google mail]")
+
+_LIST_RE = re.compile(rb'\((?P<flags>[^)]*)\) (?P<sep>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.+)$')
 
 
 @dataclass
 class Folder:
     name: str  # as the server spells it (modified UTF-7)
     label: str  # decoded, for people
-    flags: frozenset
+    flags: frozenset  # LIST attributes, lower-case: \\noselect, \\sent, \\all ...
     selectable: bool = True
+    delimiter: str | None = None  # the hierarchy separator ("/" or "."), None when flat
+
+    @property
+    def special_use(self):
+        """The role its RFC 6154 attribute gives it, or None."""
+        for flag, role in SPECIAL_USE_ROLES.items():
+            if flag in self.flags:
+                return role
+        return None
+
+    @property
+    def short_label(self):
+        """The label under a provider's prefix: "INBOX.Sent" -> "Sent",
+        "[Gmail]/Sent Mail" -> "Sent Mail", "Clients/Sent" stays."""
+        if self.delimiter:
+            head, sep, rest = self.label.partition(self.delimiter)
+            if sep and rest and head.lower() in ROLE_PREFIXES:
+                return rest
+        return self.label
+
+
+def _unquote(text):
+    if text.startswith('"') and text.endswith('"'):
+        return text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return text
 
 
 def parse_list_response(lines):
@@ -118,9 +204,8 @@ def parse_list_response(lines):
             raw_name = match.group("name") if match else b""
         if not match:
             continue
-        name = raw_name.decode("ascii", "replace")
-        if name.startswith('"') and name.endswith('"'):
-            name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        name = _unquote(raw_name.decode("ascii", "replace"))
+        sep = match.group("sep").decode("ascii", "replace")
         flags = frozenset(f.lower() for f in match.group("flags").decode().split())
         folders.append(
             Folder(
@@ -128,28 +213,44 @@ def parse_list_response(lines):
                 label=utf7_decode(name),
                 flags=flags,
                 selectable="\\noselect" not in flags and "\\nonexistent" not in flags,
+                delimiter=None if sep == "NIL" else _unquote(sep) or None,
             )
         )
     return folders
 
 
 def list_folders(conn):
-    typ, data = conn.list()
+    """Every folder of the account. Servers that support RFC 6154 with LIST-EXTENDED may give
+    the SPECIAL-USE attributes only when asked (Cyrus without ``specialusealways``): ask."""
+    typ, data = conn.capability()  # after login: the greeting's list may be shorter
+    capabilities = set((data[-1] or b"").decode().upper().split()) if typ == "OK" else set()
+    if {"SPECIAL-USE", "LIST-EXTENDED"} <= capabilities:
+        typ, data = conn._simple_command("LIST", '""', '"*"', "RETURN", "(SPECIAL-USE)")
+        typ, data = conn._untagged_response(typ, data, "LIST")
+    else:
+        typ, data = conn.list()
     if typ != "OK":
         raise imaplib.IMAP4.error(f"LIST failed: {data}")
     return parse_list_response(data)
 
 
 def detect_roles(folders):
-    """{'inbox': name, 'sent': name|None, 'spam': name|None}: RFC 6154 SPECIAL-USE first,
-    then the common (and localized) names."""
-    roles = {"inbox": "INBOX", "sent": None, "spam": None}
+    """{role: folder name or None} for every role of ROLES ('inbox' is always set).
+
+    RFC 6154 SPECIAL-USE first; then, for a role no folder announces, the common (and
+    localized) names, under a provider's prefix or not. A folder that announces one role never
+    gets another by its name (Gmail's "\\All" folder is never the inbox or Sent)."""
+    roles = dict.fromkeys(ROLES)
+    roles["inbox"] = "INBOX"
     for folder in folders:
         if folder.name.upper() == "INBOX":
             roles["inbox"] = folder.name
-    for role, flag, names in (("sent", "\\sent", SENT_NAMES), ("spam", "\\junk", SPAM_NAMES)):
-        by_flag = [f for f in folders if flag in f.flags and f.selectable]
-        by_name = [f for f in folders if f.label.lower() in names and f.selectable]
+    candidates = [f for f in folders if f.selectable and f.name.upper() != "INBOX"]
+    for role in ROLES[1:]:
+        by_flag = [f for f in candidates if f.special_use == role]
+        by_name = [
+            f for f in candidates if not f.special_use and f.short_label.lower() in ROLE_NAMES[role]
+        ]
         match = (by_flag or by_name or [None])[0]
         roles[role] = match.name if match else None
     return roles

@@ -16,9 +16,20 @@ class MailboxFolder(models.Model):
     label = fields.Char(string="Folder", required=True)
     sequence = fields.Integer(default=10)
     role = fields.Selection(
-        [("inbox", "Inbox"), ("sent", "Sent"), ("spam", "Spam"), ("other", "Other")],
+        [
+            ("inbox", "Inbox"),
+            ("sent", "Sent"),
+            ("spam", "Spam"),
+            ("drafts", "Drafts"),
+            ("trash", "Trash"),
+            ("all", "All Mail"),
+            ("other", "Other"),
+        ],
         default="other",
         required=True,
+        help="Found from the server's SPECIAL-USE marks or the folder's usual names. Only the "
+        "Inbox and Sent are synchronized by default; Spam never. All Mail (Gmail) holds every "
+        "mail of the other folders again.",
     )
     sync = fields.Boolean(string="Synchronize", default=True)
     uidvalidity = BigInteger(string="UIDVALIDITY", readonly=True, copy=False)
