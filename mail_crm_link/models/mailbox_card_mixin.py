@@ -10,14 +10,21 @@ class MailboxCardMixin(models.AbstractModel):
     _mcl_link_field = None
 
     mcl_message_count = fields.Integer(compute="_compute_mcl_message_count", string="Emails")
+    mcl_unsent_count = fields.Integer(
+        compute="_compute_mcl_message_count",
+        string="Not Sent",
+        help="Mail written from this card that the outgoing server did not take.",
+    )
 
     def _compute_mcl_message_count(self):
         """The mails on this card that the user may see (0 without access to stored mail)."""
         Message = self.env["mailbox.message"]
         readable = Message.has_access("read")
         for record in self:
-            record.mcl_message_count = readable and Message.search_count(
-                [(f"link_ids.{self._mcl_link_field}", "=", record.id)]
+            on_card = [(f"link_ids.{self._mcl_link_field}", "=", record.id)]
+            record.mcl_message_count = readable and Message.search_count(on_card)
+            record.mcl_unsent_count = readable and Message.search_count(
+                [*on_card, ("send_state", "=", "failed")]
             )
 
     def action_mcl_messages(self):
@@ -31,6 +38,13 @@ class MailboxCardMixin(models.AbstractModel):
             domain=[(f"link_ids.{self._mcl_link_field}", "=", self.id)],
             context={"mcl_res_model": self._name, "mcl_res_id": self.id, "create": False},
         )
+        return action
+
+    def action_mcl_unsent_messages(self):
+        """ "Not Sent": the card's mail that failed to leave, with the reason and Retry."""
+        action = self.action_mcl_messages()
+        action["domain"] = [*action["domain"], ("send_state", "=", "failed")]
+        action["name"] = self.env._("Not sent: %s", self.display_name)
         return action
 
     def _mcl_files_domain(self):
