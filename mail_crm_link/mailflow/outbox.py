@@ -58,6 +58,11 @@ def _decode(value):
     return str(value or "")
 
 
+def _answer(exc):
+    """The server's answer as it said it: code and text."""
+    return f"{exc.smtp_code} {_decode(exc.smtp_error)}".strip()
+
+
 def _cause_chain(exc):
     seen = []
     while exc is not None and exc not in seen:
@@ -83,15 +88,15 @@ def _classify_one(exc):
         refused = {a: (c, _decode(m)) for a, (c, m) in (exc.recipients or {}).items()}
         return refused_recipients(refused)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return Failure(AUTH, False, _decode(exc.smtp_error), exc.smtp_code)
+        return Failure(AUTH, False, _answer(exc), exc.smtp_code)
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return Failure(
-            SENDER, _is_4xx(exc.smtp_code), _decode(exc.smtp_error), exc.smtp_code, [exc.sender]
+            SENDER, _is_4xx(exc.smtp_code), _answer(exc), exc.smtp_code, [_decode(exc.sender)]
         )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return Failure(DISCONNECTED, True, str(exc))
     if isinstance(exc, smtplib.SMTPResponseException):
-        return Failure(REFUSED, _is_4xx(exc.smtp_code), _decode(exc.smtp_error), exc.smtp_code)
+        return Failure(REFUSED, _is_4xx(exc.smtp_code), _answer(exc), exc.smtp_code)
     if isinstance(exc, ssl.SSLError):
         return Failure(TLS, False, str(exc))
     if isinstance(exc, (socket.timeout, TimeoutError)):

@@ -76,7 +76,7 @@ class SmtpSink:
         auth = {}
         if refuse_login:  # offers AUTH and refuses every login (535), as with a wrong password
             auth = {
-                "authenticator": lambda *args: AuthResult(success=False),
+                "authenticator": lambda *args: AuthResult(success=False, handled=False),
                 "auth_require_tls": False,
             }
         self.controller = Controller(_Handler(self), hostname=self.host, port=self.port, **auth)
