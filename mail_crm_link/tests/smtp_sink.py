@@ -1,10 +1,15 @@
 """A real SMTP listener on 127.0.0.1 (aiosmtpd) that captures what Odoo sends.
 
-Pure Python (no ``odoo`` import). ``get_sink()`` gives the test session's listener; ``sink.reset()``
-empties it between tests. ``sink.refuse`` holds addresses the listener refuses at RCPT TO
-(550, as a server refuses an unknown user); ``sink.hold`` (a threading.Event), when set,
-makes it wait after receiving a mail's content and before answering 250, so a test can stop
-the sender exactly there; ``sink.received`` is set on each mail received. ``deliver`` (a
+Pure Python (no ``odoo`` import). ``get_sink()`` gives the test session's listener;
+``sink.reset()`` empties it between tests. Knobs, all cleared by ``reset()``:
+
+- ``refuse``: lower-case addresses refused at RCPT TO (550, as for an unknown user);
+- ``hold``: a threading.Event; while it is not set, each mail is received and then left
+  unanswered (no 250), so a test can stop the sender exactly there;
+- ``delay``: seconds to wait before answering, as a real server over a network;
+- ``received``: a threading.Event set when a mail has been received.
+
+``SmtpSink(refuse_login=True)`` offers AUTH and refuses every login (535). ``deliver`` (a
 callable taking a CapturedMail) makes it a small mail server: the demo delivers what Odoo
 sends into the demo Dovecot mailbox.
 """
@@ -52,6 +57,8 @@ class _Handler:
         with self.sink.lock:
             self.sink.messages.append(mail)
         self.sink.received.set()
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         if self.sink.hold is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.sink.hold.wait, 60)
         if self.sink.deliver is not None:
@@ -70,6 +77,7 @@ class SmtpSink:
         self.messages = []
         self.refuse = set()
         self.hold = None
+        self.delay = 0
         self.received = threading.Event()
         self.deliver = deliver
         self.lock = threading.Lock()
@@ -93,6 +101,7 @@ class SmtpSink:
             self.messages.clear()
         self.refuse = set()
         self.hold = None
+        self.delay = 0
         self.received.clear()
 
     def message_ids(self):
