@@ -8,5 +8,6 @@ from . import test_sending
 from . import test_mailflow
 from . import test_outbox
 from . import test_outbox_commits
+from . import test_outbox_rights
 from . import test_sync
 from . import test_tour
