@@ -23,7 +23,10 @@ import threading
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from .dovecot import free_port
+try:
+    from .dovecot import free_port
+except ImportError:  # imported as a top-level module by tools/devenv.py (the demo)
+    from dovecot import free_port
 
 
 class CapturedMail:
