@@ -4,6 +4,7 @@ side by side with Odoo's native fetchmail, in one run on this machine.
 
     python3 tools/bench.py [--messages 5000] [--partners 10000] [--native-messages 500]
                            [--push 100] [--rss 5000,20000] [--match 1000,10000,100000]
+                           [--outbox 1000]
 
 Builds its own database (mcl_bench) and Dovecot (.cache/bench-dovecot), prints a table and
 writes bench/results.json. Each measured phase runs in its own Odoo process (odoo shell), so
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.join(ROOT, "mail_crm_link", "tests"))
 import devenv  # the same config and database helpers as make test
 from corpus import Corpus  # pure modules of the test bench
 from dovecot import DovecotServer
+from smtp_sink import SmtpSink
 
 DB = os.environ.get("MCL_BENCH_DB", "mcl_bench")
 PASSWORD = "bench"
@@ -132,6 +134,28 @@ def push_latency(config, dovecot, count):
     }
 
 
+def mass_send(config, dovecot, count):
+    """Mass send to ``count`` contacts through a real SMTP listener (and APPEND to Sent)."""
+    login = dovecot.add_user("outbox@mycompany.example", PASSWORD)
+    sink = SmtpSink().start()
+    try:
+        result = run_phase(
+            config,
+            "outbox",
+            login=login,
+            password=PASSWORD,
+            port=dovecot.port_imap,
+            smtp_port=sink.port,
+            count=count,
+        )
+        result["received"] = len(sink.messages)
+        result["received_unique"] = len(set(sink.message_ids()))
+    finally:
+        sink.stop()
+    log(f"mass send: {result}")
+    return result
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -160,6 +184,9 @@ def main():
     )
     parser.add_argument("--push", type=int, default=100)
     parser.add_argument("--rss", default="5000,20000")
+    parser.add_argument(
+        "--outbox", type=int, default=1000, help="mass send to this many contacts (0: skip)"
+    )
     parser.add_argument("--match", default="1000,10000,100000")
     parser.add_argument(
         "--profile",
@@ -243,6 +270,10 @@ def main():
             )
             log(f"import of {size}: {rss}")
             results[f"rss_mb_{_k(size)}"] = rss["peak_rss_mb"]
+
+        # 7. mass send: the request that queues, then the outbox cron until all have left
+        if opts.outbox:
+            results["outbox"] = mass_send(config, dovecot, opts.outbox)
     finally:
         dovecot.stop()
 
@@ -268,6 +299,13 @@ def print_table(results):
         ("push latency p50", results.get("push_latency_p50_s"), "s"),
         ("push latency p95", results.get("push_latency_p95_s"), "s  (target <= 10)"),
     ]
+    outbox = results.get("outbox")
+    if outbox:
+        rows += [
+            (f"mass send {outbox['count']}: the request", outbox["request_s"], "s"),
+            (f"mass send {outbox['count']}: prepare + send (cron)", outbox["cron_s"], "s"),
+            ("mass send: mails per second (cron)", outbox["mails_per_s"], "mails/s"),
+        ]
     rows += [
         (f"matching at {k.removeprefix('match_ms_')} partners", v, "ms/mail")
         for k, v in results.items()

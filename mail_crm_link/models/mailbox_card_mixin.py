@@ -59,6 +59,15 @@ class MailboxCardMixin(models.AbstractModel):
         action["domain"] = self._mcl_files_domain()
         return action
 
+    def _mcl_client_address(self):
+        """Where this card's mail goes: a contact's address; a deal's client's (else its
+        company's, else the deal's own) address."""
+        self.ensure_one()
+        if self._name == "res.partner":
+            return self.email or self.commercial_partner_id.email or ""
+        partner = self.partner_id
+        return partner.email or partner.commercial_partner_id.email or self.email_from or ""
+
     def action_mcl_compose(self):
         """ "New Email" from the card, sent through a CRM mailbox and linked to the card."""
         self.ensure_one()

@@ -145,7 +145,7 @@ class MailboxMessage(models.Model):
         index="btree_not_null",
     )
     outgoing_raw = fields.Binary(
-        attachment=True,
+        attachment=False,  # a column: no file per queued mail; emptied once sent and saved
         readonly=True,
         copy=False,
         groups="base.group_system",

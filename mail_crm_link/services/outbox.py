@@ -49,6 +49,8 @@ from ..mailflow import imap_sync, outbox, parse
 _logger = logging.getLogger(__name__)
 
 AFTER_COMMIT_MAX = 10  # mails a request sends right after its commit; more go to the cron
+PREPARE_NOW = 50  # a mass sending to this many records is prepared in the request itself
+PREPARE_CHUNK = 100  # records of a longer one prepared (built, stored, queued) per commit
 CRON_BATCH = 200  # mails per cron run at most (it re-triggers itself for the rest)
 CRON_BUDGET = 50  # seconds per cron run at most
 STALE_MINUTES = 2  # a mail "sending" and unlocked for this long: its worker died
@@ -107,13 +109,14 @@ class MailboxOutbox(models.AbstractModel):
         )
 
     @api.model
-    def queue(self, mailbox, mails, batch=None, history=False):
+    def queue(self, mailbox, mails, batch=None, history=False, after_commit=True):
         """Store ``mails`` (a list of :data:`OutgoingMail`) as outgoing mail of ``mailbox``,
         linked to their cards on behalf of the current user, in send state *queued*; their
         sending is registered for after the commit. Returns the stored mails, in order.
 
         ``history``: publish the chatter entries in one batch without notifying followers
-        (a mass sending); otherwise as live mail. Never sends, never commits."""
+        (a mass sending); otherwise as live mail. ``after_commit``: False when the caller
+        sends them itself (the cron). Never sends, never commits."""
         self.check_server(mailbox)
         mailbox = mailbox.sudo()
         folder = mailbox.folder_ids.filtered(lambda f: f.role == "sent")[:1]
@@ -125,18 +128,20 @@ class MailboxOutbox(models.AbstractModel):
         )
         by_id = {message.message_id: message for message in stored}
         Message = self.env["mailbox.message"].sudo()
-        ordered = Message
+        ordered, records, unstored = Message, [], []
         for mail in mails:
             message_id = parse.clean_message_id(_header(mail.raw, "Message-ID"))
             message = by_id.get(message_id)
             if not message or message.state == "error":
-                raise UserError(
-                    self.env._(
-                        "This mail could not be stored, so it was not sent: %s",
-                        (message.error_reason if message else message_id),
+                reason = message.error_reason if message else message_id
+                if not batch:
+                    raise UserError(
+                        self.env._("This mail could not be stored, so it was not sent: %s", reason)
                     )
-                )
+                unstored.append(f"{mail.record.display_name}: {reason}")  # the others go on
+                continue
             ordered |= message
+            records.append(mail.record)
             message.write(
                 {
                     "direction": "outgoing",
@@ -147,12 +152,20 @@ class MailboxOutbox(models.AbstractModel):
                     "open_token": mail.open_token or False,
                 }
             )
+        if unstored:
+            batch.sudo().write(
+                {
+                    "skipped_count": batch.skipped_count + len(unstored),
+                    "skipped_note": "\n".join(filter(None, [batch.skipped_note, *unstored])),
+                }
+            )
         # the recipients: known ones linked, new ones per the mailbox's outgoing policy
         self.env["mailbox.crm.linker"].sudo().link(
             ordered, allow_create=mailbox.allow_any_address, run_hooks=False, history=history
         )
-        self._link_cards(ordered, [mail.record for mail in mails], history)
-        self.send_after_commit(ordered)
+        self._link_cards(ordered, records, history)
+        if after_commit:
+            self.send_after_commit(ordered)
         return ordered.with_env(self.env)
 
     @api.model
@@ -223,19 +236,42 @@ class MailboxOutbox(models.AbstractModel):
     # -- after the commit: claim, send, record (the only place that commits) ---------------
     @api.model
     def _cron_send(self, time_budget=CRON_BUDGET, limit=CRON_BATCH):
-        """The cron: recover mail whose worker died while sending, send what is queued (in a
-        bounded run; it re-triggers itself for the rest), save sent mail in Sent folders."""
-        self.env.cr.commit()  # nothing pending: each mail has its own transactions  # pylint: disable=invalid-commit
+        """The cron: recover mail whose worker died while sending, prepare mass sendings,
+        send what is queued (in a bounded run; it re-triggers itself for the rest), save
+        sent mail in Sent folders."""
+        self.env.cr.commit()  # nothing pending: each step has its own transactions  # pylint: disable=invalid-commit
         self.recover_stale()
         deadline = time.monotonic() + time_budget
+        more = self.prepare_batches(deadline=deadline)
         stats = self.send(limit=limit, deadline=deadline)
         self.append_pending(deadline=deadline)
         remaining = self._count_due()
         done = stats["sent"] + stats["failed"] + stats["retry"]
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        if remaining and done:
+        if more or (remaining and done):
             self.env.ref("mail_crm_link.ir_cron_outbox_send")._trigger()
         return stats
+
+    @api.model
+    def prepare_batches(self, deadline=None, chunk=PREPARE_CHUNK):
+        """Prepare long mass sendings in committed chunks, each as the user who sent it.
+        A chunk that fails as a whole (an internal error) is rolled back and its records are
+        listed as not written to, with the reason; the rest of the list goes on. Returns True
+        when work is left for the next run."""
+        Batch = self.env["mailbox.send.batch"].sudo()
+        for batch in Batch.search([("preparing", "=", True)], order="id"):
+            while batch.preparing:
+                if deadline and time.monotonic() > deadline:
+                    return True
+                try:
+                    batch.with_user(batch.user_id)._prepare_next(chunk, after_commit=False)
+                    self.env.cr.commit()  # checkpoint: this chunk's mails, and the list's cursor  # pylint: disable=invalid-commit
+                except Exception as exc:  # one chunk never stops the list
+                    self.env.cr.rollback()
+                    _logger.exception("mass sending %s: a chunk could not be prepared", batch.id)
+                    batch._skip_next(chunk, exc)
+                    self.env.cr.commit()  # the failure is visible on the mass sending  # pylint: disable=invalid-commit
+        return False
 
     @api.model
     def _count_due(self):

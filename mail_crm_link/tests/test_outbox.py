@@ -241,13 +241,21 @@ class TestMassSending(OutboxCase):
         )
         with self.real_smtp() as sink:
             action = wizard.action_send()
-            self.assertFalse(sink.messages)  # queuing only, in the request
+            self.assertFalse(sink.messages)  # nothing is sent in the request
         batch = (
             self.env["mailbox.send.batch"]
             .with_user(self.user_sales_salesman)
             .browse(action["res_id"])
         )
+        # a long list: the request only records it; the cron prepares it in chunks
+        self.assertEqual(
+            (batch.state, batch.record_count, batch.count_queued), ("preparing", 201, 0)
+        )
+        self.assertFalse(self.env["mailbox.outbox"].prepare_batches())
+        batch.invalidate_recordset()
+        self.assertEqual((batch.state, batch.prepared_count), ("sending", 201))
         self.assertEqual((batch.count_queued, batch.skipped_count), (200, 1))
+        self.assertEqual(set(batch.message_ids.send_user_id), {self.user_sales_salesman})
         self.assertIn("Senza Indirizzo: no email address", batch.skipped_note)
         sent = self.send_queued(refuse=refused)
         self.assertEqual(len(sent), 197)

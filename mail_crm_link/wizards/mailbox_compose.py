@@ -81,7 +81,7 @@ class MailboxCompose(models.TransientModel):
         if parent:
             values.update(parent._mcl_reply_values())
         else:
-            values["email_to"] = _client_address(record)
+            values["email_to"] = record._mcl_client_address()
         values.setdefault("mailbox_id", (parent.mailbox_id or self._default_mailbox()).id or False)
         return values
 
@@ -257,12 +257,3 @@ class MailboxCompose(models.TransientModel):
 
 def _named(name, address):
     return tools.formataddr((name, address)) if name else address
-
-
-def _client_address(record):
-    """Where a card's mail goes: a contact's address; a deal's client's (else its company's,
-    else the deal's own) address."""
-    if record._name == "res.partner":
-        return record.email or record.commercial_partner_id.email or ""
-    partner = record.partner_id
-    return partner.email or partner.commercial_partner_id.email or record.email_from or ""
