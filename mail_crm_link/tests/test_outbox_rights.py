@@ -1,6 +1,9 @@
 """Rights of the composer over JSON-RPC (issue 12): a sales user with "own documents" who
 crafts a composer naming another user's private file, or answering a private mail of another
-user's personal mailbox, is refused; nothing is queued, nothing reaches the SMTP listener."""
+user's personal mailbox, is refused; nothing is queued, nothing reaches the SMTP listener.
+And no outgoing server reaches the web client as a sentence, not as a server error."""
+
+import json
 
 from odoo.tests import HttpCase, JsonRpcException, tagged
 
@@ -150,6 +153,42 @@ class TestComposerRights(HttpCase):
         self.assertEqual(
             self.env["ir.attachment"].search_count([("name", "=", "contratto.pdf")]), 1
         )
+
+    def test_no_outgoing_server_is_a_sentence_not_a_traceback(self):
+        """What the web client gets when nothing could send the mail: a UserError whose
+        message is the sentence (shown in a dialog), not a server error ("Oops")."""
+        self.shared.mail_server_id = False
+        self.env["ir.mail_server"].search([]).unlink()
+        self.authenticate("outbox_salesman", "outbox_salesman")
+        composer_id = self.make_jsonrpc_request(
+            "/web/dataset/call_kw",
+            {
+                "model": "mailbox.compose",
+                "method": "create",
+                "args": [self.composer_values()],
+                "kwargs": {},
+            },
+        )
+        response = self.url_open(
+            "/web/dataset/call_button",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "params": {
+                        "model": "mailbox.compose",
+                        "method": "action_send",
+                        "args": [[composer_id]],
+                        "kwargs": {},
+                    },
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        error = response.json()["error"]["data"]
+        self.assertEqual(error["name"], "odoo.exceptions.UserError")
+        self.assertIn("Mailbox Sales has no outgoing mail server", error["message"])
+        self.assert_nothing_sent()
 
     def test_a_private_mail_of_another_mailbox_as_parent_is_refused(self):
         with self.assertRaises(JsonRpcException) as refused:
