@@ -342,8 +342,8 @@ class MailboxOutbox(models.AbstractModel):
                     cr.commit()  # end this read-only transaction  # pylint: disable=invalid-commit
                     return None
                 token = secrets.token_hex(8)
-                self.env.invalidate_all()
                 message = self.env["mailbox.message"].browse(row[0])
+                message.invalidate_recordset()  # read what is committed, not an older cache
                 message.write(
                     {
                         "send_state": "sending",
@@ -374,7 +374,7 @@ class MailboxOutbox(models.AbstractModel):
                 [message_id, token],
             )
             if cr.fetchone():
-                self.env.invalidate_all()  # read what is committed, not an older cache
+                self.env["mailbox.message"].browse(message_id).invalidate_recordset()
                 return True
         except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
             _logger.info("mail %s: taken by another worker meanwhile", message_id)
@@ -388,9 +388,7 @@ class MailboxOutbox(models.AbstractModel):
         message = self.env["mailbox.message"].browse(message_id)
         mailbox = message.mailbox_id
         try:
-            mail = email.message_from_bytes(
-                base64.b64decode(message.outgoing_raw or b""), policy=email.policy.SMTP
-            )
+            mail = _as_message(base64.b64decode(message.outgoing_raw or b""))
             refused = connections.smtp_send(mailbox, mail)
         except Exception as exc:
             failure = outbox.classify(exc)
@@ -401,16 +399,16 @@ class MailboxOutbox(models.AbstractModel):
             result = self._record_failure(message, failure)
             self.env.cr.commit()  # the attempt is over: nothing left  # pylint: disable=invalid-commit
             return result
-        self._record_sent(message, mail, refused)
+        sent = mail.as_bytes()  # as the server got it (Odoo may adjust From)
+        saved = connections.saves_sent(mailbox)
+        self._record_sent(message, sent, saved, refused)
         self.env.cr.commit()  # the mail left: it is never sent again  # pylint: disable=invalid-commit
-        if message.append_state == "todo":
-            self._append(message, connections)
+        if saved:
+            self._append(message, connections, sent)
         return "sent"
 
     @api.model
-    def _record_sent(self, message, mail, refused):
-        mailbox = message.mailbox_id
-        save = mailbox._mcl_saves_sent()
+    def _record_sent(self, message, sent, save, refused):
         note = False
         if refused:  # the server took the mail for the others
             note = self.env._(
@@ -426,8 +424,8 @@ class MailboxOutbox(models.AbstractModel):
                 "send_claim": False,
                 "send_after": False,
                 "append_state": "todo" if save else False,
-                # as the server got it (Odoo may adjust From): what the Sent folder keeps
-                "outgoing_raw": base64.b64encode(mail.as_bytes()) if save else False,
+                # what the Sent folder keeps, until it is there
+                "outgoing_raw": base64.b64encode(sent) if save else False,
             }
         )
 
@@ -512,9 +510,10 @@ class MailboxOutbox(models.AbstractModel):
 
     # -- Sent folder -----------------------------------------------------------------------
     @api.model
-    def _append(self, message, connections):
+    def _append(self, message, connections, raw=None):
         """Save a sent mail in its mailbox's Sent folder (once: see ``imap_sync.append_once``),
-        holding its row lock meanwhile; the outcome is committed."""
+        holding its row lock meanwhile; the outcome is committed. ``raw``: its bytes, when
+        the caller has them (else read from the queue column)."""
         cr = self.env.cr
         try:
             cr.execute(
@@ -528,12 +527,18 @@ class MailboxOutbox(models.AbstractModel):
         except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
             cr.rollback()
             return
-        self.env.invalidate_all()
+        message.invalidate_recordset()
         mailbox = message.mailbox_id
-        folder = mailbox.folder_ids.filtered(lambda f: f.role == "sent")[:1]
+        if not connections.sent_folder(mailbox):  # turned off (or no Sent folder) meanwhile
+            message.write({"append_state": False, "outgoing_raw": False})
+            cr.commit()  # nothing to save  # pylint: disable=invalid-commit
+            return
         try:
             connections.imap_append(
-                mailbox, folder.name, base64.b64decode(message.outgoing_raw), message.message_id
+                mailbox,
+                connections.sent_folder(mailbox),
+                raw or base64.b64decode(message.outgoing_raw),
+                message.message_id,
             )
         except Exception as exc:  # noqa: BLE001 (the mail is sent; say what failed)
             _logger.warning("Mailbox %s: could not save sent mail to Sent: %s", mailbox.id, exc)
@@ -627,6 +632,20 @@ class _Connections:
         self.env = env
         self.smtp = {}  # key → session (None in Odoo's test mode) or the exception raised
         self.imap = {}  # mailbox id → connection
+        self.folders = {}  # mailbox id → name of its Sent folder, when it saves sent mail
+
+    def _sent_folder(self, mailbox):
+        """Read once per run (every commit empties the ORM cache)."""
+        if mailbox.id not in self.folders:
+            folder = mailbox.folder_ids.filtered(lambda f: f.role == "sent")[:1]
+            self.folders[mailbox.id] = folder.name if mailbox._mcl_saves_sent() else False
+        return self.folders[mailbox.id]
+
+    def saves_sent(self, mailbox):
+        return bool(self._sent_folder(mailbox))
+
+    def sent_folder(self, mailbox):
+        return self._sent_folder(mailbox)
 
     def _smtp_key(self, mailbox, mail):
         if mailbox.mail_server_id:
@@ -680,8 +699,8 @@ class _Connections:
                 self._quit(session)
             raise
         finally:
-            if session is not None:
-                vars(session).pop("send_message", None)
+            if session is not None:  # Odoo's SMTPConnection passes it to the real session
+                session.send_message = original
         return {
             address: (code, text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
             for address, (code, text) in refused.items()
@@ -716,6 +735,16 @@ class _Connections:
             imap_sync.close(conn)
         self.smtp.clear()
         self.imap.clear()
+
+
+def _as_message(raw):
+    """The queued bytes as a message to send. Headers in ASCII (the rule): the compat32
+    policy, which sends them as built and parses many times faster than the header objects
+    of email.policy.SMTP; an address in UTF-8 (SMTPUTF8) needs the latter."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    if head.isascii():
+        return email.message_from_bytes(raw)
+    return email.message_from_bytes(raw, policy=email.policy.SMTP)
 
 
 def _header(raw, name):
