@@ -20,6 +20,7 @@
         "views/crm_lead_views.xml",
         "views/mailbox_compose_views.xml",
         "views/mailbox_message_file_views.xml",
+        "views/mailbox_send_batch_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],

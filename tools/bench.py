@@ -5,7 +5,8 @@ side by side with Odoo's native fetchmail, in one run on this machine.
     python3 tools/bench.py [--messages 5000] [--partners 10000] [--native-messages 500]
                            [--push 200] [--push-mailboxes 200] [--push-mailbox-mails 300]
                            [--rss 5000,20000] [--match 1000,10000,100000]
-                           [--only import,native,match,push,many,rss,bigmail]
+                           [--only import,native,match,push,many,rss,bigmail,outbox]
+                           [--outbox 1000]
 
 Builds its own database (mcl_bench) and Dovecot (.cache/bench-dovecot), prints a table and
 writes bench/results.json. Each measured phase runs in its own Odoo process (odoo shell), so
@@ -32,12 +33,13 @@ sys.path.insert(0, os.path.join(ROOT, "mail_crm_link", "tests"))
 import devenv  # the same config and database helpers as make test
 from corpus import Corpus  # pure modules of the test bench
 from dovecot import DovecotServer
+from smtp_sink import SmtpSink
 
 DB = os.environ.get("MCL_BENCH_DB", "mcl_bench")
 PASSWORD = "bench"
 PUSH_MAX_WAIT = 10  # seconds: a pushed mail stored later than this fails `make bench`
 PUSH_TARGET_P99 = 2  # seconds
-PHASES = ("import", "native", "match", "push", "many", "rss", "bigmail")
+PHASES = ("import", "native", "match", "push", "many", "rss", "bigmail", "outbox")
 
 
 def log(message):
@@ -327,6 +329,28 @@ def commit():
     return f"{head}+changes" if head and dirty else head or "unknown"
 
 
+def mass_send(config, dovecot, count):
+    """Mass send to ``count`` contacts through a real SMTP listener (and APPEND to Sent)."""
+    login = dovecot.add_user("outbox@mycompany.example", PASSWORD)
+    sink = SmtpSink().start()
+    try:
+        result = run_phase(
+            config,
+            "outbox",
+            login=login,
+            password=PASSWORD,
+            port=dovecot.port_imap,
+            smtp_port=sink.port,
+            count=count,
+        )
+        result["received"] = len(sink.messages)
+        result["received_unique"] = len(set(sink.message_ids()))
+    finally:
+        sink.stop()
+    log(f"mass send: {result}")
+    return result
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -376,6 +400,9 @@ def main():
         type=int,
         default=25,
         help="size in MB of the one large mail imported among 200 small ones (0: skip)",
+    )
+    parser.add_argument(
+        "--outbox", type=int, default=1000, help="mass send to this many contacts (0: skip)"
     )
     parser.add_argument("--match", default="1000,10000,100000")
     parser.add_argument(
@@ -503,6 +530,10 @@ def main():
                 results[f"big_mail_rss_mb_{who}"] = rss["peak_rss_mb"]
                 results[f"big_mail_stored_{who}"] = rss["messages"]
             results["big_mail_mb"] = round(len(big) / 1e6, 1)
+
+        # 8. mass send: the request that queues, then the outbox cron until all have left
+        if "outbox" in only and opts.outbox:
+            results["outbox"] = mass_send(config, dovecot, opts.outbox)
     finally:
         dovecot.stop()
 
@@ -570,6 +601,13 @@ def print_table(results):
                 f"{many['push']['p50']} / {many['push']['p99']} / {many['push']['max']}",
                 "s",
             ),
+        ]
+    outbox = results.get("outbox")
+    if outbox:
+        rows += [
+            (f"mass send {outbox['count']}: the request", outbox["request_s"], "s"),
+            (f"mass send {outbox['count']}: prepare + send (cron)", outbox["cron_s"], "s"),
+            ("mass send: mails per second (cron)", outbox["mails_per_s"], "mails/s"),
         ]
     rows += [
         (f"matching at {k.removeprefix('match_ms_')} partners", v, "ms/mail")

@@ -187,7 +187,75 @@ def phase_match():
     }
 
 
+def phase_outbox():
+    """Mass send from a list to ARGS['count'] contacts: the request, then the outbox cron
+    (prepare in chunks, send) until everything has left, through a real SMTP listener and
+    with the APPEND to a Dovecot Sent folder."""
+    server = env["ir.mail_server"].create(
+        {
+            "name": "Bench SMTP",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": ARGS["smtp_port"],
+            "smtp_encryption": "none",
+        }
+    )
+    mailbox = env["fetchmail.server"].create(
+        {
+            **mailbox_values("Bench outbox", ARGS["login"], ARGS["password"], ARGS["port"], "auto"),
+            "email_address": "sales@mycompany.example",
+            "mail_server_id": server.id,
+            "outgoing_unknown_action": "none",
+        }
+    )
+    mailbox.button_confirm_login()  # finds the Sent folder
+    contacts = env["res.partner"].create(
+        [
+            {"name": f"Outbox client {n}", "email": f"outbox{n}@client.example"}
+            for n in range(ARGS["count"])
+        ]
+    )
+    template = env["mail.template"].create(
+        {
+            "name": "Bench price list",
+            "mcl_crm": True,
+            "mcl_sharing": "all",
+            "model_id": env["ir.model"]._get_id("res.partner"),
+            "subject": "Price list for {{ object.name }}",
+            "body_html": '<p>Dear <t t-out="object.name"/>, here is our price list.</p>',
+        }
+    )
+    env.cr.commit()
+    wizard = (
+        env["mailbox.mass.compose"]
+        .with_context(active_model="res.partner", active_ids=contacts.ids)
+        .create({"template_id": template.id, "mailbox_id": mailbox.id})
+    )
+    start = time.perf_counter()
+    action = wizard.action_send()
+    env.cr.commit()  # the end of the request (a long list is prepared by the cron)
+    request_s = time.perf_counter() - start
+    outbox = env["mailbox.outbox"]
+    batch = env["mailbox.send.batch"].browse(action["res_id"])
+    runs = 0
+    start = time.perf_counter()
+    while batch.preparing or outbox._count_due():
+        outbox._cron_send()
+        runs += 1
+    cron_s = time.perf_counter() - start
+    return {
+        "count": ARGS["count"],
+        "request_s": round(request_s, 2),
+        "cron_s": round(cron_s, 2),
+        "mails_per_s": round(ARGS["count"] / cron_s, 1) if cron_s else None,
+        "cron_runs": runs,
+        "sent": batch.count_sent,
+        "failed": batch.count_failed,
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
 PHASES = {
+    "outbox": phase_outbox,
     "import": phase_import,
     "native": phase_native,
     "match": phase_match,

@@ -1,5 +1,18 @@
 # Run by `tools/devenv.py demo` inside `odoo shell` (``env`` is given): configure the demo
-# mailbox on the private Dovecot and run one sync. Placeholders are filled in by devenv.py.
+# mailbox on the private Dovecot and its outgoing server on the demo SMTP server (which
+# delivers into that mailbox), and run one sync. Placeholders are filled in by devenv.py.
+MailServer = env["ir.mail_server"]
+smtp_values = {
+    "name": "Demo SMTP (delivers into the demo mailbox)",
+    "smtp_host": "127.0.0.1",
+    "smtp_port": __SMTP_PORT__,
+    "smtp_encryption": "none",
+}
+mail_server = MailServer.search([("name", "=", smtp_values["name"])], limit=1)
+if mail_server:
+    mail_server.write(smtp_values)
+else:
+    mail_server = MailServer.create(smtp_values)
 Mailbox = env["fetchmail.server"]
 values = {
     "name": "Sales mailbox (demo)",
@@ -13,6 +26,8 @@ values = {
     "connection_security": "none",
     "internal_domains": "mycompany.example",
     "import_window": "all",
+    "email_address": "__LOGIN__",
+    "mail_server_id": mail_server.id,
 }
 mailbox = Mailbox.search([("user", "=", values["user"])], limit=1)
 if mailbox:
@@ -24,3 +39,4 @@ mailbox.button_confirm_login()
 env.cr.commit()  # odoo shell: nothing is saved without it
 result = mailbox._mcl_sync()  # the sync engine commits per batch itself
 print(f"demo mailbox {mailbox.name!r} ({mailbox.server}:{mailbox.port}) synced: {result}")
+print(f"outgoing server {mail_server.name!r} on 127.0.0.1:{mail_server.smtp_port}")

@@ -24,6 +24,7 @@ DEMO_DB = os.environ.get("MCL_DEMO_DB", "mcl_demo")
 DEMO_LOGIN = "sales@mycompany.example"
 DEMO_PASSWORD = "demo-mailbox"
 DEMO_PORTS = {"imap": 10143, "imaps": 10993, "pop3": 10110, "pop3s": 10995}
+DEMO_SMTP_PORT = 10025
 
 
 def log(message):
@@ -176,6 +177,7 @@ def cmd_demo(serve=True):
     sys.path.insert(0, os.path.join(ROOT, ADDON, "tests"))
     from corpus import Corpus  # pure modules of the test bench, shared with the demo
     from dovecot import DovecotServer, free_port
+    from smtp_sink import SmtpSink
 
     # Dovecot: state kept in .cache/demo-dovecot so a second run reuses the mailbox
     root = os.path.join(CACHE, "demo-dovecot")
@@ -215,6 +217,16 @@ def cmd_demo(serve=True):
         log(f"demo mailbox {DEMO_LOGIN} filled with {len(mails) + 1} mails")
     log(f"Dovecot on 127.0.0.1: IMAP {dovecot.port_imap}, POP3 {dovecot.port_pop3}")
 
+    # A small mail server for what Odoo sends (replies from the CRM, notifications): every
+    # mail it accepts is delivered into the demo mailbox's Inbox, whoever it is addressed to,
+    # so a reply written on a card can be seen arriving there.
+    def deliver(mail):
+        dovecot.append(DEMO_LOGIN, mail.raw)
+
+    smtp_port = DEMO_SMTP_PORT if _port_free(DEMO_SMTP_PORT) else free_port()
+    smtp = SmtpSink(port=smtp_port, deliver=deliver).start()
+    log(f"SMTP on 127.0.0.1:{smtp.port}, delivering into the Inbox of {DEMO_LOGIN}")
+
     config = write_config("demo", DEMO_DB)
     if db_has_module(DEMO_DB):
         log(f"reusing database {DEMO_DB}")
@@ -226,6 +238,7 @@ def cmd_demo(serve=True):
         code = (
             handle.read()
             .replace("__IMAP_PORT__", str(dovecot.port_imap))
+            .replace("__SMTP_PORT__", str(smtp.port))
             .replace("__LOGIN__", DEMO_LOGIN)
             .replace("__PASSWORD__", DEMO_PASSWORD)
         )
@@ -247,6 +260,7 @@ def cmd_demo(serve=True):
         check=True,
     )
     if not serve:
+        smtp.stop()
         dovecot.stop()
         return 0
     print(
@@ -254,7 +268,9 @@ def cmd_demo(serve=True):
         "  login: admin   password: admin\n"
         "  CRM > Configuration > Mailboxes shows the demo mailbox\n"
         f"  (IMAP 127.0.0.1:{dovecot.port_imap}, user {DEMO_LOGIN}, password {DEMO_PASSWORD})\n"
-        "  Ctrl-C stops Odoo and the demo Dovecot.\n",
+        f"  Mail sent from Odoo goes to SMTP 127.0.0.1:{smtp.port}, which delivers it into\n"
+        "  that mailbox's Inbox: a reply from a card arrives there (and in its Sent folder).\n"
+        "  Ctrl-C stops Odoo, the demo Dovecot and the demo SMTP server.\n",
         flush=True,
     )
     try:
@@ -262,6 +278,7 @@ def cmd_demo(serve=True):
     except KeyboardInterrupt:
         pass
     finally:
+        smtp.stop()
         dovecot.stop()
     return 0
 

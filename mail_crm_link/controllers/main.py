@@ -1,6 +1,6 @@
 from werkzeug.exceptions import NotFound
 
-from odoo import fields, http
+from odoo import http
 from odoo.http import request
 
 from ..mailflow import tracking
@@ -20,17 +20,8 @@ class MailCrmLinkController(http.Controller):
         secret = request.env["ir.config_parameter"].sudo().get_param("database.secret")
         if not tracking.verify(token, signature, secret):
             raise NotFound()
-        message = request.env["mailbox.message"].sudo().search([("open_token", "=", token)])
-        if not message:
+        if not request.env["mailbox.message"].sudo()._mcl_record_open(token):
             raise NotFound()
-        now = fields.Datetime.now()
-        message.write(
-            {
-                "open_first": message.open_first or now,
-                "open_last": now,
-                "open_count": message.open_count + 1,
-            }
-        )
         return request.make_response(
             tracking.PIXEL_GIF,
             headers=[("Content-Type", "image/gif"), ("Cache-Control", "no-store")],

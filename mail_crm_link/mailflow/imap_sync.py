@@ -578,6 +578,21 @@ def append(conn, folder, raw, seen=True, when=None):
         raise imaplib.IMAP4.error(f"APPEND to {folder} refused: {data!r}")
 
 
+def append_once(conn, folder, raw, message_id, seen=True):
+    """APPEND ``raw`` to ``folder`` unless a mail with ``message_id`` is already there (an
+    earlier attempt that stopped before it could record its success). Returns True when
+    appended, False when it was there already."""
+    examine(conn, folder)
+    if message_id:
+        typ, data = conn.uid("SEARCH", None, "HEADER", "Message-ID", quote(message_id))
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"SEARCH in {folder} failed: {data!r}")
+        if (data[0] or b"").split():
+            return False
+    append(conn, folder, raw, seen=seen)
+    return True
+
+
 # -- push (RFC 2177 IDLE) ---------------------------------------------------------------------
 
 # untagged responses that say the selected folder changed

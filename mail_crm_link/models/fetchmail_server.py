@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..mailflow import addresses, imap_sync, parse, pop_sync
+from ..mailflow import addresses, imap_sync, outbox, parse, pop_sync
 
 _logger = logging.getLogger(__name__)
 
@@ -106,6 +106,19 @@ class FetchmailServer(models.Model):
         help="The SMTP server that sends mail written from the CRM for this mailbox "
         "(empty: Odoo's default outgoing server).",
     )
+    save_sent = fields.Boolean(
+        string="Save Sent Mail in the Sent Folder",
+        compute="_compute_save_sent",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Mail written from the CRM is added to this mailbox's Sent folder (IMAP) once "
+        "it is sent, so it shows in your own mail program too. Off by default for Gmail "
+        "(imap.gmail.com) and Office 365 (outlook.office365.com): when the mail leaves through "
+        "their own SMTP server with this account, that server files it in the Sent folder "
+        "itself, and a second copy from Odoo would show every mail twice. Turn it on for them "
+        "when the outgoing server is another one.",
+    )
     copy_mode = fields.Selection(
         [("reply_to", "Reply-To: the mailbox"), ("cc", "Cc: the mailbox")],
         string="When Sent From Another Address",
@@ -178,6 +191,11 @@ class FetchmailServer(models.Model):
             mailbox.count_linked = counts.get((mailbox.id, "linked"), 0)
             mailbox.count_ignored = counts.get((mailbox.id, "ignored"), 0)
             mailbox.count_failed = counts.get((mailbox.id, "error"), 0)
+
+    @api.depends("server")
+    def _compute_save_sent(self):
+        for mailbox in self:
+            mailbox.save_sent = outbox.saves_sent_by_default(mailbox.server)
 
     @api.depends("forward_alias")
     def _compute_forward_address(self):
@@ -273,19 +291,14 @@ class FetchmailServer(models.Model):
         self.ensure_one()
         return addresses.normalize(self.email_address or self.user or "")
 
-    def _mcl_append_sent(self, raw):
-        """Save mail sent from the CRM in the mailbox's Sent folder, as a mail client does,
-        so the user sees it in their own mail program. Returns the folder, or raises."""
+    def _mcl_saves_sent(self):
+        """Whether mail sent from the CRM is APPENDed to this mailbox's Sent folder."""
         self.ensure_one()
-        folder = self.folder_ids.filtered(lambda f: f.role == "sent")[:1]
-        if self.server_type != "imap" or not folder:
-            return folder
-        conn = self._mcl_connect()
-        try:
-            imap_sync.append(conn, folder.name, raw, seen=True)
-        finally:
-            self._mcl_disconnect(conn)
-        return folder
+        return bool(
+            self.save_sent
+            and self.server_type == "imap"
+            and self.folder_ids.filtered(lambda f: f.role == "sent")
+        )
 
     def _mcl_apply_private(self, messages):
         """Mark ``messages`` of this mailbox private when they are mail of its private

@@ -10,14 +10,21 @@ class MailboxCardMixin(models.AbstractModel):
     _mcl_link_field = None
 
     mcl_message_count = fields.Integer(compute="_compute_mcl_message_count", string="Emails")
+    mcl_unsent_count = fields.Integer(
+        compute="_compute_mcl_message_count",
+        string="Not Sent",
+        help="Mail written from this card that the outgoing server did not take.",
+    )
 
     def _compute_mcl_message_count(self):
         """The mails on this card that the user may see (0 without access to stored mail)."""
         Message = self.env["mailbox.message"]
         readable = Message.has_access("read")
         for record in self:
-            record.mcl_message_count = readable and Message.search_count(
-                [(f"link_ids.{self._mcl_link_field}", "=", record.id)]
+            on_card = [(f"link_ids.{self._mcl_link_field}", "=", record.id)]
+            record.mcl_message_count = readable and Message.search_count(on_card)
+            record.mcl_unsent_count = readable and Message.search_count(
+                [*on_card, ("send_state", "=", "failed")]
             )
 
     def action_mcl_messages(self):
@@ -33,6 +40,13 @@ class MailboxCardMixin(models.AbstractModel):
         )
         return action
 
+    def action_mcl_unsent_messages(self):
+        """ "Not Sent": the card's mail that failed to leave, with the reason and Retry."""
+        action = self.action_mcl_messages()
+        action["domain"] = [*action["domain"], ("send_state", "=", "failed")]
+        action["name"] = self.env._("Not sent: %s", self.display_name)
+        return action
+
     def _mcl_files_domain(self):
         return [(self._mcl_link_field, "=", self.id)]
 
@@ -44,6 +58,15 @@ class MailboxCardMixin(models.AbstractModel):
         )
         action["domain"] = self._mcl_files_domain()
         return action
+
+    def _mcl_client_address(self):
+        """Where this card's mail goes: a contact's address; a deal's client's (else its
+        company's, else the deal's own) address."""
+        self.ensure_one()
+        if self._name == "res.partner":
+            return self.email or self.commercial_partner_id.email or ""
+        partner = self.partner_id
+        return partner.email or partner.commercial_partner_id.email or self.email_from or ""
 
     def action_mcl_compose(self):
         """ "New Email" from the card, sent through a CRM mailbox and linked to the card."""

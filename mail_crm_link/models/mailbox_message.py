@@ -1,7 +1,7 @@
 import logging
 
-from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo import api, fields, models, tools
+from odoo.exceptions import AccessError, UserError
 
 from ..mailflow import addresses, classify, policy
 from .fields_extra import BigInteger
@@ -120,6 +120,43 @@ class MailboxMessage(models.Model):
     error_reason = fields.Text(readonly=True)
     parse_warnings = fields.Text(readonly=True)
     retry_count = fields.Integer(readonly=True)
+    # -- outgoing mail written in the CRM (see the mailbox.outbox service) --
+    send_state = fields.Selection(
+        [("queued", "Queued"), ("sending", "Sending"), ("sent", "Sent"), ("failed", "Failed")],
+        readonly=True,
+        copy=False,
+        help="Mail written in the CRM is stored, then sent after the commit. Queued: waiting "
+        "to leave (or to be tried again). Sending: handed to the outgoing server now. Sent: "
+        "the server took it. Failed: see the reason; Retry sends it again.",
+    )
+    send_error = fields.Text(string="Sending Problem", readonly=True, copy=False)
+    send_attempts = fields.Integer(readonly=True, copy=False)
+    send_after = fields.Datetime(string="Next Attempt", readonly=True, copy=False)
+    send_started_at = fields.Datetime(readonly=True, copy=False)
+    send_claim = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    sent_at = fields.Datetime(string="Sent On", readonly=True, copy=False)
+    send_user_id = fields.Many2one("res.users", string="Written By", readonly=True, copy=False)
+    send_batch_id = fields.Many2one(
+        "mailbox.send.batch",
+        string="Mass Sending",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        index="btree_not_null",
+    )
+    outgoing_raw = fields.Binary(
+        attachment=False,  # a column: no file per queued mail; emptied once sent and saved
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        help="The mail to send as built, then as sent until it is saved in the Sent folder.",
+    )
+    append_state = fields.Selection(
+        [("todo", "To Save"), ("done", "Saved"), ("failed", "Not Saved")],
+        string="Sent Folder",
+        readonly=True,
+        copy=False,
+    )
     raw_source = fields.Binary(
         attachment=True,
         readonly=True,
@@ -134,6 +171,16 @@ class MailboxMessage(models.Model):
             "A message is stored once per mailbox.",
         ),
     ]
+
+    def init(self):
+        # the outbox looks for due mail often: a small index of what is not sent yet
+        tools.create_index(
+            self.env.cr,
+            "mailbox_message_outbox_due_index",
+            self._table,
+            ["send_state", "send_after", "id"],
+            where="send_state IN ('queued', 'sending')",
+        )
 
     @api.depends("link_ids")
     def _compute_link_count(self):
@@ -359,6 +406,48 @@ class MailboxMessage(models.Model):
         self.check_access("read")
         self.activity_id.action_feedback(feedback=self.env._("Mail processed."))
         return self.sudo().write({"processed": True})
+
+    # -- outgoing mail --------------------------------------------------------------------------
+    @api.model
+    def _mcl_record_open(self, token):
+        """One open of the mail with this tracking token, counted in one SQL statement: two
+        opens at once both count (a read-then-write in Python would lose one). Returns the
+        mail, or an empty recordset for an unknown token."""
+        self.flush_model(["open_token", "open_count", "open_first", "open_last"])
+        self.env.cr.execute(
+            """
+            UPDATE mailbox_message
+               SET open_count = COALESCE(open_count, 0) + 1,
+                   open_last = now() AT TIME ZONE 'UTC',
+                   open_first = COALESCE(open_first, now() AT TIME ZONE 'UTC')
+             WHERE open_token = %s
+         RETURNING id
+            """,
+            [token],
+        )
+        messages = self.browse([row[0] for row in self.env.cr.fetchall()])
+        messages.invalidate_recordset(["open_count", "open_first", "open_last"])
+        return messages
+
+    def action_retry_send(self):
+        """Send failed mail again (or waiting mail now): allowed to whoever wrote it and to
+        sales managers, for mail they may read; it leaves after the commit."""
+        self.check_access("read")
+        manager = self.env.user.has_group("sales_team.group_sale_manager") or self.env.su
+        for message in self.sudo():
+            if message.send_state not in ("failed", "queued"):
+                raise UserError(
+                    self.env._("Only mail that failed or waits to be sent can be sent again.")
+                )
+            if not manager and message.send_user_id != self.env.user:
+                raise AccessError(
+                    self.env._("Only the writer of a mail or a sales manager can send it again.")
+                )
+        Outbox = self.env["mailbox.outbox"]
+        for mailbox in self.sudo().mailbox_id:
+            Outbox.check_server(mailbox)
+        Outbox.requeue(self.sudo())
+        return True
 
     # -- errors -------------------------------------------------------------------------------
     def action_retry(self):

@@ -6,6 +6,9 @@ crm_linker       mailbox.crm.linker      match + policy decisions applied
 record_factory   mailbox.record.factory  created records: values, responsible, loop guard, claim
 card_publisher   mailbox.card.publisher  chatter entries, Email activities, notifications
 mailbox_health   mailbox.health          failures, backoff, who is told what
+outbox           mailbox.outbox          mail written in the CRM: stored and queued in the
+                                         request, sent after the commit, never twice; the ONLY
+                                         place that commits in the outbound path
 """
 
 from . import mailbox_health
@@ -14,3 +17,4 @@ from . import record_factory
 from . import card_publisher
 from . import crm_linker
 from . import mailbox_sync
+from . import outbox

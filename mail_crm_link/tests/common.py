@@ -25,6 +25,28 @@ OUR_DOMAIN = "mycompany.example"
 CLIENT_DOMAIN = "client.example"
 
 
+def use_savepoints_for_commits(test):
+    """The sync and the outbox commit after each step and roll back to the last commit on
+    failure. A test runs in one transaction that is rolled back at the end, so here a commit
+    releases and re-opens a savepoint and a rollback returns to it: the same semantics,
+    inside the test's transaction (blind to other transactions: tests of concurrency, crashes
+    and retries use real cursors)."""
+    cr = test.env.cr
+    cr.execute("SAVEPOINT mcl_checkpoint")
+
+    def commit():
+        cr.flush()
+        cr.execute("RELEASE SAVEPOINT mcl_checkpoint")
+        cr.execute("SAVEPOINT mcl_checkpoint")
+
+    def rollback():
+        cr.clear()  # as Cursor.rollback: cache and pending writes go
+        cr.execute("ROLLBACK TO SAVEPOINT mcl_checkpoint")
+
+    test.patch(cr, "commit", commit)
+    test.patch(cr, "rollback", rollback)
+
+
 class MailCrmLinkCommon(TestCrmCommon):
     """Users, CRM records and the real mail servers, built once per test class.
 
@@ -85,24 +107,7 @@ class MailCrmLinkCommon(TestCrmCommon):
         self._use_savepoints_for_commits()
 
     def _use_savepoints_for_commits(self):
-        """The sync commits after each batch and rolls back to the last commit on failure.
-        A test runs in one transaction that is rolled back at the end, so here a commit
-        releases and re-opens a savepoint and a rollback returns to it: the same semantics,
-        inside the test's transaction."""
-        cr = self.env.cr
-        cr.execute("SAVEPOINT mcl_checkpoint")
-
-        def commit():
-            cr.flush()
-            cr.execute("RELEASE SAVEPOINT mcl_checkpoint")
-            cr.execute("SAVEPOINT mcl_checkpoint")
-
-        def rollback():
-            cr.clear()  # as Cursor.rollback: cache and pending writes go
-            cr.execute("ROLLBACK TO SAVEPOINT mcl_checkpoint")
-
-        self.patch(cr, "commit", commit)
-        self.patch(cr, "rollback", rollback)
+        use_savepoints_for_commits(self)
 
     # -- real IMAP/POP3 -----------------------------------------------------------------------
     @property
@@ -167,10 +172,21 @@ class MailCrmLinkCommon(TestCrmCommon):
     def make_mail_server(self):
         return self.env["ir.mail_server"].create(self.smtp_sink.mail_server_values())
 
+    def send_queued(self, refuse=(), **kwargs):
+        """Run the outbox as the post-commit hook or the cron does (here inside the test's
+        transaction, commits emulated); returns what the SMTP listener received. ``refuse``:
+        addresses the listener refuses."""
+        with self.real_smtp(refuse=refuse) as sink:
+            self.env["mailbox.outbox"].send(**kwargs)
+        self.env.invalidate_all()
+        return list(sink.messages)
+
     @contextlib.contextmanager
-    def real_smtp(self):
-        """Let Odoo really talk SMTP to the sink (Odoo skips SMTP while a test runs)."""
+    def real_smtp(self, refuse=()):
+        """Let Odoo really talk SMTP to the sink (Odoo skips SMTP while a test runs);
+        ``refuse``: addresses the sink refuses at RCPT TO."""
         self.smtp_sink.reset()
+        self.smtp_sink.refuse = {a.lower() for a in refuse}
         saved = modules.module.current_test
         modules.module.current_test = None
         try:

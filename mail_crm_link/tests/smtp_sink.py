@@ -1,17 +1,32 @@
 """A real SMTP listener on 127.0.0.1 (aiosmtpd) that captures what Odoo sends.
 
-Pure Python (no ``odoo`` import). ``get_sink()`` gives the test session's listener; ``sink.reset()``
-empties it between tests.
+Pure Python (no ``odoo`` import). ``get_sink()`` gives the test session's listener;
+``sink.reset()`` empties it between tests. Knobs, all cleared by ``reset()``:
+
+- ``refuse``: lower-case addresses refused at RCPT TO (550, as for an unknown user);
+- ``hold``: a threading.Event; while it is not set, each mail is received and then left
+  unanswered (no 250), so a test can stop the sender exactly there;
+- ``delay``: seconds to wait before answering, as a real server over a network;
+- ``received``: a threading.Event set when a mail has been received.
+
+``SmtpSink(refuse_login=True)`` offers AUTH and refuses every login (535). ``deliver`` (a
+callable taking a CapturedMail) makes it a small mail server: the demo delivers what Odoo
+sends into the demo Dovecot mailbox.
 """
 
+import asyncio
 import atexit
 import email
 import email.policy
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
-from .dovecot import free_port
+try:
+    from .dovecot import free_port
+except ImportError:  # imported as a top-level module by tools/devenv.py (the demo)
+    from dovecot import free_port
 
 
 class CapturedMail:
@@ -34,20 +49,48 @@ class _Handler:
     def __init__(self, sink):
         self.sink = sink
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.sink.refuse:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        mail = CapturedMail(envelope)
         with self.sink.lock:
-            self.sink.messages.append(CapturedMail(envelope))
+            self.sink.messages.append(mail)
+        self.sink.received.set()
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
+        if self.sink.hold is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.sink.hold.wait, 60)
+        if self.sink.deliver is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self.sink.deliver, mail)
+            except Exception as exc:  # noqa: BLE001 (told to the sender as a server would)
+                return f"451 4.3.0 Delivery failed: {exc}"
         return "250 Message accepted for delivery"
 
 
 class SmtpSink:
     host = "127.0.0.1"
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port=None, deliver=None, refuse_login=False):
+        self.port = port or free_port()
         self.messages = []
+        self.refuse = set()
+        self.hold = None
+        self.delay = 0
+        self.received = threading.Event()
+        self.deliver = deliver
         self.lock = threading.Lock()
-        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+        auth = {}
+        if refuse_login:  # offers AUTH and refuses every login (535), as with a wrong password
+            auth = {
+                "authenticator": lambda *args: AuthResult(success=False, handled=False),
+                "auth_require_tls": False,
+            }
+        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port, **auth)
 
     def start(self):
         self.controller.start()
@@ -59,6 +102,14 @@ class SmtpSink:
     def reset(self):
         with self.lock:
             self.messages.clear()
+        self.refuse = set()
+        self.hold = None
+        self.delay = 0
+        self.received.clear()
+
+    def message_ids(self):
+        with self.lock:
+            return [str(m["Message-ID"]) for m in self.messages]
 
     def mail_server_values(self):
         """Values of an ``ir.mail_server`` that delivers to this sink."""

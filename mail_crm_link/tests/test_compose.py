@@ -1,5 +1,6 @@
-"""Reply and write from the CRM card (issue 5): sent through the mailbox's SMTP server (a
-real listener), threaded, linked to the card at once, and saved in Dovecot's Sent folder."""
+"""Reply and write from the CRM card (issue 5): queued in the request and linked to the card
+at once, then sent by the outbox through the mailbox's SMTP server (a real listener),
+threaded, and saved in Dovecot's Sent folder (issue 12)."""
 
 from email.utils import getaddresses
 
@@ -52,8 +53,13 @@ class TestCompose(MailCrmLinkCommon):
         self.assertEqual(wizard.mailbox_id, self.mailbox)
         with self.real_smtp() as sink:
             wizard.action_send()
-        self.assertEqual(len(sink.messages), 1)
-        sent = sink.messages[0]
+        self.assertFalse(sink.messages)  # nothing leaves inside the request
+        queued = self.stored(self.mailbox, send_state="queued")
+        self.assertEqual(queued.link_ids.lead_id, deal)  # on the card at once, with its state
+        self.assertEqual(self.dovecot.count(self.mailbox.user, "Sent"), 0)
+        messages = self.send_queued()
+        self.assertEqual(len(messages), 1)
+        sent = messages[0]
         self.assertEqual(sent.rcpt_tos, [self.contact_client.email])
         self.assertEqual(sent["In-Reply-To"], incoming.message_id)
         self.assertTrue(str(sent["References"]).endswith(incoming.message_id))
@@ -62,6 +68,9 @@ class TestCompose(MailCrmLinkCommon):
         self.assertEqual(getaddresses([str(sent["From"])])[0][1], f"sales@{OUR_DOMAIN}")
         # linked to the card at once, shown in its chatter
         stored = self.stored(self.mailbox, message_id=str(sent["Message-ID"]))
+        self.assertEqual(stored, queued)
+        self.assertEqual(stored.send_state, "sent")
+        self.assertEqual(stored.append_state, "done")
         self.assertEqual(stored.direction, "outgoing")
         self.assertEqual(stored.link_ids.lead_id, deal)
         self.assertEqual(stored.link_ids.user_id, self.user_sales_salesman)
@@ -110,9 +119,8 @@ class TestCompose(MailCrmLinkCommon):
             default_res_id=lead.id,
         )
         self.assertEqual(wizard.email_to, f"x@{CLIENT_DOMAIN}")
-        with self.real_smtp() as sink:
-            wizard.action_send()
-        self.assertEqual(sink.messages[0].rcpt_tos, [f"x@{CLIENT_DOMAIN}"])
+        wizard.action_send()
+        self.assertEqual(self.send_queued()[0].rcpt_tos, [f"x@{CLIENT_DOMAIN}"])
         self.assertEqual(lead.mcl_message_count, 1)
 
     def test_only_usable_mailboxes_and_readable_cards(self):
@@ -129,6 +137,6 @@ class TestCompose(MailCrmLinkCommon):
             default_res_model="crm.lead",
             default_res_id=self.lead_client.id,
         )
-        with self.assertRaises(AccessError), self.real_smtp() as sink:
+        with self.assertRaises(AccessError):
             wizard.action_send()
-        self.assertFalse(sink.messages)
+        self.assertFalse(self.send_queued())

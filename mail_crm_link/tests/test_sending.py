@@ -30,9 +30,9 @@ class SendingCase(MailCrmLinkCommon):
         return Compose.create(vals)
 
     def send(self, composer):
-        with self.real_smtp() as sink:
-            composer.action_send()
-        return sink.messages
+        """Send as the user does (queued), then as the outbox does after the commit."""
+        composer.action_send()
+        return self.send_queued()
 
 
 class TestTemplates(SendingCase):
@@ -142,19 +142,24 @@ class TestTemplates(SendingCase):
             .create({"template_id": template.id, "mailbox_id": self.mailbox.id})
         )
         self.assertEqual(wizard.record_count, 3)
-        with self.real_smtp() as sink:
-            wizard.action_send()
+        action = wizard.action_send()
+        batch = self.env["mailbox.send.batch"].browse(action["res_id"])
+        self.assertEqual((batch.count_queued, batch.count_sent, batch.skipped_count), (2, 0, 1))
+        self.assertIn("No Address", batch.skipped_note)
+        messages = self.send_queued()
         self.assertEqual(
-            sorted(m.rcpt_tos[0] for m in sink.messages),
+            sorted(m.rcpt_tos[0] for m in messages),
             sorted([self.contact_client.email, second.email]),
         )
         self.assertEqual(
-            {str(m["Subject"]) for m in sink.messages},
+            {str(m["Subject"]) for m in messages},
             {"Offer for Giulia Rossi", "Offer for Marco Bianchi"},
         )
         for partner in (self.contact_client, second):
             self.assertEqual(partner.mcl_message_count, 1)
         self.assertEqual(self.dovecot.count(self.mailbox.user, "Sent"), 2)
+        batch.invalidate_recordset()
+        self.assertEqual((batch.count_queued, batch.count_sent, batch.state), (0, 2, "done"))
 
 
 class TestSenderAndAddresses(SendingCase):
@@ -215,11 +220,11 @@ class TestSenderAndAddresses(SendingCase):
         self.send(self.composer(user, self.contact_client, email_cc=f"luca.romano@{CLIENT_DOMAIN}"))
         self.assertEqual(len(self.env["res.partner"].search([("email", "=", luca.email)])), 1)
         self.mailbox.allow_any_address = False
-        with self.assertRaises(UserError), self.real_smtp() as sink:
+        with self.assertRaises(UserError):
             self.composer(
                 user, self.contact_client, email_cc=f"stranger@{CLIENT_DOMAIN}"
             ).action_send()
-        self.assertFalse(sink.messages)
+        self.assertFalse(self.send_queued())
         self.send(self.composer(user, self.contact_client, email_cc=luca.email))  # known: fine
 
     def test_forwarding_alias(self):

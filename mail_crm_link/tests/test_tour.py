@@ -3,7 +3,7 @@ import contextlib
 from odoo import modules
 from odoo.tests import tagged
 
-from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkTourCase
+from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkTourCase, use_savepoints_for_commits
 from .corpus import Corpus
 from .dovecot import get_server
 from .smtp_sink import get_sink
@@ -111,17 +111,27 @@ class TestCardTours(MailCrmLinkTourCase):
     def test_reply_from_the_card(self):
         self.store(("Giulia Rossi", self.giulia.email))
         sent_before = self.dovecot.count(self.login, "Sent")
+        sink = get_sink()
+        sink.reset()
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_reply_from_card",
+            login="admin",
+        )
+        self.assertFalse(sink.messages)  # queued in the request, not sent inside it
+        reply = self.env["mailbox.message"].search(
+            [("mailbox_id", "=", self.mailbox.id), ("direction", "=", "outgoing")]
+        )
+        self.assertEqual(reply.send_state, "queued")
+        self.assertIn(self.deal, reply.link_ids.lead_id)  # on the card at once
+        # the outbox, as its post-commit hook or its cron runs it
+        use_savepoints_for_commits(self)
         with contextlib.ExitStack() as stack:
-            sink = get_sink()
-            sink.reset()
             saved = modules.module.current_test
             modules.module.current_test = None  # let Odoo really talk SMTP to the listener
             stack.callback(setattr, modules.module, "current_test", saved)
-            self.start_tour(
-                f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
-                "mail_crm_link_reply_from_card",
-                login="admin",
-            )
+            self.env["mailbox.outbox"].send()
+        self.assertEqual(reply.send_state, "sent")
         self.assertEqual(len(sink.messages), 1)
         self.assertEqual(sink.messages[0].rcpt_tos, [self.giulia.email])
         self.assertIn(

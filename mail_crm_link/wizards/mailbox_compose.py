@@ -1,4 +1,3 @@
-import logging
 import secrets
 
 from markupsafe import Markup
@@ -7,8 +6,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
 from ..mailflow import addresses, threads, tracking
-
-_logger = logging.getLogger(__name__)
+from ..services.outbox import OutgoingMail
 
 SENDER_MODES = [
     ("mailbox", "The CRM mailbox"),
@@ -20,10 +18,12 @@ SENDER_MODES = [
 class MailboxCompose(models.TransientModel):
     """Write to a client from a CRM card, or reply to one of its mails.
 
-    Table of contents of ``action_send``: build the MIME message (threading headers and a
-    Message-ID carrying the card's signed token) → send it through the mailbox's outgoing
-    server → store it as sent mail of the mailbox, linked to the card at once → APPEND it to
-    the mailbox's Sent folder, so that the user's own mail program shows it too.
+    Table of contents of ``action_send``: check what the user chose (the card, the mailbox,
+    the mail answered, the attached files: all read as the user) and that an outgoing server
+    exists → build the MIME message (threading headers and a Message-ID carrying the card's
+    signed token) → hand it to the outbox (``mailbox.outbox.queue``): stored as sent mail of
+    the mailbox, linked to the card at once, *queued*. It leaves after the commit, through the
+    mailbox's outgoing server, and is saved in the Sent folder when the mailbox asks for it.
     """
 
     _name = "mailbox.compose"
@@ -81,7 +81,7 @@ class MailboxCompose(models.TransientModel):
         if parent:
             values.update(parent._mcl_reply_values())
         else:
-            values["email_to"] = _client_address(record)
+            values["email_to"] = record._mcl_client_address()
         values.setdefault("mailbox_id", (parent.mailbox_id or self._default_mailbox()).id or False)
         return values
 
@@ -94,36 +94,35 @@ class MailboxCompose(models.TransientModel):
         return (own or mailboxes)[:1]
 
     def _record(self):
-        return self.env[self.res_model].browse(self.res_id)
+        if self.res_model not in ("crm.lead", "res.partner"):
+            raise UserError(self.env._("Mail is written from contacts, companies and leads."))
+        return self.env[self.res_model].browse(self.res_id).exists()
 
-    def action_send(self):
-        self.ensure_one()
+    def _check_choices(self):
+        """What the user chose is read as the user: the card, the mailbox, the mail answered
+        and every attached file (never with sudo: a crafted request could name anything)."""
         record = self._record()
+        if not record:
+            raise UserError(self.env._("The record this mail was written from no longer exists."))
         record.check_access("read")
         self.mailbox_id.check_access("read")  # a mailbox the user may use (record rules)
+        if self.parent_id:
+            self.parent_id.check_access("read")  # a mail the user may read
+        if self.attachment_ids:
+            self.attachment_ids.check("read")  # as core's mail.message does
+        return record
+
+    def action_send(self):
+        """Store the mail and queue it; it leaves after the commit (see the class)."""
+        self.ensure_one()
+        record = self._check_choices()
         mailbox = self.mailbox_id.sudo()
+        Outbox = self.env["mailbox.outbox"]
+        Outbox.check_server(mailbox)
         sender = self._sender(mailbox)
         self._check_recipients(mailbox)
-        message, open_token = self._build(mailbox, sender)
-        self.env["ir.mail_server"].sudo().send_email(
-            message, mail_server_id=mailbox.mail_server_id.id or None
-        )
-        raw = message.as_bytes()  # as sent (the mail server may have adjusted headers)
-        stored = self._store(mailbox, raw, message["Message-ID"])
-        if open_token:
-            stored.sudo().open_token = open_token
-        # the recipients: known ones linked, new ones per the mailbox's outgoing policy
-        self.env["mailbox.crm.linker"].sudo().link(
-            stored.sudo(), allow_create=mailbox.allow_any_address, run_hooks=False, history=False
-        )
-        self.env["mailbox.message.link"]._add_links(stored, record)
-        try:
-            mailbox._mcl_append_sent(raw)
-        except Exception as exc:  # noqa: BLE001 (the mail is sent and stored; say what failed)
-            _logger.warning("Mailbox %s: could not save sent mail to Sent: %s", mailbox.id, exc)
-            stored.sudo().link_note = self.env._(
-                "Sent, but not saved in the mailbox's Sent folder: %s", exc
-            )
+        raw, open_token = self._build(mailbox, sender)
+        Outbox.queue(mailbox, [OutgoingMail(raw, record, open_token)])
         return {"type": "ir.actions.act_window_close"}
 
     def _sender(self, mailbox):
@@ -170,14 +169,43 @@ class MailboxCompose(models.TransientModel):
             )
 
     def _build(self, mailbox, sender):
-        """The MIME message: threading headers, a Message-ID with the card's token, the
-        mailbox in Cc or Reply-To when the mail leaves from another address, and the open
-        tracking image when the mailbox asks for it and every recipient is a client."""
-        parent = self.parent_id.sudo()
-        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
-        message_id = threads.make_message_id(
+        """The MIME bytes of this composer's mail and its open-tracking token."""
+        return self._build_mail(
+            mailbox,
+            sender,
             self.res_model,
             self.res_id,
+            addresses.parse_list([self.email_to]),
+            addresses.parse_list([self.email_cc or ""]),
+            self.subject,
+            self.body,
+            [(a.name, a.raw, a.mimetype) for a in self.attachment_ids],  # checked: as the user
+            parent=self.parent_id,
+        )
+
+    @api.model
+    def _build_mail(
+        self,
+        mailbox,
+        sender,
+        res_model,
+        res_id,
+        to_pairs,
+        cc_pairs,
+        subject,
+        body,
+        files,
+        parent=None,
+    ):
+        """The MIME message as bytes, with its final Message-ID (the card's token):
+        threading headers, the mailbox in Cc or Reply-To when the mail leaves from another
+        address, and the open tracking image when the mailbox asks for it and every recipient
+        is a client. Returns ``(raw, open_token or False)``."""
+        parent = (parent or self.env["mailbox.message"]).sudo()  # read access checked
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        message_id = threads.make_message_id(
+            res_model,
+            res_id,
             secret,
             addresses.domain_of(sender) or "localhost",
             secrets.token_hex(8),
@@ -187,8 +215,7 @@ class MailboxCompose(models.TransientModel):
         if parent.message_id:
             headers["In-Reply-To"] = parent.message_id
             references = " ".join(filter(None, [parent.references, parent.message_id]))
-        to_pairs = addresses.parse_list([self.email_to])
-        cc_pairs = addresses.parse_list([self.email_cc or ""])
+        cc_pairs = list(cc_pairs)
         if not to_pairs:
             raise UserError(self.env._("Enter at least one recipient address."))
         reply_to = False
@@ -199,7 +226,7 @@ class MailboxCompose(models.TransientModel):
                     cc_pairs.append(("", own))
             else:
                 reply_to = own
-        body = self.body or Markup("<p></p>")
+        body = body or Markup("<p></p>")
         open_token = False
         internal = mailbox._internal_set()
         clients_only = not any(
@@ -215,7 +242,7 @@ class MailboxCompose(models.TransientModel):
             email_to=[_named(n, a) for n, a in to_pairs],
             email_cc=[_named(n, a) for n, a in cc_pairs],
             reply_to=reply_to,
-            subject=self.subject,
+            subject=subject,
             body=body,
             body_alternative=tools.html2plaintext(body),
             subtype="html",
@@ -223,34 +250,10 @@ class MailboxCompose(models.TransientModel):
             message_id=message_id,
             references=references,
             headers=headers,
-            attachments=[(a.name, a.raw, a.mimetype) for a in self.attachment_ids.sudo()],
+            attachments=files,
         )
-        return message, open_token
-
-    def _store(self, mailbox, raw, message_id):
-        folder = mailbox.folder_ids.filtered(lambda f: f.role == "sent")[:1]
-        Message = self.env["mailbox.message"].sudo()
-        stored = (
-            self.env["mailbox.message.store"]
-            .sudo()
-            .store_batch(mailbox, folder, [({}, raw, fields.Datetime.now())])
-        )
-        if not stored:  # already stored (same Message-ID): never happens for a new token
-            stored = Message.search(
-                [("mailbox_id", "=", mailbox.id), ("dedup_key", "=", message_id)]
-            )
-        stored.direction = "outgoing"
-        return stored.with_env(self.env)
+        return message.as_bytes(), open_token
 
 
 def _named(name, address):
     return tools.formataddr((name, address)) if name else address
-
-
-def _client_address(record):
-    """Where a card's mail goes: a contact's address; a deal's client's (else its company's,
-    else the deal's own) address."""
-    if record._name == "res.partner":
-        return record.email or record.commercial_partner_id.email or ""
-    partner = record.partner_id
-    return partner.email or partner.commercial_partner_id.email or record.email_from or ""

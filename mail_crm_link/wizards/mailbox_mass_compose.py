@@ -1,12 +1,15 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..services.outbox import PREPARE_NOW
 from .mailbox_compose import SENDER_MODES
 
 
 class MailboxMassCompose(models.TransientModel):
-    """Send a template to a selection of contacts (or leads) from a list view: one mail per
-    record, each linked to its record and saved in the mailbox's Sent folder."""
+    """Send a template to a selection of contacts (or leads) from a list view.
+
+    The list becomes a mass sending (``mailbox.send.batch``): one independent mail per
+    recipient, built and queued in chunks (see ``_prepare_next``) and sent by the outbox."""
 
     _name = "mailbox.mass.compose"
     _description = "Send a Template to Several Records"
@@ -42,29 +45,50 @@ class MailboxMassCompose(models.TransientModel):
             wizard.record_count = len(wizard.res_ids or [])
 
     def action_send(self):
+        """Check what can be checked now, then hand the list to a mass sending: prepared
+        here for a short list, in the background (by the outbox cron, in committed chunks)
+        for a long one, so that no list is too long for a request."""
         self.ensure_one()
+        if self.res_model not in ("res.partner", "crm.lead"):
+            raise UserError(self.env._("Mail is written to contacts, companies and leads."))
         records = self.env[self.res_model].browse(self.res_ids or []).exists()
         records.check_access("read")
-        Compose = self.env["mailbox.compose"]
-        sent = 0
-        for record in records:
-            values = Compose.with_context(
-                default_res_model=record._name, default_res_id=record.id
-            ).default_get(["email_to", "res_model", "res_id"])
-            if not values.get("email_to"):
-                continue  # no address: nothing to send to
-            composer = Compose.create(
-                {
-                    **values,
-                    "mailbox_id": self.mailbox_id.id,
-                    "template_id": self.template_id.id,
-                    "sender_mode": self.sender_mode,
-                    "subject": "-",
-                }
-            )
-            composer._onchange_template_id()
-            composer.action_send()
-            sent += 1
-        if not sent:
-            raise UserError(self.env._("None of the selected records has an email address."))
-        return {"type": "ir.actions.act_window_close"}
+        self.mailbox_id.check_access("read")
+        self.template_id.check_access("read")
+        self.env["mailbox.outbox"].check_server(self.mailbox_id.sudo())
+        batch = self.env["mailbox.send.batch"].create(
+            {
+                "name": self.env._(
+                    "%(template)s to %(count)s records",
+                    template=self.template_id.name,
+                    count=len(records),
+                ),
+                "mailbox_id": self.mailbox_id.id,
+                "template_id": self.template_id.id,
+                "sender_mode": self.sender_mode,
+                "res_model": self.res_model,
+                "res_ids": records.ids,
+                "record_count": len(records),
+                "preparing": True,
+            }
+        )
+        if len(records) <= PREPARE_NOW:
+            batch._prepare_next(PREPARE_NOW)
+            if not batch.message_ids:
+                raise UserError(
+                    self.env._(
+                        "None of the selected records can be written to:\n%s",
+                        batch.skipped_note or "",
+                    )
+                )
+        else:
+            self.env.ref("mail_crm_link.ir_cron_outbox_send")._trigger()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Mass Sending"),
+            "res_model": "mailbox.send.batch",
+            "res_id": batch.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
