@@ -20,6 +20,7 @@ from collections import Counter
 import psycopg2.errors
 
 from odoo import api, fields, models, sql_db
+from odoo.exceptions import AccessError
 
 from ..mailflow import imap_sync, pop_sync, rules
 
@@ -45,6 +46,7 @@ class MailboxSync(models.AbstractModel):
         """Sync every due CRM mailbox, each isolated from the others, then run background
         jobs; re-trigger itself when the time budget runs out so that a long initial import
         never holds a cron worker for hours."""
+        self._check_system()
         deadline = time.monotonic() + time_budget
         due = self._due_mailbox_ids()
         self.env.cr.commit()  # nothing pending: each mailbox starts its own transaction  # pylint: disable=invalid-commit
@@ -57,6 +59,13 @@ class MailboxSync(models.AbstractModel):
                 return
         if self.run_jobs(deadline):
             cron._trigger()
+
+    @api.model
+    def _check_system(self):
+        """The sync commits and logs in with the mailboxes' secrets: only the cron, the
+        listener, scripts (superuser) and administrators may start it, never a plain RPC."""
+        if not (self.env.su or self.env.is_system()):
+            raise AccessError(self.env._("Only administrators can synchronize mailboxes."))
 
     @api.model
     def _due_mailbox_ids(self):
@@ -106,6 +115,7 @@ class MailboxSync(models.AbstractModel):
         spent, more to do), ``error`` (a sentence for people) and counters.
         """
         mailbox.ensure_one()
+        self._check_system()
         lock = self._lock(mailbox)
         if lock is None:
             return {"busy": True}
@@ -210,9 +220,11 @@ class MailboxSync(models.AbstractModel):
         """POP3: every UIDL not stored yet is fetched; the first sync imports the window only
         (by the Date header, read with TOP n 0) and as history, like IMAP's initial import."""
         folder = mailbox._mcl_pop_folder()
-        known = self._pop_known_uidls(mailbox)
+        stored, skipped = self._pop_known_uidls(mailbox)
         listing = pop_sync.list_uidls(conn)
-        to_fetch, to_delete = pop_sync.plan(listing, known, mailbox.pop_delete)
+        to_fetch, _none = pop_sync.plan(listing, stored | skipped, False)
+        # only what is stored may be deleted: mail outside the window stays on the server
+        _all, to_delete = pop_sync.plan(listing, stored, mailbox.pop_delete)
         for num in to_delete:  # stored by an earlier sync that stopped before deleting
             conn.dele(num)
         if not folder.uidvalidity:  # the first listing of this POP3 mailbox: plan the import
@@ -254,15 +266,14 @@ class MailboxSync(models.AbstractModel):
 
     @api.model
     def _pop_known_uidls(self, mailbox):
+        """(UIDLs stored, UIDLs skipped as outside the import window)."""
         self.env.cr.execute(
-            """
-            SELECT pop_uidl FROM mailbox_message WHERE mailbox_id = %s AND pop_uidl IS NOT NULL
-            UNION ALL
-            SELECT uidl FROM mailbox_pop_skip WHERE mailbox_id = %s
-            """,
-            [mailbox.id, mailbox.id],
+            "SELECT pop_uidl FROM mailbox_message WHERE mailbox_id = %s AND pop_uidl IS NOT NULL",
+            [mailbox.id],
         )
-        return {row[0] for row in self.env.cr.fetchall()}
+        stored = {row[0] for row in self.env.cr.fetchall()}
+        self.env.cr.execute("SELECT uidl FROM mailbox_pop_skip WHERE mailbox_id = %s", [mailbox.id])
+        return stored, {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
     def _pop_skip(self, mailbox, uidls):
@@ -319,6 +330,7 @@ class MailboxSync(models.AbstractModel):
         """Pending re-link and privacy jobs, in committed batches of JOB_BATCH mails, each
         under its mailbox's lock (never at the same time as that mailbox's sync). Returns
         True when work is left for the next run."""
+        self._check_system()
         for job in self.env["mailbox.sync.job"].search([("state", "=", "pending")]):
             lock = self._lock(job.mailbox_id)
             if lock is None:

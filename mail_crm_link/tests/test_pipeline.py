@@ -6,6 +6,7 @@ savepoints (what real commits and processes show is in test_real_commits)."""
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -265,3 +266,27 @@ class TestStoreCleaning(MailCrmLinkCommon):
             message_store.clean({"a\x00": ["x\x00y", {"k": "v\x00"}], "n": 3}),
             {"a": ["xy", {"k": "v"}], "n": 3},
         )
+
+
+@tagged("post_install", "-at_install")
+class TestPop3WindowAndDeletion(MailCrmLinkCommon):
+    def test_mail_outside_the_window_is_never_deleted(self):
+        """POP3 with "delete after import": only what was stored is deleted; mail left out
+        of the import window stays on the server, sync after sync."""
+        login = self.make_mail_user()
+        old = self.corpus.message(
+            subject="Old news", date=datetime.now(timezone.utc) - timedelta(days=400)
+        )
+        self.dovecot.append_many(login, [old, self.corpus.message(subject="Recent")])
+        mailbox = self.make_mailbox(login, protocol="pop", import_days=30, pop_delete=True)
+        for _sync in range(3):
+            self.assertFalse(self.sync(mailbox).get("error"))
+        self.assertEqual(self.stored(mailbox).mapped("subject"), ["Recent"])
+        self.assertEqual(self.dovecot.count(login), 1, "the old mail is still on the server")
+
+    def test_sync_is_for_the_system_only(self):
+        mailbox = self.make_mailbox(self.make_mail_user())
+        with self.assertRaises(AccessError):
+            self.env["mailbox.sync"].with_user(self.user_sales_manager).sync(mailbox)
+        with self.assertRaises(AccessError):
+            self.env["mailbox.sync"].with_user(self.user_sales_salesman).cron_sync()
