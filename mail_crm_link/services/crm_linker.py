@@ -16,6 +16,8 @@ adds only what is new: no duplicate link, chatter entry or activity.
 import logging
 from collections import defaultdict
 
+import psycopg2.errors
+
 from odoo import api, fields, models
 
 from ..mailflow import addresses, classify, policy, threads
@@ -64,7 +66,17 @@ class MailboxCrmLinker(models.AbstractModel):
         try:
             with self.env.cr.savepoint():
                 return self.link(messages, history=history)
+        except psycopg2.errors.SerializationFailure:
+            # a record the batch touches was changed by another transaction: link these
+            # mails again in a fresh one, as for a busy new address
+            messages.write({"link_deferred": True})
+            return messages
         except Exception as exc:
+            if len(messages) > 1:  # one mail's failure must not cost the others their links
+                deferred = messages.browse()
+                for message in messages:
+                    deferred |= self.link_safely(message, history=history)
+                return deferred
             _logger.exception("mail_crm_link: linking failed for %s", messages)
             messages.write(
                 {

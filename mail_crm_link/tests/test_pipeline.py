@@ -290,3 +290,35 @@ class TestPop3WindowAndDeletion(MailCrmLinkCommon):
             self.env["mailbox.sync"].with_user(self.user_sales_manager).sync(mailbox)
         with self.assertRaises(AccessError):
             self.env["mailbox.sync"].with_user(self.user_sales_salesman).cron_sync()
+
+
+@tagged("post_install", "-at_install")
+class TestOneMailNeverUnlinksItsBatch(MailCrmLinkCommon):
+    def test_a_mail_whose_linking_fails_leaves_the_others_linked(self):
+        login = self.make_mail_user()
+        self.dovecot.append_many(
+            login,
+            [
+                self.corpus.message(subject=f"Mail {i}", sender=("G", self.contact_client.email))
+                for i in range(3)
+            ],
+        )
+        mailbox = self.make_mailbox(login, import_window="all")
+        Linker = type(self.env["mailbox.crm.linker"])
+        real = Linker._link_one
+
+        def fails_on_mail_1(self_, run, message):
+            if message.subject == "Mail 1":
+                raise ValueError("a bug of ours in linking")
+            return real(self_, run, message)
+
+        with (
+            patch.object(Linker, "_link_one", fails_on_mail_1),
+            mute_logger(f"{SERVICES}.crm_linker"),
+        ):
+            self.assertFalse(self.sync(mailbox).get("error"))
+        self.assertEqual(self.stored(mailbox, subject="Mail 0").state, "linked")
+        self.assertEqual(self.stored(mailbox, subject="Mail 2").state, "linked")
+        broken = self.stored(mailbox, subject="Mail 1")
+        self.assertEqual(broken.state, "new")
+        self.assertIn("a bug of ours in linking", broken.link_note)
