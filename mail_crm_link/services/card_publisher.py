@@ -12,6 +12,7 @@ from psycopg2.extras import execute_values
 
 from odoo import Command, api, fields, models
 
+from .. import compat
 from ..mailflow import classify, policy
 
 
@@ -60,6 +61,7 @@ class MailboxCardPublisher(models.AbstractModel):
                     "date": message.date,
                     "attachment_ids": [Command.set(message.attachment_ids.ids)],
                     "mcl_message_id": message.id,
+                    **compat.delivered_recipients(message.email_to, message.email_cc),
                 }
             )
         entries = self.env["mail.message"].sudo().create(vals_list)
@@ -104,6 +106,7 @@ class MailboxCardPublisher(models.AbstractModel):
                 attachment_ids=message.attachment_ids.ids,
                 message_id=message.message_id or False,
                 date=message.date,
+                **compat.delivered_recipients(message.email_to, message.email_cc),
             )
             entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
             link.mail_message_id = entry
