@@ -1,5 +1,6 @@
 from . import test_bench
 from . import test_compose
+from . import test_constraints
 from . import test_folder_layouts
 from . import test_i18n
 from . import test_interop

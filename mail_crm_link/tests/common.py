@@ -11,12 +11,12 @@ import contextlib
 import shutil
 import unittest
 
-from odoo import modules
 from odoo.tests import HttpCase
 
 from odoo.addons.crm.tests.common import TestCrmCommon
 from odoo.addons.mail.tests.common import mail_new_test_user
 
+from .. import compat
 from .corpus import Corpus
 from .dovecot import get_server
 from .smtp_sink import get_sink
@@ -187,12 +187,8 @@ class MailCrmLinkCommon(TestCrmCommon):
         ``refuse``: addresses the sink refuses at RCPT TO."""
         self.smtp_sink.reset()
         self.smtp_sink.refuse = {a.lower() for a in refuse}
-        saved = modules.module.current_test
-        modules.module.current_test = None
-        try:
+        with compat.real_smtp(self.env):
             yield self.smtp_sink
-        finally:
-            modules.module.current_test = saved
 
 
 class MailCrmLinkTourCase(HttpCase):

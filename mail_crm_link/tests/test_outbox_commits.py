@@ -19,12 +19,13 @@ import textwrap
 import threading
 import time
 
-from odoo import SUPERUSER_ID, api, modules
+from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import TransactionCase
 from odoo.tools import config
 
+from .. import compat
 from .common import CLIENT_DOMAIN, OUR_DOMAIN
 from .dovecot import get_server
 from .smtp_sink import get_sink
@@ -145,12 +146,8 @@ class TestOutboxCommits(TransactionCase):
         """Odoo really talks SMTP (it skips it while a test runs), in every thread."""
         sink = get_sink()
         sink.reset()
-        saved = modules.module.current_test
-        modules.module.current_test = None
-        try:
+        with compat.real_smtp(self.env):
             yield sink
-        finally:
-            modules.module.current_test = saved
 
     def test_request_retried_after_a_serialization_failure_sends_once(self):
         """Odoo re-runs a request whose transaction hit a serialization failure: the first
