@@ -85,6 +85,18 @@ def fetch_native(servers, **kwargs):
     return servers.fetch_mail(raise_exception=False)
 
 
+# Every create, write and unlink of a fetchmail.server switches Odoo's fetch cron on or off
+# (``_update_cron`` → ``ir.cron.toggle``), which writes the cron's row. 18 skips that when the
+# row is locked or was changed by a concurrent transaction (``try_write``); 19 locks the row
+# and a concurrent committed change fails the whole transaction (SerializationFailure): two
+# workers saving two mailboxes' sync status would fail each other. Changes that cannot alter
+# which mailboxes Odoo's cron fetches leave it alone, with the context key Odoo's own cron
+# sets for the same purpose (both series).
+def gateway_cron_untouched(records):
+    """``records`` whose create/write/unlink do not switch Odoo's fetch cron."""
+    return records.with_context(fetchmail_cron_running=True)
+
+
 # -- outgoing mail -----------------------------------------------------------------------------
 # ``ir.mail_server.build_email`` and ``connect`` became ``_build_email__`` and ``_connect__``
 # in 19 (same arguments). Odoo sends nothing while a test runs: 18 looks at

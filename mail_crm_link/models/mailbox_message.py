@@ -3,6 +3,7 @@ import logging
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 
+from .. import compat
 from ..mailflow import addresses, classify, policy
 from .fields_extra import BigInteger
 
@@ -164,13 +165,9 @@ class MailboxMessage(models.Model):
         "messages in error so that nothing is lost.",
     )
 
-    _sql_constraints = [
-        (
-            "mailbox_dedup_uniq",
-            "unique(mailbox_id, dedup_key)",
-            "A message is stored once per mailbox.",
-        ),
-    ]
+    _mailbox_dedup_uniq = compat.Constraint(
+        "unique(mailbox_id, dedup_key)", "A message is stored once per mailbox."
+    )
 
     def init(self):
         # the outbox looks for due mail often: a small index of what is not sent yet
