@@ -97,6 +97,22 @@ def gateway_cron_untouched(records):
     return records.with_context(fetchmail_cron_running=True)
 
 
+# -- cron progress -----------------------------------------------------------------------------
+# 18: ``ir.cron._notify_progress(done=, remaining=)`` writes the run's progress (no commit).
+# 19: that is deprecated; ``_commit_progress(processed, remaining=)`` adds ``processed`` to the
+#     run's done count, writes, and commits (outside a cron run it only commits). Callers are
+#     the services that own their commits (mailbox.sync, mailbox.outbox), at a checkpoint where
+#     nothing is pending.
+def cron_progress(env, *, done, remaining):
+    """Report that this cron run has done ``done`` items so far and ``remaining`` are left."""
+    if SERIES >= 19:
+        progress = env["ir.cron.progress"].sudo().browse(env.context.get("ir_cron_progress_id"))
+        processed = max(done - progress.done, 0) if progress else done
+        env["ir.cron"]._commit_progress(processed, remaining=remaining)
+    else:
+        env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+
+
 # -- outgoing mail -----------------------------------------------------------------------------
 # ``ir.mail_server.build_email`` and ``connect`` became ``_build_email__`` and ``_connect__``
 # in 19 (same arguments). Odoo sends nothing while a test runs: 18 looks at

@@ -248,7 +248,7 @@ class MailboxOutbox(models.AbstractModel):
         self.append_pending(deadline=deadline)
         remaining = self._count_due()
         done = stats["sent"] + stats["failed"] + stats["retry"]
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        compat.cron_progress(self.env, done=done, remaining=remaining)
         if more or (remaining and done):
             self.env.ref("mail_crm_link.ir_cron_outbox_send")._trigger()
         return stats
