@@ -177,7 +177,9 @@ def config_database():
 # -- tests -------------------------------------------------------------------------------------
 # 18: ``registry.enter_test_mode(cr)`` and ``registry.test_lock``; 19: the test case's
 # ``registry_enter_test_mode(cr=...)`` and a lock the test's thread holds while it runs
-# (``odoo.tests.common.release_test_lock``).
+# (``odoo.tests.common.release_test_lock``). 19 also gives up on a request that waits more
+# than ``test_cursor_lock_timeout`` (20 s) for the test cursor, where 18 waits: the tour base
+# class (tests/common.py) sets it higher, an attribute 18 ignores.
 @contextlib.contextmanager
 def registry_test_mode(test_case, cr):
     """Within: new cursors of ``test_case.registry``, from any thread, share ``cr``. Yields

@@ -198,6 +198,11 @@ class MailCrmLinkTourCase(HttpCase):
     that claims tours run must say so loudly instead.
     """
 
+    # 19 fails a request that waits more than 20 s for the test cursor (18 waits as long as
+    # it takes); on a loaded shared machine one slow request (an asset bundle, a send) can
+    # hold it that long. An attribute 18 does not read (see compat, tests).
+    test_cursor_lock_timeout = 120
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
