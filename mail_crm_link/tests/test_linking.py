@@ -797,3 +797,51 @@ class TestHistoryImport(MailCrmLinkCommon):
         self.assertTrue(new.activity_id)
         entry = new.link_ids.filtered("lead_id").mail_message_id
         self.assertIn(self.user_sales_leads.partner_id, entry.notification_ids.res_partner_id)
+
+    def test_history_entries_equal_orm_entries(self):
+        """The chatter entries of an import are written in one SQL statement: each row is
+        the one ``mail.message.create`` would write for the same values (every stored
+        column, attachments shared), and the card's chatter shows it at once."""
+        mailbox = self.make_mailbox(import_window="all")
+        sender = ("Giulia Rossi", self.contact_client.email)
+        self.dovecot.append(
+            mailbox.user, self.corpus.message(sender=sender, attachments=["offerta.pdf"])
+        )
+        self.sync(mailbox)
+        message = self.stored(mailbox)
+        self.assertTrue(message.history)
+        link = message.link_ids.filtered(lambda lk: lk.partner_id == self.contact_client)
+        ours = link.mail_message_id
+        self.assertIn(ours, self.contact_client.message_ids)
+        self.assertTrue(ours.attachment_ids)
+        orm = (
+            self.env["mail.message"]
+            .sudo()
+            .create(
+                {
+                    "model": "res.partner",
+                    "res_id": self.contact_client.id,
+                    "record_name": self.contact_client.display_name,
+                    "body": message.body_html,
+                    "subject": message.subject,
+                    "message_type": "email",
+                    "subtype_id": self.env.ref("mail.mt_comment").id,
+                    "email_from": message.email_from,
+                    "reply_to": message.reply_to or message.email_from,
+                    "author_id": ours.author_id.id,
+                    "message_id": message.message_id,
+                    "date": message.date,
+                    "attachment_ids": [(6, 0, message.attachment_ids.ids)],
+                    "mcl_message_id": message.id,
+                }
+            )
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        stored = [
+            name
+            for name, field in self.env["mail.message"]._fields.items()
+            if (field.store or field.type == "many2many")
+            and name not in ("id", "create_date", "write_date")
+        ]
+        self.assertEqual(ours.read(stored)[0] | {"id": 0}, orm.read(stored)[0] | {"id": 0})
