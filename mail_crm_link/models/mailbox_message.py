@@ -268,6 +268,7 @@ class MailboxMessage(models.Model):
         mailbox = self.sudo().mailbox_id
         name, address = self._mcl_main_correspondent()
         if kind in (policy.LEAD, policy.OPPORTUNITY):
+            kind = policy.lead_type(kind, self.env["mailbox.record.factory"].leads_in_use(mailbox))
             record = self.env["crm.lead"].create(
                 {
                     "name": policy.clean_subject(self.subject)

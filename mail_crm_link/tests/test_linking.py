@@ -75,7 +75,25 @@ class LinkingCase(MailCrmLinkCommon):
 
 class TestLinking(LinkingCase):
     # -- unknown senders --------------------------------------------------------------------
+    def test_without_leads_the_policy_creates_opportunities(self):
+        """With Odoo's "Leads" setting off (its default), a "Create a lead" policy makes
+        opportunities, which the pipeline shows, as Odoo's mail alias does; the same when
+        the mailbox's sales team does not use leads."""
+        self.env["res.config.settings"].create({"group_use_lead": False}).execute()
+        self.assertFalse(self.env.user.has_group("crm.group_use_lead"))
+        self.deliver(self.corpus.message(sender=("Ada", f"ada@{CLIENT_DOMAIN}")))
+        created = self.leads_from(f"ada@{CLIENT_DOMAIN}")
+        self.assertEqual(created.type, "opportunity")
+        self.assertIn(created, self.env["crm.lead"].search([("type", "=", "opportunity")]))
+
+    def test_a_team_without_leads_gets_opportunities(self):
+        self.mailbox.team_id = self.sales_team_1
+        self.sales_team_1.use_leads = False
+        self.deliver(self.corpus.message(sender=("Bo", f"bo@{CLIENT_DOMAIN}")))
+        self.assertEqual(self.leads_from(f"bo@{CLIENT_DOMAIN}").type, "opportunity")
+
     def test_unknown_sender_creates_a_lead_with_source_and_responsible(self):
+        self.env["res.config.settings"].create({"group_use_lead": True}).execute()
         raw = self.corpus.message(
             sender=("Олена Бондар", f"olena.bondar@{CLIENT_DOMAIN}"),
             subject="Запит ціни",
