@@ -28,6 +28,10 @@ values = {
     "import_window": "all",
     "email_address": "__LOGIN__",
     "mail_server_id": mail_server.id,
+    # a real, active user (not OdooBot, the shell's user): the responsible of what the
+    # mailbox creates and of its Email activities, who is told about new client mail
+    "owner_id": env.ref("base.user_admin").id,
+    "team_id": env.ref("sales_team.team_sales_department").id,
 }
 mailbox = Mailbox.search([("user", "=", values["user"])], limit=1)
 if mailbox:
