@@ -167,15 +167,18 @@ class MailboxCardPublisher(models.AbstractModel):
             record = self.main_record(message)
             if not record:
                 continue
-            summary = message.subject or self.env._("Email")
+            user = record._mcl_responsible_user() or mailbox.owner_id
+            # written for its reader: in the responsible's language, not the sync's
+            in_lang = self.with_context(lang=user.lang or self.env.lang)
+            summary = message.subject or in_lang.env._("Email")
             if message.needs_deal_choice:
-                summary = self.env._("Choose a deal: %s", summary)
+                summary = in_lang.env._("Choose a deal: %s", summary)
             message.activity_id = record.activity_schedule(
                 activity_type_id=activity_type.id,
                 date_deadline=policy.next_working_day(today, mailbox.activity_days),
                 summary=summary[:200],
-                note=self._activity_note(message),
-                user_id=(record._mcl_responsible_user() or mailbox.owner_id).id,
+                note=in_lang._activity_note(message),
+                user_id=user.id,
             )
 
     @api.model

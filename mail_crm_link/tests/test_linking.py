@@ -863,3 +863,22 @@ class TestHistoryImport(MailCrmLinkCommon):
             and name not in ("id", "create_date", "write_date")
         ]
         self.assertEqual(ours.read(stored)[0] | {"id": 0}, orm.read(stored)[0] | {"id": 0})
+
+
+class TestGeneratedTextInTheReadersLanguage(LinkingCase):
+    def test_activity_is_written_in_the_responsibles_language(self):
+        """The sync runs in English (the cron's user); the Email activity it writes is read
+        by the deal's responsible, in their language."""
+        self.env["res.lang"]._activate_lang("uk_UA")
+        self.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
+            ["uk_UA"]
+        )
+        self.user_sales_salesman.lang = "uk_UA"
+        self.second_deal.active = False
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email), subject="")
+        )
+        activity = message.activity_id
+        self.assertEqual(activity.user_id, self.user_sales_salesman)
+        self.assertIn("Вхідний лист від", str(activity.note))
+        self.assertEqual(activity.summary, "Ел. пошта")
