@@ -121,29 +121,49 @@ class MailboxCardPublisher(models.AbstractModel):
 
     @api.model
     def _publish_live(self, links, authors):
-        """Internal followers are notified as Odoo notifies them; nothing is sent to clients
-        (``mail_crm_link_publish``, see ``drop_external_recipients``)."""
-        for link in links:
-            message = link.message_id
-            record = link._target().with_context(
-                mail_crm_link_publish=True,
-                mail_create_nosubscribe=True,
-                mail_post_autofollow=False,
-                mail_notify_force_send=False,
-            )
-            entry = record.message_post(
-                body=Markup(message.body_html or ""),  # sanitized when stored
-                subject=message.subject or False,
-                message_type="email",
-                subtype_xmlid="mail.mt_comment",
-                email_from=message.email_from or False,
-                author_id=self._author(message, authors).id or False,
-                attachment_ids=message.attachment_ids.ids,
-                message_id=message.message_id or False,
-                date=message.date,
-            )
-            entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
-            link.mail_message_id = entry
+        """A new client mail is told once: its entry on its main record (deal, else contact,
+        else company; ``main_record``) notifies that record's internal followers and its
+        responsible, as Odoo notifies (inbox, or email for who chose it); its entries on
+        the other records are history, without notification: one mail linked to a contact,
+        its company and a deal used to send three notifications. Nothing is ever sent to
+        clients (``mail_crm_link_publish``, see ``drop_external_recipients``)."""
+        quiet = links.browse()
+        for message in links.message_id:
+            its = links.filtered(lambda link, m=message: link.message_id == m)
+            main = self.main_record(message)
+            loud = its.filtered(lambda link, r=main: link._target() == r)[:1]
+            quiet |= its - loud
+            if loud:
+                self._post_notified(loud, main, authors)
+        self._publish_history(quiet, authors)
+
+    @api.model
+    def _post_notified(self, link, record, authors):
+        message = link.message_id
+        responsible = (
+            record._mcl_responsible_user() or message.mailbox_id.owner_id
+            if message.direction == classify.INCOMING
+            else self.env["res.users"]
+        )
+        entry = record.with_context(
+            mail_crm_link_publish=True,
+            mail_create_nosubscribe=True,
+            mail_post_autofollow=False,
+            mail_notify_force_send=False,
+        ).message_post(
+            body=Markup(message.body_html or ""),  # sanitized when stored
+            subject=message.subject or False,
+            message_type="email",
+            subtype_xmlid="mail.mt_comment",
+            email_from=message.email_from or False,
+            author_id=self._author(message, authors).id or False,
+            partner_ids=responsible.filtered(lambda u: u.active and not u.share).partner_id.ids,
+            attachment_ids=message.attachment_ids.ids,
+            message_id=message.message_id or False,
+            date=message.date,
+        )
+        entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
+        link.mail_message_id = entry
 
     @api.model
     def schedule_activities(self, messages):
@@ -173,7 +193,11 @@ class MailboxCardPublisher(models.AbstractModel):
             summary = message.subject or in_lang.env._("Email")
             if message.needs_deal_choice:
                 summary = in_lang.env._("Choose a deal: %s", summary)
-            message.activity_id = record.activity_schedule(
+            # its responsible was told by the mail's entry (``_post_notified``): no second
+            # "activity assigned" notification for the same mail
+            message.activity_id = record.with_context(
+                mail_activity_quick_update=True
+            ).activity_schedule(
                 activity_type_id=activity_type.id,
                 date_deadline=policy.next_working_day(today, mailbox.activity_days),
                 summary=summary[:200],

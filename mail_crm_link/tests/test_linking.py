@@ -504,6 +504,40 @@ class TestLinking(LinkingCase):
         clients = self.contact_client | self.company_client
         self.assertFalse(self.env["mail.mail"].search([("recipient_ids", "in", clients.ids)]))
 
+    def test_a_client_mail_is_told_once(self):
+        """A mail linked to a contact, its company and a deal, all three followed by the
+        same colleague, makes one notification for them and one for the deal's responsible
+        (the entry on the deal; no second "activity assigned" one), and is on all three
+        cards."""
+        for record in (self.contact_client, self.company_client, self.opportunity_client):
+            record.message_subscribe(partner_ids=self.user_sales_leads.partner_id.ids)
+        self.second_deal.active = False
+        self.env["mail.notification"].search([]).unlink()
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        )
+        self.assertEqual(len(message.link_ids.mail_message_id), 3)
+        notified = self.env["mail.notification"].search(
+            [("mail_message_id", "in", message.link_ids.mail_message_id.ids)]
+        )
+        self.assertEqual(
+            sorted(notified.res_partner_id.ids),
+            sorted((self.user_sales_leads | self.user_sales_salesman).partner_id.ids),
+        )
+        self.assertEqual(notified.mail_message_id.model, "crm.lead")
+        self.assertEqual(message.activity_id.user_id, self.user_sales_salesman)
+        self.assertFalse(
+            self.env["mail.message"].search(
+                [
+                    ("model", "=", "crm.lead"),
+                    ("res_id", "=", self.opportunity_client.id),
+                    ("mail_activity_type_id", "!=", False),
+                    ("partner_ids", "in", self.user_sales_salesman.partner_id.ids),
+                ]
+            ),
+            "no separate 'activity assigned' message",
+        )
+
     def test_mark_processed_from_the_mail_or_the_card(self):
         self.second_deal.active = False
         first, second = self.deliver(
