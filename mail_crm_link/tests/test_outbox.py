@@ -169,6 +169,22 @@ class TestOutbox(OutboxCase):
         mail.with_user(self.user_sales_salesman).action_retry_send()
         self.assertEqual(len(self.send_queued()), 1)
 
+    def test_connection_cut_after_the_whole_mail_is_never_resent(self):
+        """The server received the whole mail and the connection broke before its answer
+        (a network cut, a reply that never came): the server may have taken it, so the mail
+        is failed with that reason and waits for a person; it never leaves again by itself."""
+        mail = self.write_to(self.contact_client)
+        with self.real_smtp() as sink:
+            sink.drop = True
+            self.env["mailbox.outbox"].send()
+            self.assertEqual(len(sink.messages), 1)  # the server has it
+        self.assertEqual(mail.send_state, "failed", mail.send_error)
+        self.assertIn("it may have been sent", mail.send_error)
+        mail.sudo().send_after = False  # however long one waits
+        self.env["mailbox.outbox"].recover_stale(minutes=0)
+        self.assertEqual(self.send_queued(), [])  # never a second copy by itself
+        self.assertEqual(mail.send_state, "failed")
+
     def test_sent_folder_setting(self):
         Mailbox = self.env["fetchmail.server"]
         for host, expected in (
@@ -303,6 +319,7 @@ class TestOutboxDecisions(unittest.TestCase):
             (smtplib.SMTPDataError(452, b"too much"), outbox.REFUSED, True),
             (smtplib.SMTPServerDisconnected("gone"), outbox.DISCONNECTED, True),
             (outbox.NoServer(), outbox.NO_SERVER, False),
+            (outbox.Uncertain("timed out"), outbox.UNCERTAIN, False),
             (ValueError("bug"), outbox.INTERNAL, False),
         ]
         for exc, kind, temporary in cases:
