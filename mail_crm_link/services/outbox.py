@@ -18,7 +18,10 @@ one request; from the cron for everything else), one mail at a time:
   4. when the mailbox saves sent mail, APPEND it to the Sent folder unless it is there
      already (searched by Message-ID), then commit.
 
-A worker that dies in step 3 leaves the mail *sending* and its row unlocked. The SMTP server
+A connection that breaks in step 3 after the whole mail was handed over, before the
+server's answer, is the same uncertainty: that mail is *failed* with "it may have been
+sent", never retried by itself. A worker that dies in step 3 leaves the mail *sending* and
+its row unlocked. The SMTP server
 may or may not have taken the mail, and the outbox cannot know which: ``recover_stale``
 marks such a mail *failed* with "it may have been sent" and the user decides with Retry.
 A duplicate to a client is worse than a mail the user is told about, so nothing is ever
@@ -33,6 +36,7 @@ import email
 import email.policy
 import logging
 import secrets
+import smtplib
 import time
 from collections import Counter, namedtuple
 from datetime import timedelta
@@ -492,6 +496,12 @@ class MailboxOutbox(models.AbstractModel):
             outbox.DISCONNECTED: self.env._(
                 "The outgoing mail server %(server)s closed the connection. (%(detail)s)"
             ),
+            outbox.UNCERTAIN: self.env._(
+                "The connection to the outgoing mail server %(server)s broke while the mail "
+                "was being handed over, before the server confirmed it: it may have been sent. "
+                "Check with the recipient or in your mail program before pressing Retry, which "
+                "sends it again. (%(detail)s)"
+            ),
             STALE: self.env._(
                 "Sending was interrupted (Odoo stopped) after the mail was handed to the "
                 "outgoing server on %(detail)s: it may have been sent. Check with the "
@@ -689,6 +699,17 @@ class _Connections:
                 return refused
 
             session.send_message = send_message  # see what the server refused
+            original_data = session.data
+
+            def data(msg):
+                try:
+                    return original_data(msg)
+                except smtplib.SMTPResponseException:
+                    raise  # the server answered: it did not take the mail
+                except OSError as exc:  # cut or timed out: the server may have the mail
+                    raise outbox.Uncertain(str(exc) or type(exc).__name__) from exc
+
+            session.data = data  # see whether the line broke after the mail was handed over
         try:
             self.env["ir.mail_server"].sudo().send_email(
                 mail, mail_server_id=mailbox.mail_server_id.id or None, smtp_session=session
@@ -701,6 +722,7 @@ class _Connections:
         finally:
             if session is not None:  # Odoo's SMTPConnection passes it to the real session
                 session.send_message = original
+                session.data = original_data
         return {
             address: (code, text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
             for address, (code, text) in refused.items()
