@@ -7,7 +7,7 @@ import base64
 import smtplib
 import unittest
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.mail_crm_link.mailflow import outbox
 from odoo.addons.mail_crm_link.services.outbox import _Connections
@@ -295,6 +295,31 @@ class TestMassSending(OutboxCase):
         self.assertEqual(sorted(a for m in again for a in m.rcpt_tos), refused)
         batch.invalidate_recordset()
         self.assertEqual((batch.count_sent, batch.count_failed), (200, 0))
+
+
+    def test_a_crafted_mass_sending_never_stops_the_outbox(self):
+        """A sales user may create mass sendings (the list's wizard does, as them). One
+        created over RPC with a model or a list the wizard never gives must not break the
+        outbox cron, which prepares mass sendings before it sends everyone's mail."""
+        Batch = self.env["mailbox.send.batch"].with_user(self.user_sales_salesman)
+        for values in (
+            {"res_model": "no.such.model", "res_ids": [self.contact_client.id]},
+            {"res_model": "res.users", "res_ids": [self.user_sales_salesman.id]},
+            {"res_model": "res.partner", "res_ids": {"not": "a list"}},
+        ):
+            with self.subTest(values=values):
+                try:
+                    with self.env.cr.savepoint():
+                        Batch.create(
+                            {"name": "x", "mailbox_id": self.mailbox.id, "preparing": True, **values}
+                        )
+                except ValidationError:
+                    pass  # refused at once: fine too
+        mail = self.write_to(self.contact_client)
+        with self.real_smtp() as sink:
+            self.env["mailbox.outbox"]._cron_send()
+        self.assertEqual(len(sink.messages), 1)
+        self.assertEqual(mail.send_state, "sent")
 
 
 class TestOutboxDecisions(unittest.TestCase):
