@@ -1,7 +1,7 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..mailflow import addresses
 from ..services.outbox import OutgoingMail
@@ -55,6 +55,19 @@ class MailboxSendBatch(models.Model):
         if not self.env.su:
             vals_list = [{**vals, "user_id": self.env.uid} for vals in vals_list]
         return super().create(vals_list)
+
+    @api.constrains("res_model", "res_ids")
+    def _check_records(self):
+        """The cards a mass sending writes to: contacts or leads, a list of ids (the outbox
+        cron prepares it; anything else would stop the cron for everybody)."""
+        for batch in self:
+            ids = batch.res_ids or []
+            if batch.res_model not in ("res.partner", "crm.lead") or not (
+                isinstance(ids, list) and all(isinstance(i, int) for i in ids)
+            ):
+                raise ValidationError(
+                    self.env._("A mass sending writes to a list of contacts or leads.")
+                )
 
     @api.depends("message_ids.send_state", "prepared_count", "skipped_count", "preparing")
     def _compute_counts(self):
