@@ -86,6 +86,16 @@ class TestOutbox(OutboxCase):
         self.assertEqual(mail.send_state, "failed")
         self.assertIn("has no outgoing mail server", mail.send_error)
 
+    def test_server_archived_after_queuing_is_said_as_odoo_says_it(self):
+        """Odoo refuses to connect through an archived server (a UserError, its own
+        sentence): that is what the mail says, not "an internal error of mail_crm_link"."""
+        mail = self.write_to(self.contact_client)
+        self.mail_server.active = False
+        self.assertFalse(self.send_queued())
+        self.assertEqual(mail.send_state, "failed")
+        self.assertIn("archived", mail.send_error)
+        self.assertNotIn("internal error", mail.send_error)
+
     def test_connection_refused_is_tried_again_then_failed(self):
         closed = free_port()  # nothing listens there
         self.mail_server.smtp_port = closed
