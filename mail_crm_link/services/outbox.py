@@ -59,6 +59,7 @@ CRON_BATCH = 200  # mails per cron run at most (it re-triggers itself for the re
 CRON_BUDGET = 50  # seconds per cron run at most
 STALE_MINUTES = 2  # a mail "sending" and unlocked for this long: its worker died
 STALE = "stale"  # failure kind of a mail whose worker died while sending
+SETUP = "setup"  # failure kind of a setup problem that Odoo or the outbox says in a sentence
 
 # One mail for ``queue``: the MIME bytes (with their final Message-ID), the card it is
 # written from (a crm.lead or res.partner record) and its open-tracking token (or False).
@@ -396,6 +397,8 @@ class MailboxOutbox(models.AbstractModel):
             refused = connections.smtp_send(mailbox, mail)
         except Exception as exc:
             failure = outbox.classify(exc)
+            if failure.kind == outbox.INTERNAL and isinstance(exc, UserError):
+                failure = outbox.Failure(SETUP, False, exc.args[0])  # a sentence already
             if failure.kind == outbox.INTERNAL:
                 _logger.exception("mail_crm_link: internal error sending mail %s", message_id)
             else:
@@ -466,6 +469,8 @@ class MailboxOutbox(models.AbstractModel):
         name = server.display_name or self.env._("Odoo's default outgoing server")
         if failure.kind == outbox.NO_SERVER:
             return self._no_server_message(mailbox)
+        if failure.kind == SETUP:
+            return failure.detail
         messages = {
             outbox.UNREACHABLE: self.env._(
                 "The outgoing mail server %(server)s cannot be reached: check its address and "
@@ -676,6 +681,8 @@ class _Connections:
         Server = self.env["ir.mail_server"].sudo()
         if not mailbox.mail_server_id and not self.env["mailbox.outbox"]._odoo_has_server():
             raise outbox.NoServer()
+        if mailbox.mail_server_id and not mailbox.mail_server_id.active:  # archived meanwhile
+            self.env["mailbox.outbox"].check_server(mailbox)  # raises its sentence
         try:
             session = Server.connect(
                 mail_server_id=mailbox.mail_server_id.id or None, smtp_from=str(mail["From"])
