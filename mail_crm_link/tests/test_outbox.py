@@ -307,6 +307,59 @@ class TestMassSending(OutboxCase):
         self.assertEqual((batch.count_sent, batch.count_failed), (200, 0))
 
 
+    def test_a_mass_sending_never_names_a_card_its_sender_may_not_read(self):
+        """A mass sending naming a lead of another salesman (created over RPC, or the lead
+        reassigned before its chunk is prepared) skips it without telling its name."""
+        batch = (
+            self.env["mailbox.send.batch"]
+            .with_user(self.user_sales_salesman)
+            .create(
+                {
+                    "name": "Listino",
+                    "mailbox_id": self.mailbox.id,
+                    "res_model": "crm.lead",
+                    "res_ids": [self.lead_client.id],
+                    "record_count": 1,
+                    "preparing": True,
+                }
+            )
+        )
+        self.env["mailbox.outbox"].prepare_batches()
+        batch.invalidate_recordset()
+        self.assertEqual((batch.skipped_count, batch.count_queued), (1, 0))
+        self.assertNotIn(self.lead_client.name, batch.with_user(self.user_sales_salesman).skipped_note)
+        self.assertIn(f"#{self.lead_client.id}", batch.skipped_note)
+        # a chunk that fails as a whole (here: another user's personal template) lists its
+        # records the same way
+        template = self.env["mail.template"].create(
+            {
+                "name": "Personale",
+                "mcl_crm": True,
+                "user_id": self.user_sales_leads.id,
+                "model_id": self.env["ir.model"]._get_id("crm.lead"),
+                "subject": "Offerta",
+                "body_html": "<p>Gentile cliente,</p>",
+            }
+        )
+        batch = batch.create(
+            {
+                "name": "Listino",
+                "mailbox_id": self.mailbox.id,
+                "template_id": template.id,
+                "res_model": "crm.lead",
+                "res_ids": [self.lead_client.id, self.opportunity_client.id],
+                "record_count": 2,
+                "preparing": True,
+            }
+        )
+        self.env.cr.commit()  # as its request did (a savepoint here)  # pylint: disable=invalid-commit
+        self.env["mailbox.outbox"].prepare_batches()
+        batch.invalidate_recordset()
+        self.assertEqual((batch.skipped_count, batch.count_queued), (2, 0))
+        self.assertNotIn(self.lead_client.name, batch.skipped_note)
+        self.assertIn(f"#{self.lead_client.id}: internal error", batch.skipped_note)
+        self.assertIn(f"{self.opportunity_client.name}: internal error", batch.skipped_note)
+
     def test_a_crafted_mass_sending_never_stops_the_outbox(self):
         """A sales user may create mass sendings (the list's wizard does, as them). One
         created over RPC with a model or a list the wizard never gives must not break the
