@@ -102,9 +102,8 @@ class MailboxSendBatch(models.Model):
         ids = (self.res_ids or [])[done : done + limit]
         records = self.env[self.res_model].browse(ids).exists()
         readable = records._filtered_access("read")
-        skipped = [
-            f"{record.sudo().display_name}: {self.env._('not readable for you')}"
-            for record in records - readable
+        skipped = [  # by id: the name of a card the user may not read is not theirs to see
+            f"#{record.id}: {self.env._('not readable for you')}" for record in records - readable
         ]
         mailbox = self.mailbox_id.sudo()
         mails = []
@@ -145,10 +144,9 @@ class MailboxSendBatch(models.Model):
         reason = self.env._(
             "internal error of mail_crm_link, not sent (see the server log): %s", exc
         )
-        names = [
-            f"{r.display_name}: {reason}"
-            for r in self.env[self.res_model].sudo().browse(ids).exists()
-        ]
+        records = self.env[self.res_model].sudo().browse(ids).exists()
+        readable = records.with_user(self.user_id)._filtered_access("read")
+        names = [f"{r.display_name if r in readable else f'#{r.id}'}: {reason}" for r in records]
         self.write(
             {
                 "prepared_count": done + len(ids),
