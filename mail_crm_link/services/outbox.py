@@ -37,6 +37,7 @@ import email.policy
 import logging
 import secrets
 import smtplib
+import threading
 import time
 from collections import Counter, namedtuple
 from datetime import timedelta
@@ -231,12 +232,26 @@ class MailboxOutbox(models.AbstractModel):
             ids = list(pending)
             if len(ids) > AFTER_COMMIT_MAX:
                 return  # the cron was triggered: never hold the request for a long list
+            self.send_in_background(dbname, ids)
+
+    @api.model
+    def send_in_background(self, dbname, ids):
+        """Send the committed mails ``ids`` in a thread of its own, with its own cursor: the
+        request that queued them answers at once, whatever the mail server does (a server
+        that accepts the connection and never answers held the composer 60 s). Sending is
+        claimed per mail (``_claim``): the cron never sends the same mail as this thread; a
+        process that stops meanwhile leaves it to ``recover_stale``. Returns the thread."""
+
+        def run():
             try:
                 with Registry(dbname).cursor() as new_cr:
-                    env = api.Environment(new_cr, SUPERUSER_ID, {})
-                    env["mailbox.outbox"].send(ids=ids)
+                    api.Environment(new_cr, SUPERUSER_ID, {})["mailbox.outbox"].send(ids=ids)
             except Exception:
                 _logger.exception("mail_crm_link: sending after commit failed; the cron retries")
+
+        thread = threading.Thread(target=run, name="mail_crm_link.outbox", daemon=True)
+        thread.start()
+        return thread
 
     # -- after the commit: claim, send, record (the only place that commits) ---------------
     @api.model
