@@ -36,6 +36,7 @@ SMTP_SAVES_SENT = (
     "imap.gmail.com",
     "imap.googlemail.com",
     "outlook.office365.com",
+    "outlook.office.com",
     "imap-mail.outlook.com",
 )
 
@@ -94,6 +95,8 @@ def _classify_one(exc):
         return refused_recipients(refused)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return Failure(AUTH, False, _answer(exc), exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):  # a login set up, none offered
+        return Failure(AUTH, False, str(exc))
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return Failure(
             SENDER, _is_4xx(exc.smtp_code), _answer(exc), exc.smtp_code, [_decode(exc.sender)]

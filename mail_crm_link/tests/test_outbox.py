@@ -238,6 +238,20 @@ class TestOutbox(OutboxCase):
 
 
 class TestMassSending(OutboxCase):
+    def test_offered_on_contacts_and_leads_lists(self):
+        """The mass sending is in the Actions menu of contacts and of leads / deals, for a
+        salesman as well."""
+        for model, xmlid in (
+            ("res.partner", "mail_crm_link.mailbox_mass_compose_action_partner"),
+            ("crm.lead", "mail_crm_link.mailbox_mass_compose_action_lead"),
+        ):
+            bindings = (
+                self.env["ir.actions.actions"]
+                .with_user(self.user_sales_salesman)
+                .get_bindings(model)["action"]
+            )
+            self.assertIn(self.env.ref(xmlid).id, [b["id"] for b in bindings], model)
+
     def test_two_hundred_contacts_three_refused(self):
         """One independent unit per recipient: 3 addresses refused by the server fail with
         their reason, the 197 others leave; the mass sending shows both."""
@@ -394,6 +408,12 @@ class TestOutboxDecisions(unittest.TestCase):
             (ConnectionRefusedError(111, "Connection refused"), outbox.UNREACHABLE, True),
             (TimeoutError("timed out"), outbox.TIMEOUT, True),
             (smtplib.SMTPAuthenticationError(535, b"5.7.8 bad"), outbox.AUTH, False),
+            # a username set on a server that offers no login: its setup, not our failure
+            (
+                smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server."),
+                outbox.AUTH,
+                False,
+            ),
             (
                 smtplib.SMTPRecipientsRefused({"a@x.example": (550, b"unknown")}),
                 outbox.RECIPIENT,
@@ -436,5 +456,6 @@ class TestOutboxDecisions(unittest.TestCase):
     def test_who_saves_sent_mail(self):
         self.assertFalse(outbox.saves_sent_by_default("imap.gmail.com"))
         self.assertFalse(outbox.saves_sent_by_default("outlook.office365.com."))
+        self.assertFalse(outbox.saves_sent_by_default("outlook.office.com"))
         self.assertTrue(outbox.saves_sent_by_default("imap.mycompany.example"))
         self.assertTrue(outbox.saves_sent_by_default(""))
