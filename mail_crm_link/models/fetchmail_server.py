@@ -360,7 +360,18 @@ class FetchmailServer(models.Model):
         commit per batch; a button or an automated action must not)."""
         self.write({"next_sync_at": fields.Datetime.now()})
         self.env.ref("mail_crm_link.ir_cron_mailbox_sync")._trigger()
-        return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": self.env._(
+                    "Sync requested: it starts within a few seconds, in the background. "
+                    "Progress and errors show on the mailbox."
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def fetch_mail(self, raise_exception=True):
         """Odoo's "Fetch Now": native for mailboxes with linking off, ours for the others."""
