@@ -13,6 +13,9 @@ if mail_server:
     mail_server.write(smtp_values)
 else:
     mail_server = MailServer.create(smtp_values)
+# the administrator writes from the company's domain: Odoo's own mail (invitations,
+# "you have been assigned") delivered into the demo mailbox is then internal, not client mail
+env.ref("base.user_admin").partner_id.email = "admin@mycompany.example"
 Mailbox = env["fetchmail.server"]
 values = {
     "name": "Sales mailbox (demo)",
