@@ -89,12 +89,17 @@ def migrate(value, keys):
     if not is_encrypted(value):
         return encrypt(value, keys)
     token = value[len(PREFIX) :].encode()
-    try:
-        keys.primary.decrypt(token)
+    if _opens(keys.primary, token):
         return value
-    except InvalidToken:
-        pass
     try:
         return PREFIX + keys.ring.rotate(token).decode()
     except InvalidToken:
         raise SecretUnreadable("no configured key opens it") from None
+
+
+def _opens(fernet, token):
+    try:
+        fernet.decrypt(token)
+    except InvalidToken:
+        return False
+    return True

@@ -36,12 +36,13 @@ class MailboxSecrets(models.AbstractModel):
     )
 
     def _setup_base(self):
-        super()._setup_base()
+        result = super()._setup_base()
         for name in self._mcl_secret_fields:
             field = self._fields.get(name)
             # only the registry's own field object (never a definition shared by registries)
             if field is not None and field._toplevel and type(field) is fields.Char:
                 field.__class__ = SecretChar
+        return result
 
     def _register_hook(self):
         super()._register_hook()

@@ -19,6 +19,7 @@ from .common import MailCrmLinkCommon
 
 class TestSecretsPure(unittest.TestCase):
     def setUp(self):
+        super().setUp()
         self.key = secrets.generate_key()
         self.keys = secrets.load_keys(self.key)
 

@@ -147,6 +147,19 @@ class MailboxConnect(models.TransientModel):
                 wizard.port = wizard.port or 993
                 wizard.connection_security = wizard.connection_security or "ssl"
 
+    @api.onchange("protocol", "connection_security")
+    def _onchange_protocol(self):
+        """The usual port of the protocol and security, unless a port of its own was typed."""
+        if self.provider == presets.OTHER and (
+            not self.port or self.port in presets.STANDARD_PORTS
+        ):
+            self.port = {
+                ("imap", "ssl"): 993,
+                ("pop", "ssl"): 995,
+                ("pop", "starttls"): 110,
+                ("pop", "none"): 110,
+            }.get((self.protocol, self.connection_security), 143)
+
     @api.depends("email")
     def _compute_login(self):
         for wizard in self:
@@ -340,7 +353,8 @@ class MailboxConnect(models.TransientModel):
         """Log in and out; a ``UserError`` with one sentence when it fails."""
         if not self.password:
             raise UserError(self.env._("Enter the password."))
-        module = pop_sync if self.protocol == "pop" else imap_sync
+        pop = self.protocol == "pop" and self.provider == presets.OTHER  # presets are IMAP
+        module = pop_sync if pop else imap_sync
         try:
             conn = module.connect(
                 self.server.strip(),
@@ -414,7 +428,7 @@ class MailboxConnect(models.TransientModel):
         """The connection typed in this wizard: the only values it writes on a mailbox that
         already exists (the user's own)."""
         return {
-            "server_type": self.protocol,
+            "server_type": self.protocol if self.provider == presets.OTHER else "imap",
             "server": self.server.strip(),
             "port": self.port,
             "connection_security": self.connection_security,
