@@ -296,7 +296,7 @@ class MailboxConnect(models.TransientModel):
         """Gmail / Microsoft 365 by the provider's consent, through Odoo's own flow (which
         Odoo 18 reserves to administrators)."""
         self.ensure_one()
-        self._check_may_connect()
+        self._check_may_connect(password=False)
         preset = presets.BY_KEY.get(self.provider)
         oauth_type = preset.oauth_server_type if preset else ""
         if not (oauth_type and self._oauth_module_ready(oauth_type)):
@@ -320,7 +320,9 @@ class MailboxConnect(models.TransientModel):
         return mailbox.open_microsoft_outlook_uri()
 
     # -- helpers ------------------------------------------------------------------------------
-    def _check_may_connect(self):
+    def _check_may_connect(self, password=True):
+        """May this user connect a mailbox, and (``password``: by address and password) is
+        what was typed complete and aimed at a mail port?"""
         if not self._mcl_users_may_connect():
             raise UserError(
                 self.env._(
@@ -330,6 +332,8 @@ class MailboxConnect(models.TransientModel):
             )
         if not (self.email and addresses.domain_of(addresses.normalize(self.email))):
             raise UserError(self.env._("Enter your email address."))
+        if not password:
+            return
         preset = presets.BY_KEY.get(self.provider)
         if preset and preset.auth == presets.OAUTH:
             raise UserError(self._provider_note(preset))
