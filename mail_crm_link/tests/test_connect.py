@@ -215,6 +215,17 @@ class TestConnectMyMailbox(ConnectCommon):
             mailbox.with_user(self.user_sales_salesman).action_mcl_sync_mine()
         self.assertEqual(mailbox.state, "done")
 
+    def test_my_mailbox_in_the_preferences_of_sales_users(self):
+        view = self.env.ref("base.view_users_form_simple_modif")
+        action = self.env.ref("mail_crm_link.action_my_mailbox")
+        for user, shown in ((self.user_sales_salesman, True), (self.user_no_crm, False)):
+            arch = (
+                self.env["res.users"]
+                .with_user(user)
+                .get_views([(view.id, "form")])["views"]["form"]["arch"]
+            )
+            self.assertEqual(f'name="{action.id}"' in arch, shown, user.login)
+
     def test_my_mailbox_opens_the_wizard_then_the_mailbox(self):
         Connect = self.env["mailbox.connect"].with_user(self.user_sales_salesman)
         self.assertEqual(Connect.action_my_mailbox()["res_model"], "mailbox.connect")
@@ -320,6 +331,19 @@ class TestConnectRightsOverRpc(HttpCase):
         self.mine.invalidate_recordset()
         self.assertEqual(self.mine.state, "draft")
         self.assertFalse(self.mine.password)
+
+    def test_another_users_wizard_and_its_password_are_out_of_reach(self):
+        theirs = (
+            self.env["mailbox.connect"]
+            .with_user(self.other)
+            .create({"email": "other@example.com", "password": "typed-S3cret"})
+        )
+        found = self.call("mailbox.connect", "search_read", [], fields=["password"])
+        self.assertNotIn(theirs.id, [r["id"] for r in found])
+        with self.assertRaises(JsonRpcException):
+            self.call("mailbox.connect", "read", [theirs.id], ["password"])
+        with self.assertRaises(JsonRpcException):
+            self.call("mailbox.connect", "action_connect", [theirs.id])
 
     def test_the_wizard_has_no_way_to_name_a_mailbox(self):
         """The wizard's fields are the connection only: no owner, no mailbox id, no policy."""
