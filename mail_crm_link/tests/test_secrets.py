@@ -2,6 +2,10 @@
 password as PostgreSQL holds it, with the sync still logging in to the private Dovecot."""
 
 import logging
+import os
+import subprocess
+import sys
+import tempfile
 import unittest
 from unittest.mock import patch
 
@@ -220,3 +224,47 @@ class TestSecretsAtRest(MailCrmLinkCommon):
     def test_only_administrators_encrypt(self):
         with self.assertRaisesRegex(UserError, "Only administrators"):
             self.env["fetchmail.server"].with_user(self.user_sales_manager)._mcl_encrypt_secrets()
+
+
+@tagged("post_install", "-at_install")
+class TestSecretKeyAtStartup(MailCrmLinkCommon):
+    """The startup check, in a real Odoo process loading this database's registry."""
+
+    def start_odoo(self, key):
+        with open(config.rcfile, encoding="utf-8") as handle:
+            lines = [line for line in handle if not line.startswith(CONFIG_KEY)]
+        if key is not None:
+            lines.append(f"{CONFIG_KEY} = {key}\n")
+        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as conf:
+            conf.writelines(lines)
+        self.addCleanup(os.unlink, conf.name)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "odoo",
+                "shell",
+                "-c",
+                conf.name,
+                "-d",
+                self.env.cr.dbname,
+                "--no-http",
+                "--log-level=warn",
+            ],
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        return result.stdout + result.stderr
+
+    def test_missing_key_is_a_warning_at_startup(self):
+        output = self.start_odoo(None)
+        self.assertIn("WARNING", output)
+        self.assertIn(f"no {CONFIG_KEY} in the server configuration", output)
+
+    def test_invalid_key_is_an_error_at_startup_without_the_key(self):
+        output = self.start_odoo("This-is-not-a-Fernet-key")
+        self.assertIn(f"option {CONFIG_KEY} of the server configuration is not valid", output)
+        self.assertNotIn("This-is-not-a-Fernet-key", output)
