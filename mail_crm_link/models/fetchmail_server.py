@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..mailflow import addresses, imap_sync, outbox, parse, pop_sync
+from .fields_extra import SecretChar
 
 _logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class FetchmailServer(models.Model):
     """
 
     _name = "fetchmail.server"
-    _inherit = ["fetchmail.server", "mailbox.crm.policy"]
+    _inherit = ["fetchmail.server", "mailbox.crm.policy", "mailbox.secrets", "mailbox.personal"]
 
     crm_link_mode = fields.Selection(
         [
@@ -36,7 +37,7 @@ class FetchmailServer(models.Model):
         "Manual: every message is stored and listed, links are made by hand.\n"
         "Automatic: messages are linked to contacts, companies, leads and deals.",
     )
-    password = fields.Char(groups="base.group_system")
+    password = SecretChar(groups="base.group_system")
     connection_security = fields.Selection(
         [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (plain text)")],
         string="Security",
@@ -455,7 +456,7 @@ class FetchmailServer(models.Model):
             int(self.port),
             self.connection_security,
             self.user,
-            self.sudo().password,
+            self._mcl_secret("password"),
             timeout=self.connect_timeout or 30,
             verify=self.tls_verify,
         )
