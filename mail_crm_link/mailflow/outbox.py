@@ -34,6 +34,7 @@ SMTP_SAVES_SENT = (
     "imap.googlemail.com",
     "outlook.office365.com",
     "imap-mail.outlook.com",
+    "imap.outlook.com",  # what Odoo's microsoft_outlook fills in
 )
 
 
