@@ -53,7 +53,6 @@ default_client_limit = 4000
 auth_failure_delay = 0
 passdb {{
   driver = passwd-file
-  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd.d/%u
 }}
 {oauth2_passdb}userdb {{
