@@ -46,9 +46,10 @@ def reauth_at(expires_at, margin=REAUTH_MARGIN):
 
 
 def session_token_expired(line):
-    """Whether the server's ``* BYE`` says the session's token expired (Exchange Online:
-    ``* BYE Session invalidated - AccessTokenExpired``)."""
-    text = line.lower() if isinstance(line, bytes) else str(line).lower().encode()
+    """Whether the server's ``* BYE`` (the line, or imaplib's error that quotes it) says the
+    session's token expired (Exchange Online: ``* BYE Session invalidated -
+    AccessTokenExpired``)."""
+    text = line.lower() if isinstance(line, bytes) else str(line).lower().encode(errors="replace")
     return b"accesstokenexpired" in text or b"token expired" in text
 
 

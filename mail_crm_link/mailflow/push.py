@@ -153,13 +153,13 @@ class Watcher:
                         break  # a new login, at once: not a failure
                     news = self.idle(conn, until=reauth)
                     self.catch_up(conn, status.uidvalidity, news=bool(news))
-            except imap_sync.SessionEnded as exc:
-                if not exc.token_expired:
-                    failures = self._back_off(exc, failures)
-                else:  # Exchange Online at the token's expiry: a fresh token mends it now
-                    self.log.info("%s: %s; logging in again", self.label, exc)
             except Exception as exc:  # noqa: BLE001 (a listener never dies: it backs off, and logs)
-                failures = self._back_off(exc, failures)
+                if isinstance(exc, imaplib.IMAP4.abort) and oauth.session_token_expired(str(exc)):
+                    # Exchange Online at the token's expiry (during IDLE or a command): a new
+                    # login, with a fresh token, mends it at once
+                    self.log.info("%s: %s; logging in again", self.label, exc)
+                else:
+                    failures = self._back_off(exc, failures)
             finally:
                 if conn is not None:
                     imap_sync.close(conn)

@@ -19,6 +19,7 @@ Everything it was asked is kept (``requests``), so tests assert what the provide
 import contextlib
 import json
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,12 +29,14 @@ from urllib.parse import parse_qs
 
 @dataclass
 class Account:
-    """A provider account: the IMAP login its tokens open, its current refresh token."""
+    """A provider account: its current refresh token, and the IMAP login its tokens open:
+    its own, or (``opens``) a Microsoft 365 shared mailbox it has Full Access to."""
 
     username: str
     refresh_token: str
     revoked: bool = False
     access_tokens: dict = field(default_factory=dict)  # token -> expiry (epoch seconds)
+    opens: str | None = None
 
 
 class OAuthProvider:
@@ -91,10 +94,12 @@ class OAuthProvider:
         return f"{self.url}/introspect"
 
     # -- accounts and tokens ---------------------------------------------------------------
-    def add_account(self, username):
-        """A consented account; returns its refresh token."""
+    def add_account(self, username, opens=None):
+        """A consented account (``opens``: the shared mailbox its tokens open); returns its
+        refresh token."""
         with self.lock:
-            account = self.accounts[username] = Account(username, "rt-" + secrets.token_hex(12))
+            account = Account(username, "rt-" + secrets.token_hex(12), opens=opens)
+            self.accounts[username] = account
             return account.refresh_token
 
     def issue_access_token(self, username, lifetime=None):
@@ -165,7 +170,7 @@ class OAuthProvider:
             record["_username"] = account.username
             if expiry > now and not account.revoked:
                 record["_active"] = True
-                return 200, {"active": True, "username": account.username}
+                return 200, {"active": True, "username": account.opens or account.username}
         return 200, {"active": False}
 
     def _token(self, flavour, form, record):
@@ -195,6 +200,81 @@ class OAuthProvider:
             body["refresh_token"] = account.refresh_token
             body["scope"] = form.get("scope", "")
         return 200, body
+
+
+class ByeProxy:
+    """A TCP relay in front of the test Dovecot that ends every session it carries the way
+    Exchange Online does when the session's token expires (``end_sessions``): a ``* BYE``
+    line, then the connection closes. Server lines are relayed whole, so the BYE never cuts
+    one."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.listener = None
+        self.sessions = []  # (client socket, server socket, lock of the client side)
+        self.lock = threading.Lock()
+
+    def start(self):
+        self.listener = socket.create_server((self.host, 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    @property
+    def port(self):
+        return self.listener.getsockname()[1]
+
+    def stop(self):
+        if self.listener is not None:
+            self.listener.close()
+        self.end_sessions(None)
+
+    def end_sessions(self, line=b"* BYE Session invalidated - AccessTokenExpired"):
+        with self.lock:
+            sessions, self.sessions = self.sessions, []
+        for client, server, lock in sessions:
+            with lock:
+                with contextlib.suppress(OSError):
+                    if line:
+                        client.sendall(line + b"\r\n")
+                for sock in (client, server):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                    sock.close()
+        return len(sessions)
+
+    def _accept(self):
+        while True:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection((self.host, self.target_port))
+            lock = threading.Lock()
+            with self.lock:
+                self.sessions.append((client, server, lock))
+            threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, lock), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, target, lock):
+        pending = b""
+        with contextlib.suppress(OSError):
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if lock is None:
+                    target.sendall(data)
+                    continue
+                pending += data
+                whole, cut, pending = pending.rpartition(b"\n")
+                if cut:
+                    with lock:
+                        target.sendall(whole + cut)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
 
 
 @contextlib.contextmanager

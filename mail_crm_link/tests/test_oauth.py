@@ -13,6 +13,7 @@ commit is removed at the end.
 """
 
 import imaplib
+import logging
 import subprocess
 import threading
 import time
@@ -25,13 +26,13 @@ import requests
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.mail_crm_link.mailflow import errors, imap_sync, oauth, policy
+from odoo.addons.mail_crm_link.mailflow import errors, imap_sync, oauth, policy, push
 
 from ..cli.mailbox_listen import MailboxListener
 from .common import CLIENT_DOMAIN, OUR_DOMAIN
 from .corpus import Corpus
 from .dovecot import DOVEADM
-from .oauth_provider import get_oauth_servers
+from .oauth_provider import ByeProxy, get_oauth_servers
 
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # as in google_gmail_mixin.py
 
@@ -52,6 +53,10 @@ class TestOAuthRules(unittest.TestCase):
         line = b"* BYE Session invalidated - AccessTokenExpired"
         self.assertTrue(oauth.session_token_expired(line))
         self.assertFalse(oauth.session_token_expired(b"* BYE Server shutting down."))
+        # imaplib's words when the BYE comes during a command
+        self.assertTrue(
+            oauth.session_token_expired("command: NOOP => Session invalidated - AccessTokenExpired")
+        )
         result = imap_sync.IdleResult(lines=[], changes=[])
         with self.assertRaises(imap_sync.SessionEnded) as caught:
             result.add(line + b"\r\n")
@@ -130,16 +135,20 @@ class TestOAuthMailboxes(TransactionCase):
     def env_of(self, cr):
         return api.Environment(cr, SUPERUSER_ID, {})
 
-    def oauth_mailbox(self, server_type, expired=False, **values):
+    def oauth_mailbox(self, server_type, expired=False, delegate=None, **values):
         """A committed Gmail or Microsoft 365 mailbox whose consent was given (a refresh token
-        and an access token from the provider, as Odoo's consent flow leaves them); deleted
-        when the test ends. Returns (mailbox id, login)."""
+        and an access token from the provider, as Odoo's consent flow leaves them) by its own
+        account, or by ``delegate`` (a shared mailbox); deleted when the test ends. Returns
+        (mailbox id, login)."""
         self._seq = getattr(type(self), "_seq", 0) + 1
         type(self)._seq = self._seq
         login = f"{self._testMethodName}.{self._seq}@{OUR_DOMAIN}"
         self.dovecot.add_user(login, "pw")  # the test appends mail with a password login
-        refresh = self.provider.add_account(login)
-        access, expiry = self.provider.issue_access_token(login)
+        if delegate:  # Full Access to the shared mailbox: the delegate's tokens open it
+            refresh = self.provider.add_account(delegate, opens=login)
+        else:
+            refresh = self.provider.add_account(login)
+        access, expiry = self.provider.issue_access_token(delegate or login)
         if expired:
             self.provider.expire(access)
             expiry = int(time.time()) - 60
@@ -386,3 +395,58 @@ class TestOAuthMailboxes(TransactionCase):
         self.assertEqual(len(self.provider.refreshes(login)), 1, "one fresh token")
         (stored,) = self.read(mailbox_id, "google_gmail_access_token")
         self.assertNotEqual(stored, token)
+
+    def test_listener_logs_in_again_at_once_when_exchange_ends_the_session(self):
+        """Exchange Online ends the session when its token expires ("* BYE Session invalidated
+        - AccessTokenExpired", said here by a relay in front of Dovecot, which from then on
+        refuses that token): the listener logs in again at once, without backing off, with a
+        fresh token, and imports what comes next."""
+        proxy = ByeProxy(self.dovecot.port_imap).start()
+        self.addCleanup(proxy.stop)
+        mailbox_id, login = self.oauth_mailbox(
+            "gmail", push_enabled=True, port=proxy.port, connection_security="none"
+        )
+        (token,) = self.read(mailbox_id, "google_gmail_access_token")
+        listener = self.start_listener()
+        self.assertEqual(listener.refresh(), {mailbox_id})
+        msgid, raw = self.message("before")
+        self.dovecot.append(login, raw)
+        self.assertTrue(self.wait_stored(mailbox_id, msgid, 10))
+
+        with self.assertLogs(push._logger, logging.INFO) as logs:
+            self.provider.expire(token)
+            self.assertTrue(proxy.end_sessions(), "the IDLE session is relayed")
+            msgid, raw = self.message("after")
+            self.dovecot.append(login, raw)
+            self.assertTrue(self.wait_stored(mailbox_id, msgid, 20), "imported after the BYE")
+        self.assertTrue(
+            any(
+                "AccessTokenExpired" in line and "logging in again" in line for line in logs.output
+            ),
+            logs.output,
+        )
+        self.assertFalse([line for line in logs.output if "reconnecting in" in line], "no backoff")
+        self.assertEqual(len(self.provider.refreshes(login)), 1, "one fresh token")
+
+    # -- Microsoft 365 shared mailboxes ------------------------------------------------------------
+    def test_shared_mailbox_opened_with_a_delegates_token(self):
+        """The login names the shared mailbox, the token is its delegate's: it opens the
+        shared mailbox while the delegate has Full Access, and says what to check when not."""
+        delegate = f"delegate.{time.time_ns()}@{OUR_DOMAIN}"
+        mailbox_id, shared = self.oauth_mailbox("outlook", expired=True, delegate=delegate)
+        msgid, raw = self.message("shared")
+        self.dovecot.append(shared, raw)
+
+        self.assertFalse(self.sync(mailbox_id).get("error"))
+        self.assertIn(msgid, self.stored_ids(mailbox_id))
+        self.assertEqual(len(self.provider.refreshes(delegate)), 1, "the delegate's token")
+        self.assertIn(f"user=<{shared}>, method=XOAUTH2", self.dovecot.log_tail(200))
+
+        self.provider.accounts[delegate].opens = None  # Full Access removed
+        with self.registry.cursor() as cr:  # and the token is due for renewal
+            self.env_of(cr)["fetchmail.server"].browse(mailbox_id).write(
+                {"microsoft_outlook_access_token_expiration": 1}
+            )
+        error = self.sync(mailbox_id)["error"]
+        self.assertIn("full access", error)
+        self.assertIn("refused the Microsoft login", error)
