@@ -8,9 +8,16 @@ refresh through Odoo's method when it lives less than the margin → commit at o
 - Its own transaction: Microsoft rotates the refresh token on every refresh; a rotated token
   lost to a rollback of the sync would leave the mailbox with a dead one (a new consent). It
   commits whatever the caller's transaction does next.
-- The row lock (``SELECT ... FOR UPDATE`` in READ COMMITTED, so that the row read after the
-  lock is the one the previous holder committed): the cron and the listener never refresh one
-  mailbox's token at the same time; the second one finds the first one's token and uses it.
+- The row lock (``SELECT ... FOR NO KEY UPDATE`` in READ COMMITTED, so that the row read after
+  the lock is the one the previous holder committed): the cron and the listener never refresh
+  one mailbox's token at the same time; the second one finds the first one's token and uses it.
+  The caller must not hold an update of the mailbox's row (it would wait for itself: the lock
+  wait is bounded, ``LOCK_TIMEOUT``).
+- A transaction whose snapshot is older than a saved token cannot write the mailbox's row
+  (REPEATABLE READ: the sync writes its outcome in a fresh transaction then, see
+  ``mailbox.sync._finish``), but it can still store rows that refer to the mailbox: the lock
+  and the save are those of an update that keeps the row's key (``FOR NO KEY UPDATE``), which
+  the foreign keys' ``FOR KEY SHARE`` checks do not conflict with.
 - Nothing here re-implements the providers' flow: refresh, storage of the tokens and the
   consent are Odoo's (``_generate_oauth2_string``, ``_generate_outlook_oauth2_string``,
   ``open_google_gmail_uri``, ``open_microsoft_outlook_uri``), called with superuser rights.
@@ -100,7 +107,11 @@ class MailboxOAuth(models.AbstractModel):
                 # lock is the newest, not the one of a snapshot taken before waiting
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cr.execute("SET LOCAL lock_timeout = %s", [LOCK_TIMEOUT])
-            cr.execute("SELECT id FROM fetchmail_server WHERE id = %s FOR UPDATE", [mailbox.id])
+            # the lock an UPDATE of the row takes: two refreshers wait for each other, a
+            # transaction that only refers to the mailbox (a new stored mail) does not block
+            cr.execute(
+                "SELECT id FROM fetchmail_server WHERE id = %s FOR NO KEY UPDATE", [mailbox.id]
+            )
             box = api.Environment(cr, SUPERUSER_ID, {})[mailbox._name].browse(mailbox.id)
             stale = force or oauth.needs_refresh(
                 box[provider.expiry_field], time.time(), min_validity

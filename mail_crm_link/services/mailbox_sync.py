@@ -126,27 +126,10 @@ class MailboxSync(models.AbstractModel):
 
     @api.model
     def _sync_locked(self, mailbox, deadline, batch_size):
-        try:
-            return self._sync_attempt(mailbox, deadline, batch_size)
-        except psycopg2.errors.SerializationFailure:
-            # the mailbox's row was written meanwhile by another transaction (an OAuth token
-            # saved by the listener, an administrator's edit), which this transaction's
-            # older snapshot cannot refer to: once more from the last checkpoint, afresh
-            self.env.cr.rollback()
-            _logger.info("Mailbox %s changed during its sync: syncing again", mailbox.id)
-            return self._sync_attempt(mailbox, deadline, batch_size, retry=False)
-
-    @api.model
-    def _sync_attempt(self, mailbox, deadline, batch_size, retry=True):
         stats = Counter(fetched=0, new=0, failed=0)
         try:
             self._link_deferred(mailbox)
             conn = mailbox._mcl_connect()
-            if getattr(conn, "token_expires_at", None):  # an OAuth login
-                # its token may have just been saved on the mailbox's row by a transaction of
-                # its own (mailbox.oauth): a fresh snapshot, or no row of this sync could
-                # refer to the mailbox. Nothing is pending: the last checkpoint is committed.
-                self.env.cr.commit()  # pylint: disable=invalid-commit
             try:
                 if mailbox.server_type == "pop":
                     partial = self._sync_pop(mailbox, conn, stats, deadline, batch_size)
@@ -155,9 +138,7 @@ class MailboxSync(models.AbstractModel):
             finally:
                 mailbox._mcl_disconnect(conn)
             self._retry_errors(mailbox)
-        except Exception as exc:  # the mailbox says why; the last checkpoint holds
-            if retry and isinstance(exc, psycopg2.errors.SerializationFailure):
-                raise  # once more, afresh (see _sync_locked)
+        except Exception as exc:  # noqa: BLE001 (the mailbox says why; the last checkpoint holds)
             self.env.cr.rollback()  # back to the last checkpoint: nothing half-stored
             message = self._finish(
                 mailbox, lambda e=exc: self.env["mailbox.health"].record_failure(mailbox, e)

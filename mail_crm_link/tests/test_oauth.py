@@ -450,3 +450,28 @@ class TestOAuthMailboxes(TransactionCase):
         error = self.sync(mailbox_id)["error"]
         self.assertIn("full access", error)
         self.assertIn("refused the Microsoft login", error)
+
+    def test_token_saved_by_another_process_during_a_sync(self):
+        """The listener saves a renewed token on the mailbox's row while the cron's sync
+        runs with an older snapshot: the sync still stores its mail (rows that refer to the
+        mailbox) and records its outcome (in a fresh transaction), and uses the new token."""
+        mailbox_id, login = self.oauth_mailbox("outlook")
+        msgid, raw = self.message("meanwhile")
+        self.dovecot.append(login, raw)
+        with self.registry.cursor() as cr:
+            env = self.env_of(cr)
+            mailbox = env["fetchmail.server"].browse(mailbox_id)
+            self.assertTrue(mailbox.name)  # the sync's transaction has its snapshot
+            with self.registry.cursor() as other:  # the listener, committing its new token
+                other_env = self.env_of(other)
+                renewed = other_env["mailbox.oauth"].token(
+                    other_env["fetchmail.server"].browse(mailbox_id), force=True
+                )
+            result = env["mailbox.sync"].sync(mailbox)
+        self.assertFalse(result.get("error"), result)
+        self.assertIn(msgid, self.stored_ids(mailbox_id))
+        self.assertEqual(len(self.provider.refreshes(login)), 1, "the sync used the new token")
+        self.assertEqual(
+            self.read(mailbox_id, "microsoft_outlook_access_token", "last_error"),
+            [renewed.sasl.split("Bearer ")[1].strip("\1"), False],
+        )
