@@ -130,6 +130,7 @@ class Watcher:
 
     def run(self):
         failures = 0
+        expired = False  # the last session ended for its token: once at once, then back off
         while not self.stop.is_set():
             conn = None
             try:
@@ -154,12 +155,16 @@ class Watcher:
                     news = self.idle(conn, until=reauth)
                     self.catch_up(conn, status.uidvalidity, news=bool(news))
             except Exception as exc:  # noqa: BLE001 (a listener never dies: it backs off, and logs)
-                if isinstance(exc, imaplib.IMAP4.abort) and oauth.session_token_expired(str(exc)):
+                token_expired = isinstance(exc, imaplib.IMAP4.abort) and (
+                    oauth.session_token_expired(str(exc))
+                )
+                if token_expired and not expired:
                     # Exchange Online at the token's expiry (during IDLE or a command): a new
                     # login, with a fresh token, mends it at once
                     self.log.info("%s: %s; logging in again", self.label, exc)
                 else:
                     failures = self._back_off(exc, failures)
+                expired = token_expired
             finally:
                 if conn is not None:
                     imap_sync.close(conn)

@@ -71,8 +71,9 @@ class MailboxHealth(models.AbstractModel):
                 "last_error": message,
                 "failure_count": failures,
                 "next_sync_at": self._next_sync(mailbox, failures, server_kind),
-                # only a new consent of the owner mends it: the form shows "Reconnect"
-                "reconnect_needed": kind == errors.TOKEN_REFUSED,
+                # a new consent of the owner mends it (or may): the form shows "Reconnect"
+                "reconnect_needed": kind == errors.TOKEN_REFUSED
+                or (kind == errors.AUTH and bool(self.env["mailbox.oauth"].provider(mailbox))),
             }
         )
         if failures == FAILURES_BEFORE_NOTICE or (

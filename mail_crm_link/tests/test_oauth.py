@@ -450,6 +450,7 @@ class TestOAuthMailboxes(TransactionCase):
         error = self.sync(mailbox_id)["error"]
         self.assertIn("full access", error)
         self.assertIn("refused the Microsoft login", error)
+        self.assertEqual(self.read(mailbox_id, "reconnect_needed"), [True], "another delegate")
 
     def test_token_saved_by_another_process_during_a_sync(self):
         """The listener saves a renewed token on the mailbox's row while the cron's sync
