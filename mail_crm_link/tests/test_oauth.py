@@ -104,8 +104,9 @@ class TestOAuthMailboxes(TransactionCase):
 
         local = f"{cls.provider.url}/google/token"
 
-        def post(url, *args, **kwargs):
-            return requests.post(local if url == GOOGLE_TOKEN_URL else url, *args, **kwargs)
+        def post(url, *args, timeout=10, **kwargs):
+            url = local if url == GOOGLE_TOKEN_URL else url
+            return requests.post(url, *args, timeout=timeout, **kwargs)
 
         cls.startClassPatcher(
             patch.object(google_gmail_mixin, "requests", types.SimpleNamespace(post=post))
@@ -182,7 +183,7 @@ class TestOAuthMailboxes(TransactionCase):
         with self.registry.cursor() as cr:
             self.env_of(cr)["fetchmail.server"].browse(mailbox_id).unlink()
 
-    def read(self, mailbox_id, *names):
+    def committed(self, mailbox_id, *names):
         """Committed values of the mailbox, read by another connection."""
         with self.registry.cursor() as cr:
             record = self.env_of(cr)["fetchmail.server"].browse(mailbox_id)
@@ -234,7 +235,7 @@ class TestOAuthMailboxes(TransactionCase):
                 self.assertIn(msgid, self.stored_ids(mailbox_id))
                 self.assertEqual(len(self.provider.refreshes(login)), 1)
                 prefix = {"gmail": "google_gmail", "outlook": "microsoft_outlook"}[server_type]
-                access, expiry = self.read(
+                access, expiry = self.committed(
                     mailbox_id, f"{prefix}_access_token", f"{prefix}_access_token_expiration"
                 )
                 self.assertIn(access, self.provider.accounts[login].access_tokens)
@@ -247,13 +248,13 @@ class TestOAuthMailboxes(TransactionCase):
         """Microsoft rotates the refresh token at each refresh (the stand-in then refuses the
         old one): the sync's transaction rolls back after the login, the new one is kept."""
         mailbox_id, login = self.oauth_mailbox("outlook", expired=True)
-        (before,) = self.read(mailbox_id, "microsoft_outlook_refresh_token")
+        (before,) = self.committed(mailbox_id, "microsoft_outlook_refresh_token")
         with self.registry.cursor() as cr:
             mailbox = self.env_of(cr)["fetchmail.server"].browse(mailbox_id)
             mailbox._mcl_connect().logout()
             cr.rollback()  # the sync failed after its login: everything of it is undone
 
-        (after,) = self.read(mailbox_id, "microsoft_outlook_refresh_token")
+        (after,) = self.committed(mailbox_id, "microsoft_outlook_refresh_token")
         self.assertNotEqual(after, before)
         self.assertEqual(after, self.provider.accounts[login].refresh_token, "the rotated one")
         # and it works: the next refresh (forced) uses it
@@ -290,7 +291,7 @@ class TestOAuthMailboxes(TransactionCase):
         self.assertEqual(len(self.provider.refreshes(login)), 1, "one refresh")
         self.assertEqual(tokens[0].sasl, tokens[1].sasl, "the second uses the first's token")
         self.assertEqual(sorted(t.refreshed for t in tokens), [False, True])
-        (stored,) = self.read(mailbox_id, "microsoft_outlook_refresh_token")
+        (stored,) = self.committed(mailbox_id, "microsoft_outlook_refresh_token")
         self.assertEqual(stored, self.provider.accounts[login].refresh_token)
 
     def test_sent_mail_appended_by_xoauth2(self):
@@ -317,7 +318,7 @@ class TestOAuthMailboxes(TransactionCase):
 
                 result = self.sync(mailbox_id)
 
-                error, needed = self.read(mailbox_id, "last_error", "reconnect_needed")
+                error, needed = self.committed(mailbox_id, "last_error", "reconnect_needed")
                 self.assertEqual(result["error"], error)
                 self.assertIn("no longer gives access", error)
                 self.assertIn("click Reconnect", error)
@@ -338,7 +339,7 @@ class TestOAuthMailboxes(TransactionCase):
                         {f"{prefix}_refresh_token": refresh}
                     )
                 self.assertFalse(self.sync(mailbox_id).get("error"))
-                self.assertEqual(self.read(mailbox_id, "reconnect_needed"), [False])
+                self.assertEqual(self.committed(mailbox_id, "reconnect_needed"), [False])
 
     # -- push ------------------------------------------------------------------------------------
     def start_listener(self, **kwargs):
@@ -354,7 +355,7 @@ class TestOAuthMailboxes(TransactionCase):
         token's expiry is imported within seconds."""
         self.provider.lifetime = 8
         mailbox_id, login = self.oauth_mailbox("outlook", push_enabled=True)
-        first_token = self.read(mailbox_id, "microsoft_outlook_access_token")[0]
+        first_token = self.committed(mailbox_id, "microsoft_outlook_access_token")[0]
         listener = self.start_listener(reauth_margin=3)
         self.assertEqual(listener.refresh(), {mailbox_id})
         msgid, raw = self.message("before")
@@ -378,7 +379,7 @@ class TestOAuthMailboxes(TransactionCase):
         it has not expired by our clock (as Exchange's BYE ... AccessTokenExpired): the
         listener logs in again with a fresh token and imports what comes next."""
         mailbox_id, login = self.oauth_mailbox("gmail", push_enabled=True)
-        (token,) = self.read(mailbox_id, "google_gmail_access_token")
+        (token,) = self.committed(mailbox_id, "google_gmail_access_token")
         listener = self.start_listener()
         self.assertEqual(listener.refresh(), {mailbox_id})
         msgid, raw = self.message("before")
@@ -393,7 +394,7 @@ class TestOAuthMailboxes(TransactionCase):
         self.dovecot.append(login, raw)
         self.assertTrue(self.wait_stored(mailbox_id, msgid, 20), "imported after the BYE")
         self.assertEqual(len(self.provider.refreshes(login)), 1, "one fresh token")
-        (stored,) = self.read(mailbox_id, "google_gmail_access_token")
+        (stored,) = self.committed(mailbox_id, "google_gmail_access_token")
         self.assertNotEqual(stored, token)
 
     def test_listener_logs_in_again_at_once_when_exchange_ends_the_session(self):
@@ -406,7 +407,7 @@ class TestOAuthMailboxes(TransactionCase):
         mailbox_id, login = self.oauth_mailbox(
             "gmail", push_enabled=True, port=proxy.port, connection_security="none"
         )
-        (token,) = self.read(mailbox_id, "google_gmail_access_token")
+        (token,) = self.committed(mailbox_id, "google_gmail_access_token")
         listener = self.start_listener()
         self.assertEqual(listener.refresh(), {mailbox_id})
         msgid, raw = self.message("before")
@@ -450,7 +451,7 @@ class TestOAuthMailboxes(TransactionCase):
         error = self.sync(mailbox_id)["error"]
         self.assertIn("full access", error)
         self.assertIn("refused the Microsoft login", error)
-        self.assertEqual(self.read(mailbox_id, "reconnect_needed"), [True], "another delegate")
+        self.assertEqual(self.committed(mailbox_id, "reconnect_needed"), [True], "another delegate")
 
     def test_token_saved_by_another_process_during_a_sync(self):
         """The listener saves a renewed token on the mailbox's row while the cron's sync
@@ -473,6 +474,6 @@ class TestOAuthMailboxes(TransactionCase):
         self.assertIn(msgid, self.stored_ids(mailbox_id))
         self.assertEqual(len(self.provider.refreshes(login)), 1, "the sync used the new token")
         self.assertEqual(
-            self.read(mailbox_id, "microsoft_outlook_access_token", "last_error"),
+            self.committed(mailbox_id, "microsoft_outlook_access_token", "last_error"),
             [renewed.sasl.split("Bearer ")[1].strip("\1"), False],
         )
