@@ -143,8 +143,14 @@ def copy_filestore(source_db, target_db):
 # -- commands ----------------------------------------------------------------------------------
 def cmd_test(pytest_args):
     # the tours' HTTP server: a free port unless chosen, so that two test runs can share a host
+    # the suite runs with mailbox secrets encrypted (a fresh key per run), as production should
+    from cryptography.fernet import Fernet
+
     config = write_config(
-        "test", TEST_DB, http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port())
+        "test",
+        TEST_DB,
+        http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port()),
+        extra={"mail_crm_link_secret_key": Fernet.generate_key().decode()},
     )
     create_db(config, TEST_DB, also=TEST_ALSO)
     # the template of the real-commit tests (tests/realcommit): a copy made now, while nothing

@@ -4,6 +4,8 @@ whether it is worth trying again, and whether a mailbox's own SMTP already saves
 A failure is one of a few kinds the outbox explains in a sentence. *Temporary* failures (the
 server cannot be reached, a timeout, a 4xx answer) are tried again a few times, because
 nothing left; *permanent* ones (login refused, recipient refused, 5xx) wait for a person.
+A connection that breaks after the whole mail was handed over, before the server's answer,
+is *uncertain*: the server may have taken the mail, so it is never tried again by itself.
 """
 
 import smtplib
@@ -23,6 +25,7 @@ NO_SERVER, UNREACHABLE, TIMEOUT, TLS, AUTH, RECIPIENT, SENDER, REFUSED, DISCONNE
     "disconnected",
     "internal",
 )
+UNCERTAIN = "uncertain"  # the connection broke after the whole mail, before the answer
 
 MAX_ATTEMPTS = 3  # attempts of a mail whose failures are all temporary
 RETRY_MINUTES = (1, 10)  # wait before the 2nd, 3rd attempt
@@ -33,6 +36,7 @@ SMTP_SAVES_SENT = (
     "imap.gmail.com",
     "imap.googlemail.com",
     "outlook.office365.com",
+    "outlook.office.com",
     "imap-mail.outlook.com",
     "imap.outlook.com",  # what Odoo's microsoft_outlook fills in
 )
@@ -85,11 +89,15 @@ def classify(exc):
 def _classify_one(exc):
     if isinstance(exc, NoServer):
         return Failure(NO_SERVER, False, str(exc))
+    if isinstance(exc, Uncertain):
+        return Failure(UNCERTAIN, False, str(exc))
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         refused = {a: (c, _decode(m)) for a, (c, m) in (exc.recipients or {}).items()}
         return refused_recipients(refused)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return Failure(AUTH, False, _answer(exc), exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):  # a login set up, none offered
+        return Failure(AUTH, False, str(exc))
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return Failure(
             SENDER, _is_4xx(exc.smtp_code), _answer(exc), exc.smtp_code, [_decode(exc.sender)]
@@ -134,3 +142,8 @@ def after_failure(failure, attempts):
 class NoServer(Exception):
     """No outgoing server for the mailbox and none in Odoo (removed after the mail was
     queued)."""
+
+
+class Uncertain(Exception):
+    """The connection failed after the whole mail was handed to the server and before its
+    answer (a cut, a timeout): the server may have taken the mail."""

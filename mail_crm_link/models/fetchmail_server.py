@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..mailflow import addresses, imap_sync, oauth, outbox, parse, pop_sync
+from .fields_extra import SecretChar
 
 _logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class FetchmailServer(models.Model):
     """
 
     _name = "fetchmail.server"
-    _inherit = ["fetchmail.server", "mailbox.crm.policy"]
+    _inherit = ["fetchmail.server", "mailbox.crm.policy", "mailbox.secrets", "mailbox.personal"]
 
     crm_link_mode = fields.Selection(
         [
@@ -36,7 +37,7 @@ class FetchmailServer(models.Model):
         "Manual: every message is stored and listed, links are made by hand.\n"
         "Automatic: messages are linked to contacts, companies, leads and deals.",
     )
-    password = fields.Char(groups="base.group_system")
+    password = SecretChar(groups="base.group_system")
     connection_security = fields.Selection(
         [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (plain text)")],
         string="Security",
@@ -373,7 +374,18 @@ class FetchmailServer(models.Model):
         commit per batch; a button or an automated action must not)."""
         self.write({"next_sync_at": fields.Datetime.now()})
         self.env.ref("mail_crm_link.ir_cron_mailbox_sync")._trigger()
-        return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": self.env._(
+                    "Sync requested: it starts within a few seconds, in the background. "
+                    "Progress and errors show on the mailbox."
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def fetch_mail(self, raise_exception=True):
         """Odoo's "Fetch Now": native for mailboxes with linking off, ours for the others."""
@@ -459,7 +471,7 @@ class FetchmailServer(models.Model):
                 int(self.port),
                 self.connection_security,
                 self.user,
-                self.sudo().password,
+                self._mcl_secret("password"),
                 timeout=self.connect_timeout or 30,
                 verify=self.tls_verify,
             )
@@ -469,7 +481,7 @@ class FetchmailServer(models.Model):
             int(self.port),
             self.connection_security,
             self.user,
-            None if oauth_mailbox else self.sudo().password,
+            None if oauth_mailbox else self._mcl_secret("password"),
             timeout=self.connect_timeout or 30,
             verify=self.tls_verify,
             token=self.env["mailbox.oauth"].authenticator(self, min_validity)

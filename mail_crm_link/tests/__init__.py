@@ -1,5 +1,7 @@
 from . import test_bench
 from . import test_compose
+from . import test_connect
+from . import test_connect_tour
 from . import test_folder_layouts
 from . import test_i18n
 from . import test_interop
@@ -10,6 +12,7 @@ from . import test_policy
 from . import test_pipeline
 from . import test_realcommit
 from . import test_realmail
+from . import test_secrets
 from . import test_sending
 from . import test_mailflow
 from . import test_outbox
