@@ -19,6 +19,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, ".cache")
 ADDON = "mail_crm_link"
+# installed beside it in the test database: Odoo's OAuth mailboxes, which the XOAUTH2 tests
+# use (google_gmail is auto-installed with mail; microsoft_outlook is not)
+TEST_ALSO = "microsoft_outlook"
 TEST_DB = os.environ.get("MCL_TEST_DB", "mcl_test")
 DEMO_DB = os.environ.get("MCL_DEMO_DB", "mcl_demo")
 DEMO_LOGIN = "sales@mycompany.example"
@@ -118,12 +121,13 @@ def db_has_module(db):
     return state == "installed"
 
 
-def create_db(config, db):
+def create_db(config, db, also=""):
     log(f"creating database {db} with {ADDON} installed")
     subprocess.run(["dropdb", "--if-exists", "--force", db], check=True)
     shutil.rmtree(os.path.join(CACHE, "filestore", "filestore", db), ignore_errors=True)
     start = time.monotonic()
-    odoo_bin(config, "-d", db, "-i", ADDON, "--stop-after-init", "--log-level=warn")
+    modules = ",".join(filter(None, [ADDON, also]))
+    odoo_bin(config, "-d", db, "-i", modules, "--stop-after-init", "--log-level=warn")
     log(f"database {db} ready in {time.monotonic() - start:.0f}s")
 
 
@@ -148,7 +152,7 @@ def cmd_test(pytest_args):
         http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port()),
         extra={"mail_crm_link_secret_key": Fernet.generate_key().decode()},
     )
-    create_db(config, TEST_DB)
+    create_db(config, TEST_DB, also=TEST_ALSO)
     # the template of the real-commit tests (tests/realcommit): a copy made now, while nothing
     # is connected to the test database; each test copies it again and commits
     # there for real, so nothing they commit is ever seen by the other tests

@@ -38,6 +38,7 @@ SMTP_SAVES_SENT = (
     "outlook.office365.com",
     "outlook.office.com",
     "imap-mail.outlook.com",
+    "imap.outlook.com",  # what Odoo's microsoft_outlook fills in
 )
 
 

@@ -7,6 +7,7 @@ from . import test_i18n
 from . import test_interop
 from . import test_linking
 from . import test_manual
+from . import test_oauth
 from . import test_policy
 from . import test_pipeline
 from . import test_realcommit
