@@ -169,6 +169,7 @@ class MailboxOutbox(models.AbstractModel):
             ordered, allow_create=mailbox.allow_any_address, run_hooks=False, history=history
         )
         self._link_cards(ordered, records, history)
+        self._publisher().show_send_state(ordered)  # on the card at once: queued
         if after_commit:
             self.send_after_commit(ordered)
         return ordered.with_env(self.env)
@@ -207,6 +208,10 @@ class MailboxOutbox(models.AbstractModel):
         )
         self.env["mailbox.card.publisher"].sudo().publish(links, history=history)
         return links
+
+    @api.model
+    def _publisher(self):
+        return self.env["mailbox.card.publisher"].sudo()
 
     @api.model
     def send_after_commit(self, messages):
@@ -435,6 +440,7 @@ class MailboxOutbox(models.AbstractModel):
                 "outgoing_raw": base64.b64encode(sent) if save else False,
             }
         )
+        self._publisher().show_send_state(message, refused=refused, reason=note)
 
     @api.model
     def _record_failure(self, message, failure):
@@ -443,7 +449,7 @@ class MailboxOutbox(models.AbstractModel):
         values = {"send_claim": False}
         if wait is None:
             values.update(send_state="failed", send_error=sentence, send_after=False)
-            result = "failed"
+            result = "failed"  # (a mail tried again later is still "ready" on the card)
         else:
             next_at = fields.Datetime.now() + timedelta(minutes=wait)
             values.update(
@@ -460,6 +466,8 @@ class MailboxOutbox(models.AbstractModel):
             )
             result = "retry"
         message.write(values)
+        if result == "failed":
+            self._publisher().show_send_state(message, failure=failure, reason=sentence)
         return result
 
     @api.model
@@ -610,15 +618,16 @@ class MailboxOutbox(models.AbstractModel):
         messages = self.env["mailbox.message"].browse(ids)
         for message in messages:
             started = fields.Datetime.to_string(message.send_started_at)
+            failure = outbox.Failure(STALE, False, started)
+            sentence = self.failure_message(message.mailbox_id, failure)
             message.write(
                 {
                     "send_state": "failed",
                     "send_claim": False,
-                    "send_error": self.failure_message(
-                        message.mailbox_id, outbox.Failure(STALE, False, started)
-                    ),
+                    "send_error": sentence,
                 }
             )
+            self._publisher().show_send_state(message, failure=failure, reason=sentence)
         cr.commit()  # the user sees what happened  # pylint: disable=invalid-commit
         return messages
 
@@ -635,6 +644,7 @@ class MailboxOutbox(models.AbstractModel):
                 "send_claim": False,
             }
         )
+        self._publisher().show_send_state(messages)  # ready again
         self.send_after_commit(messages)
 
 
