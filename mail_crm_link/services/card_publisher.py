@@ -187,10 +187,26 @@ class MailboxCardPublisher(models.AbstractModel):
         if not entries:
             return
         Notification = self.env["mail.notification"].sudo()
-        existing = {
-            (n.mail_message_id.id, n.res_partner_id.id): n
-            for n in Notification.search([("mail_message_id", "in", entries.ids)])
-        }
+        found = Notification.search([("mail_message_id", "in", entries.ids)])
+        ours = found.filtered("mcl_send_state")
+        uniform = len(set(messages.mapped("send_state"))) == 1 and not refused
+        if (
+            uniform
+            and ours.mail_message_id == entries
+            and not (failure and failure.kind == outbox.RECIPIENT)
+        ):  # the same state for every recipient, on entries that show it (after the queue)
+            states = outbox.notification_states(["*"], messages[:1].send_state, failure)
+            ((status, failure_type),) = states.values()
+            ours.write(
+                {
+                    "notification_status": status,
+                    "failure_type": failure_type,
+                    "failure_reason": reason if status == "exception" else False,
+                }
+            )
+            entries._notify_message_notification_update()
+            return
+        existing = {(n.mail_message_id.id, n.res_partner_id.id): n for n in found}
         partners = self._recipient_partners(messages)
         vals_list, by_values = [], {}
         for message in messages:
@@ -217,23 +233,19 @@ class MailboxCardPublisher(models.AbstractModel):
                                 "res_partner_id": partner.id,
                                 "notification_type": "email",
                                 "is_read": True,  # a state to show, not news for the contact
+                                "mcl_send_state": True,
                                 "author_id": message.send_user_id.partner_id.id
                                 if on_main
                                 else False,
                             }
                         )
-                    elif notification and self._is_send_state(notification):
+                    elif notification.mcl_send_state:
                         key = tuple(values.items())
                         by_values[key] = by_values.get(key, Notification) | notification
         Notification.create(vals_list)
         for key, notifications in by_values.items():
             notifications.write(dict(key))
         entries._notify_message_notification_update()  # the open chatters and menus update
-
-    @api.model
-    def _is_send_state(self, notification):
-        """A notification of the delivery indicator, not one Odoo made for a follower."""
-        return notification.notification_type == "email" and not notification.mail_mail_id
 
     @api.model
     def _recipient_partners(self, messages):

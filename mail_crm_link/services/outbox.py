@@ -169,7 +169,7 @@ class MailboxOutbox(models.AbstractModel):
             ordered, allow_create=mailbox.allow_any_address, run_hooks=False, history=history
         )
         self._link_cards(ordered, records, history)
-        self._publisher().show_send_state(ordered)  # on the card at once: queued
+        self._show_send_state(ordered)  # on the card at once: queued
         if after_commit:
             self.send_after_commit(ordered)
         return ordered.with_env(self.env)
@@ -210,8 +210,15 @@ class MailboxOutbox(models.AbstractModel):
         return links
 
     @api.model
-    def _publisher(self):
-        return self.env["mailbox.card.publisher"].sudo()
+    def _show_send_state(self, messages, **state):
+        """The mails' state on their chatter entries (``mailbox.card.publisher``). Showing it
+        never costs a mail its bookkeeping: a failure here is logged, and the mail is sent
+        and recorded all the same (the card's Emails list says its state)."""
+        try:
+            with self.env.cr.savepoint():
+                self.env["mailbox.card.publisher"].sudo().show_send_state(messages, **state)
+        except Exception:
+            _logger.exception("mail_crm_link: the state of mail %s not shown", messages.ids)
 
     @api.model
     def send_after_commit(self, messages):
@@ -440,7 +447,7 @@ class MailboxOutbox(models.AbstractModel):
                 "outgoing_raw": base64.b64encode(sent) if save else False,
             }
         )
-        self._publisher().show_send_state(message, refused=refused, reason=note)
+        self._show_send_state(message, refused=refused, reason=note)
 
     @api.model
     def _record_failure(self, message, failure):
@@ -467,7 +474,7 @@ class MailboxOutbox(models.AbstractModel):
             result = "retry"
         message.write(values)
         if result == "failed":
-            self._publisher().show_send_state(message, failure=failure, reason=sentence)
+            self._show_send_state(message, failure=failure, reason=sentence)
         return result
 
     @api.model
@@ -627,7 +634,7 @@ class MailboxOutbox(models.AbstractModel):
                     "send_error": sentence,
                 }
             )
-            self._publisher().show_send_state(message, failure=failure, reason=sentence)
+            self._show_send_state(message, failure=failure, reason=sentence)
         cr.commit()  # the user sees what happened  # pylint: disable=invalid-commit
         return messages
 
@@ -644,7 +651,7 @@ class MailboxOutbox(models.AbstractModel):
                 "send_claim": False,
             }
         )
-        self._publisher().show_send_state(messages)  # ready again
+        self._show_send_state(messages)  # ready again
         self.send_after_commit(messages)
 
 
