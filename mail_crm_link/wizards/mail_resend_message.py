@@ -31,10 +31,9 @@ class MailResendMessage(models.TransientModel):
         return values
 
     def _compute_partner_readonly(self):
-        super()._compute_partner_readonly()
-        for wizard in self:
-            if wizard.mail_message_id.mcl_message_id:
-                wizard.partner_readonly = True
+        ours = self.filtered(lambda wizard: wizard.mail_message_id.mcl_message_id)
+        ours.partner_readonly = True  # the mail is sent again as it was written
+        return super(MailResendMessage, self - ours)._compute_partner_readonly()
 
     def resend_mail_action(self):
         ours = self.filtered(lambda wizard: wizard.mail_message_id.mcl_message_id)
