@@ -13,6 +13,8 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 
+from .addresses import normalize as normalize_address
+
 NO_SERVER, UNREACHABLE, TIMEOUT, TLS, AUTH, RECIPIENT, SENDER, REFUSED, DISCONNECTED, INTERNAL = (
     "no_server",
     "unreachable",
@@ -137,6 +139,51 @@ def after_failure(failure, attempts):
     if not failure.temporary or attempts >= MAX_ATTEMPTS:
         return None
     return RETRY_MINUTES[min(attempts, len(RETRY_MINUTES)) - 1]
+
+
+# Odoo's own failure types (``mail.notification.failure_type``) of our failure kinds, for
+# the delivery indicator on the chatter entry; what is not listed is Odoo's "unknown" (a
+# mail that may have been sent, an internal error), whose reason is our sentence.
+FAILURE_TYPES = {
+    NO_SERVER: "mail_smtp",
+    UNREACHABLE: "mail_smtp",
+    TIMEOUT: "mail_smtp",
+    TLS: "mail_smtp",
+    AUTH: "mail_smtp",
+    REFUSED: "mail_smtp",
+    DISCONNECTED: "mail_smtp",
+    SENDER: "mail_from_invalid",
+    RECIPIENT: "mail_email_invalid",
+}
+
+
+def failure_type(kind):
+    """Odoo's ``failure_type`` for a failure kind."""
+    return FAILURE_TYPES.get(kind, "unknown")
+
+
+def notification_states(recipients, send_state, failure=None, refused=()):
+    """Odoo's delivery state of each recipient of a mail: ``{address: (notification_status,
+    failure_type or False)}``. ``recipients``: normalized addresses; ``send_state``: the
+    mail's (queued, sending, sent, failed); ``failure``: the :class:`Failure` of a failed
+    mail; ``refused``: normalized addresses the server refused while taking a sent mail for
+    the others. A mail waiting for its next attempt is still *ready*: it has not failed."""
+    refused = {normalize_address(a) for a in refused}
+    failed_for = {normalize_address(a) for a in (failure.addresses if failure else ())}
+    states = {}
+    for address in recipients:
+        if send_state == "sent":
+            states[address] = (
+                ("exception", "mail_email_invalid") if address in refused else ("sent", False)
+            )
+        elif send_state == "failed":
+            kind = failure.kind if failure else INTERNAL
+            own = kind == RECIPIENT and address not in failed_for
+            # a recipient the server did not refuse did not get it either (others were)
+            states[address] = ("exception", "unknown" if own else failure_type(kind))
+        else:
+            states[address] = ("ready", False)
+    return states
 
 
 class NoServer(Exception):

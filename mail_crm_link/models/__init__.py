@@ -17,6 +17,7 @@ from . import res_partner
 from . import crm_lead
 from . import mail_activity
 from . import mail_message
+from . import mail_notification
 from . import mail_template
 from . import mail_thread
 from . import res_config_settings

@@ -12,7 +12,7 @@ from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
 
-from ..mailflow import classify, policy
+from ..mailflow import addresses, classify, outbox, policy
 
 
 class MailboxCardPublisher(models.AbstractModel):
@@ -30,6 +30,8 @@ class MailboxCardPublisher(models.AbstractModel):
 
     @api.model
     def _author(self, message, authors):
+        if message.send_user_id:  # written in the CRM: its writer, as Odoo shows a mail sent
+            return message.send_user_id.partner_id  # from the chatter (the From's name too)
         author = authors.get(message.id)
         return message._mcl_author() if author is None else author
 
@@ -164,6 +166,129 @@ class MailboxCardPublisher(models.AbstractModel):
         )
         entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
         link.mail_message_id = entry
+
+    # -- the delivery state of mail written in the CRM ---------------------------------------
+    @api.model
+    def show_send_state(self, messages, failure=None, refused=(), reason=False):
+        """Odoo's own delivery indicator on the chatter entries of mail written in the CRM
+        (the envelope, its popover, the Resend dialog, the writer's failures in the
+        messaging menu): one email ``mail.notification`` per recipient contact on each entry
+        of the mail, in the mail's send state (``mailflow.outbox.notification_states``).
+        ``failure``: why a failed mail did not leave; ``refused``: recipients refused while
+        the mail left for the others; ``reason``: the sentence shown for a failure.
+
+        The recipients are the contacts the CRM has for the To and Cc addresses (those the
+        mailbox's outgoing policy just created included): none is created for the
+        indicator, which must not change what the CRM holds. The writer is the author of the
+        notifications of the entry on the mail's main record only, so that one failed mail
+        counts once in their messaging menu."""
+        messages = messages.sudo().filtered("send_state")
+        entries = self.env["mail.message"].sudo().search([("mcl_message_id", "in", messages.ids)])
+        if not entries:
+            return
+        Notification = self.env["mail.notification"].sudo()
+        found = Notification.search([("mail_message_id", "in", entries.ids)])
+        ours = found.filtered("mcl_send_state")
+        uniform = len(set(messages.mapped("send_state"))) == 1 and not refused
+        if (
+            uniform
+            and ours.mail_message_id == entries
+            and not (failure and failure.kind == outbox.RECIPIENT)
+        ):  # the same state for every recipient, on entries that show it (after the queue)
+            states = outbox.notification_states(["*"], messages[:1].send_state, failure)
+            ((status, failure_type),) = states.values()
+            ours.write(
+                {
+                    "notification_status": status,
+                    "failure_type": failure_type,
+                    "failure_reason": reason if status == "exception" else False,
+                }
+            )
+            entries._notify_message_notification_update()
+            return
+        existing = {(n.mail_message_id.id, n.res_partner_id.id): n for n in found}
+        partners = self._recipient_partners(messages)
+        vals_list, by_values = [], {}
+        for message in messages:
+            main = self.main_record(message)
+            states = outbox.notification_states(
+                list(partners[message.id]), message.send_state, failure, refused
+            )
+            for entry in entries.filtered(lambda e, m=message: e.mcl_message_id == m):
+                on_main = (entry.model, entry.res_id) == (main._name, main.id)
+                for address, (status, failure_type) in states.items():
+                    partner = partners[message.id][address]
+                    values = {
+                        "notification_status": status,
+                        "failure_type": failure_type,
+                        "failure_reason": reason if status == "exception" else False,
+                    }
+                    notification = existing.get((entry.id, partner.id))
+                    if notification is None:
+                        existing[(entry.id, partner.id)] = Notification  # one per contact
+                        vals_list.append(
+                            {
+                                **values,
+                                "mail_message_id": entry.id,
+                                "res_partner_id": partner.id,
+                                "notification_type": "email",
+                                "is_read": True,  # a state to show, not news for the contact
+                                "mcl_send_state": True,
+                                "author_id": message.send_user_id.partner_id.id
+                                if on_main
+                                else False,
+                            }
+                        )
+                    elif notification.mcl_send_state:
+                        key = tuple(values.items())
+                        by_values[key] = by_values.get(key, Notification) | notification
+        Notification.create(vals_list)
+        for key, notifications in by_values.items():
+            notifications.write(dict(key))
+        entries._notify_message_notification_update()  # the open chatters and menus update
+
+    @api.model
+    def _recipient_partners(self, messages):
+        """``{mail id: {address: res.partner}}``: one contact per To/Cc address that has one
+        (linked to the mail first, then a person, then a company); the mailbox's own address
+        (its copy in Cc) left out."""
+        wanted, forms = {}, set()
+        for message in messages:
+            mailbox = message.mailbox_id
+            own = mailbox._mcl_address()
+            found = addresses.parse_list([message.email_to or "", message.email_cc or ""])
+            wanted[message.id] = [a for _name, a in found if a != own]
+            for address in wanted[message.id]:
+                forms.update(addresses.lookup_forms(address, mailbox.fold_plus))
+        by_form = self.env["res.partner"].sudo()._mcl_find_by_addresses(sorted(forms))
+        result = {}
+        for message in messages:
+            linked = message.link_ids.partner_id
+            chosen, used = {}, set()
+            for address in wanted[message.id]:
+                found = (
+                    self.env["res.partner"]
+                    .sudo()
+                    .union(
+                        *(
+                            by_form.get(form, self.env["res.partner"])
+                            for form in addresses.lookup_forms(
+                                address, message.mailbox_id.fold_plus
+                            )
+                        )
+                    )
+                    .sorted("id")
+                )
+                partner = (
+                    (found & linked)[:1]
+                    or found.filtered(lambda p: not p.is_company)[:1]
+                    or found[:1]
+                )
+                if partner and partner.id not in used:  # one notification per contact
+                    used.add(partner.id)
+                    chosen[address] = partner
+            result[message.id] = chosen
+        return result
 
     @api.model
     def schedule_activities(self, messages):

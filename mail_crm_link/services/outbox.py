@@ -170,6 +170,7 @@ class MailboxOutbox(models.AbstractModel):
             ordered, allow_create=mailbox.allow_any_address, run_hooks=False, history=history
         )
         self._link_cards(ordered, records, history)
+        self._show_send_state(ordered)  # on the card at once: queued
         if after_commit:
             self.send_after_commit(ordered)
         return ordered.with_env(self.env)
@@ -208,6 +209,17 @@ class MailboxOutbox(models.AbstractModel):
         )
         self.env["mailbox.card.publisher"].sudo().publish(links, history=history)
         return links
+
+    @api.model
+    def _show_send_state(self, messages, **state):
+        """The mails' state on their chatter entries (``mailbox.card.publisher``). Showing it
+        never costs a mail its bookkeeping: a failure here is logged, and the mail is sent
+        and recorded all the same (the card's Emails list says its state)."""
+        try:
+            with self.env.cr.savepoint():
+                self.env["mailbox.card.publisher"].sudo().show_send_state(messages, **state)
+        except Exception:
+            _logger.exception("mail_crm_link: the state of mail %s not shown", messages.ids)
 
     @api.model
     def send_after_commit(self, messages):
@@ -450,6 +462,7 @@ class MailboxOutbox(models.AbstractModel):
                 "outgoing_raw": base64.b64encode(sent) if save else False,
             }
         )
+        self._show_send_state(message, refused=refused, reason=note)
 
     @api.model
     def _record_failure(self, message, failure):
@@ -458,7 +471,7 @@ class MailboxOutbox(models.AbstractModel):
         values = {"send_claim": False}
         if wait is None:
             values.update(send_state="failed", send_error=sentence, send_after=False)
-            result = "failed"
+            result = "failed"  # (a mail tried again later is still "ready" on the card)
         else:
             next_at = fields.Datetime.now() + timedelta(minutes=wait)
             values.update(
@@ -475,6 +488,8 @@ class MailboxOutbox(models.AbstractModel):
             )
             result = "retry"
         message.write(values)
+        if result == "failed":
+            self._show_send_state(message, failure=failure, reason=sentence)
         return result
 
     @api.model
@@ -625,15 +640,16 @@ class MailboxOutbox(models.AbstractModel):
         messages = self.env["mailbox.message"].browse(ids)
         for message in messages:
             started = fields.Datetime.to_string(message.send_started_at)
+            failure = outbox.Failure(STALE, False, started)
+            sentence = self.failure_message(message.mailbox_id, failure)
             message.write(
                 {
                     "send_state": "failed",
                     "send_claim": False,
-                    "send_error": self.failure_message(
-                        message.mailbox_id, outbox.Failure(STALE, False, started)
-                    ),
+                    "send_error": sentence,
                 }
             )
+            self._show_send_state(message, failure=failure, reason=sentence)
         cr.commit()  # the user sees what happened  # pylint: disable=invalid-commit
         return messages
 
@@ -650,6 +666,7 @@ class MailboxOutbox(models.AbstractModel):
                 "send_claim": False,
             }
         )
+        self._show_send_state(messages)  # ready again
         self.send_after_commit(messages)
 
 
