@@ -22,6 +22,9 @@
         "views/mailbox_message_file_views.xml",
         "views/mailbox_send_batch_views.xml",
         "views/res_config_settings_views.xml",
+        "views/mailbox_personal_views.xml",
+        "views/mailbox_connect_views.xml",
+        "views/res_users_views.xml",
         "views/menus.xml",
     ],
     "assets": {

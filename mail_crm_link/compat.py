@@ -51,7 +51,7 @@ else:  # 18
 # given) and ``all_group_ids`` (implied ones included) in 19; ``ir.actions.*.groups_id`` became
 # ``group_ids``. XML data of this addon names neither (record rules use
 # ``user._get_group_ids()``, which both series have and which includes implied groups; the
-# mass-mail action gets its group from hooks.py); Python code goes through these names.
+# actions for sales users get their group from hooks.py); Python code goes through these names.
 ACTION_GROUPS = "group_ids" if SERIES >= 19 else "groups_id"
 
 

@@ -2,6 +2,7 @@
 # the BENCH_* placeholders that bench.py fills in; prints one line "BENCH_RESULT {json}".
 # A fresh process per phase keeps peak RSS figures per phase.
 import json
+import os
 import resource
 import time
 
@@ -270,6 +271,8 @@ if ARGS.get("profile"):
 
     profiler = cProfile.Profile()
     result = profiler.runcall(PHASES[PHASE])
+    if os.environ.get("MCL_BENCH_PSTATS"):  # for pstats: where inside a step the time goes
+        profiler.dump_stats(os.environ["MCL_BENCH_PSTATS"])
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(ARGS["profile"])
     result["profile"] = out.getvalue()

@@ -13,6 +13,9 @@ if mail_server:
     mail_server.write(smtp_values)
 else:
     mail_server = MailServer.create(smtp_values)
+# the administrator writes from the company's domain: Odoo's own mail (invitations,
+# "you have been assigned") delivered into the demo mailbox is then internal, not client mail
+env.ref("base.user_admin").partner_id.email = "admin@mycompany.example"
 Mailbox = env["fetchmail.server"]
 values = {
     "name": "Sales mailbox (demo)",
@@ -28,6 +31,10 @@ values = {
     "import_window": "all",
     "email_address": "__LOGIN__",
     "mail_server_id": mail_server.id,
+    # a real, active user (not OdooBot, the shell's user): the responsible of what the
+    # mailbox creates and of its Email activities, who is told about new client mail
+    "owner_id": env.ref("base.user_admin").id,
+    "team_id": env.ref("sales_team.team_sales_department").id,
 }
 mailbox = Mailbox.search([("user", "=", values["user"])], limit=1)
 if mailbox:

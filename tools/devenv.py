@@ -49,6 +49,9 @@ DEMO_DB = (
     or f"mcl_demo{SERIES_TAG}"
 )
 DATA_DIR = os.path.join(CACHE, "filestore" + (SERIES_TAG and f"-{SERIES_TAG}"))
+# installed beside it in the test database: Odoo's OAuth mailboxes, which the XOAUTH2 tests
+# use (google_gmail is auto-installed with mail; microsoft_outlook is not)
+TEST_ALSO = "microsoft_outlook"
 DEMO_LOGIN = "sales@mycompany.example"
 DEMO_PASSWORD = "demo-mailbox"
 DEMO_PORTS = {"imap": 10143, "imaps": 10993, "pop3": 10110, "pop3s": 10995}
@@ -150,12 +153,13 @@ def db_has_module(db):
     return state == "installed"
 
 
-def create_db(config, db):
+def create_db(config, db, also=""):
     log(f"creating database {db} with {ADDON} installed")
     subprocess.run(["dropdb", "--if-exists", "--force", db], check=True)
     shutil.rmtree(os.path.join(DATA_DIR, "filestore", db), ignore_errors=True)
     start = time.monotonic()
-    odoo_bin(config, "-d", db, "-i", ADDON, "--stop-after-init", "--log-level=warn")
+    modules = ",".join(filter(None, [ADDON, also]))
+    odoo_bin(config, "-d", db, "-i", modules, "--stop-after-init", "--log-level=warn")
     log(f"database {db} ready in {time.monotonic() - start:.0f}s")
 
 
@@ -171,10 +175,16 @@ def copy_filestore(source_db, target_db):
 # -- commands ----------------------------------------------------------------------------------
 def cmd_test(pytest_args):
     # the tours' HTTP server: a free port unless chosen, so that two test runs can share a host
+    # the suite runs with mailbox secrets encrypted (a fresh key per run), as production should
+    from cryptography.fernet import Fernet
+
     config = write_config(
-        "test", TEST_DB, http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port())
+        "test",
+        TEST_DB,
+        http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port()),
+        extra={"mail_crm_link_secret_key": Fernet.generate_key().decode()},
     )
-    create_db(config, TEST_DB)
+    create_db(config, TEST_DB, also=TEST_ALSO)
     # the template of the real-commit tests (tests/realcommit): a copy made now, while nothing
     # is connected to the test database; each test copies it again and commits
     # there for real, so nothing they commit is ever seen by the other tests

@@ -53,8 +53,10 @@ class MailboxListener:
         max_mailboxes=None,
         sync_slots=4,
         stop_poll=push.STOP_POLL,
+        reauth_margin=push.oauth.REAUTH_MARGIN,
     ):
         self.registry = registry
+        self.reauth_margin = reauth_margin  # OAuth: log in again this long before expiry
         self.stop_poll = stop_poll
         self.idle_seconds = idle_seconds
         self.shard = shard  # (K, N) or None
@@ -92,7 +94,12 @@ class MailboxListener:
     def connect(self, mailbox_id):
         with self.read_slots, self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            return env["fetchmail.server"].browse(mailbox_id)._mcl_connect()
+            # OAuth: a token that outlives the next re-login (see push.Watcher) by a margin
+            return (
+                env["fetchmail.server"]
+                .browse(mailbox_id)
+                ._mcl_connect(min_validity=2 * self.reauth_margin)
+            )
 
     # -- which mailboxes this listener watches --
     def push_mailbox_ids(self):
@@ -104,7 +111,7 @@ class MailboxListener:
                     [
                         ("push_enabled", "=", True),
                         ("crm_link_mode", "!=", "off"),
-                        ("server_type", "=", "imap"),
+                        ("server_type", "in", push.oauth.IMAP_TYPES),
                         ("state", "=", "done"),
                     ],
                     order="id",
@@ -171,6 +178,7 @@ class MailboxListener:
             stop=stop,
             idle_seconds=self.idle_seconds,
             stop_poll=self.stop_poll,
+            reauth_margin=self.reauth_margin,
             label=f"mailbox {mailbox_id}",
         )
         thread = threading.Thread(

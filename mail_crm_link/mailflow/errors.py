@@ -17,6 +17,18 @@ AUTH, TLS_CERT, TLS, TIMEOUT, UNREACHABLE, FOLDER, PROTOCOL, INTERNAL = (
     "protocol",
     "internal",
 )
+# OAuth mailboxes: the provider no longer renews the access (consent revoked, password
+# changed: only a new consent mends it), or its token service could not be reached
+TOKEN_REFUSED, TOKEN_UNREACHABLE = "token_refused", "token_unreachable"
+
+
+class TokenRefused(Exception):
+    """The provider refused to renew the mailbox's access token (``invalid_grant``)."""
+
+
+class TokenUnreachable(OSError):
+    """The provider's token service did not answer (network, timeout)."""
+
 
 _AUTH_WORDS = (
     "authenticationfailed",
@@ -27,6 +39,7 @@ _AUTH_WORDS = (
     "bad password",
     "password incorrect",
     "-err [auth]",
+    "authenticate failed",  # Exchange Online, to a refused XOAUTH2
 )
 
 
@@ -36,6 +49,10 @@ def classify(exc):
     on the mail server."""
     if isinstance(exc, FolderMissing):
         return FOLDER
+    if isinstance(exc, TokenRefused):
+        return TOKEN_REFUSED
+    if isinstance(exc, TokenUnreachable):
+        return TOKEN_UNREACHABLE
     if isinstance(exc, ssl.SSLCertVerificationError):
         return TLS_CERT
     if isinstance(exc, ssl.SSLError):

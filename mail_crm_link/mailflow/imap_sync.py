@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from . import oauth
+
 DEFAULT_TIMEOUT = 30  # seconds, on every socket operation
 
 # -- modified UTF-7 (RFC 3501 §5.1.3) ---------------------------------------------------------
@@ -540,21 +542,46 @@ class IMAP4_SSL(_OneReader, imaplib.IMAP4_SSL):
     pass
 
 
-def connect(host, port, security, user, password, timeout=DEFAULT_TIMEOUT, verify=True):
+def connect(host, port, security, user, password, timeout=DEFAULT_TIMEOUT, verify=True, token=None):
     """A logged-in IMAP connection. ``security``: 'ssl', 'starttls' or 'none'.
-    Every socket operation times out after ``timeout`` seconds."""
+    Every socket operation times out after ``timeout`` seconds.
+
+    ``token``: for an OAuth mailbox, ``token(force)`` returns an ``oauth.Token`` (``force``:
+    a new one from the provider); the login is then AUTHENTICATE XOAUTH2, and
+    ``conn.token_expires_at`` says until when it holds (None for a password login)."""
     if security == "ssl":
         conn = IMAP4_SSL(host, port, ssl_context=tls_context(verify), timeout=timeout)
     else:
         conn = IMAP4(host, port, timeout=timeout)
         if security == "starttls":
             conn.starttls(tls_context(verify))
+    conn.token_expires_at = None
     try:
-        conn.login(user, password)
+        if token is None:
+            conn.login(user, password)
+        else:
+            conn.token_expires_at = _authenticate_xoauth2(conn, token)
     except Exception:
         _close(conn)
         raise
     return conn
+
+
+def _authenticate_xoauth2(conn, token):
+    """AUTHENTICATE XOAUTH2 with the stored token; when the server refuses a token that was
+    not fetched just now (revoked early, or the server's clock is ahead of ours), once more
+    with a fresh one. Returns the expiry of the token that logged in."""
+    login = token(False)
+    try:
+        conn.authenticate("XOAUTH2", oauth.xoauth2_responder(login.sasl))
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error:
+        if login.refreshed:
+            raise
+        login = token(True)
+        conn.authenticate("XOAUTH2", oauth.xoauth2_responder(login.sasl))
+    return login.expires_at
 
 
 def _close(conn):
@@ -595,6 +622,16 @@ def append_once(conn, folder, raw, message_id, seen=True):
 
 # -- push (RFC 2177 IDLE) ---------------------------------------------------------------------
 
+
+class SessionEnded(imaplib.IMAP4.abort):
+    """The server ended the session (``* BYE``); ``token_expired`` when it says the login's
+    OAuth token expired (Exchange Online), which a new login with a fresh token mends."""
+
+    def __init__(self, line):
+        super().__init__(f"the server ends the session: {line!r}")
+        self.token_expired = oauth.session_token_expired(line)
+
+
 # untagged responses that say the selected folder changed
 _CHANGE = re.compile(rb"\* (?:\d+ (?:EXISTS|RECENT|EXPUNGE|FETCH)|VANISHED)\b", re.IGNORECASE)
 _EXISTS = re.compile(rb"\* (\d+) EXISTS", re.IGNORECASE)
@@ -615,7 +652,7 @@ class IdleResult:
         line = line.rstrip(b"\r\n")
         self.lines.append(line)
         if line[:5].upper() == b"* BYE":
-            raise imaplib.IMAP4.abort(f"the server ends the session: {line!r}")
+            raise SessionEnded(line)
         if _CHANGE.match(line):
             self.changes.append(line)
             exists = _EXISTS.match(line)

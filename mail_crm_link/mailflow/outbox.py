@@ -4,12 +4,16 @@ whether it is worth trying again, and whether a mailbox's own SMTP already saves
 A failure is one of a few kinds the outbox explains in a sentence. *Temporary* failures (the
 server cannot be reached, a timeout, a 4xx answer) are tried again a few times, because
 nothing left; *permanent* ones (login refused, recipient refused, 5xx) wait for a person.
+A connection that breaks after the whole mail was handed over, before the server's answer,
+is *uncertain*: the server may have taken the mail, so it is never tried again by itself.
 """
 
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
+
+from .addresses import normalize as normalize_address
 
 NO_SERVER, UNREACHABLE, TIMEOUT, TLS, AUTH, RECIPIENT, SENDER, REFUSED, DISCONNECTED, INTERNAL = (
     "no_server",
@@ -23,6 +27,7 @@ NO_SERVER, UNREACHABLE, TIMEOUT, TLS, AUTH, RECIPIENT, SENDER, REFUSED, DISCONNE
     "disconnected",
     "internal",
 )
+UNCERTAIN = "uncertain"  # the connection broke after the whole mail, before the answer
 
 MAX_ATTEMPTS = 3  # attempts of a mail whose failures are all temporary
 RETRY_MINUTES = (1, 10)  # wait before the 2nd, 3rd attempt
@@ -33,7 +38,9 @@ SMTP_SAVES_SENT = (
     "imap.gmail.com",
     "imap.googlemail.com",
     "outlook.office365.com",
+    "outlook.office.com",
     "imap-mail.outlook.com",
+    "imap.outlook.com",  # what Odoo's microsoft_outlook fills in
 )
 
 
@@ -84,11 +91,15 @@ def classify(exc):
 def _classify_one(exc):
     if isinstance(exc, NoServer):
         return Failure(NO_SERVER, False, str(exc))
+    if isinstance(exc, Uncertain):
+        return Failure(UNCERTAIN, False, str(exc))
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         refused = {a: (c, _decode(m)) for a, (c, m) in (exc.recipients or {}).items()}
         return refused_recipients(refused)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return Failure(AUTH, False, _answer(exc), exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):  # a login set up, none offered
+        return Failure(AUTH, False, str(exc))
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return Failure(
             SENDER, _is_4xx(exc.smtp_code), _answer(exc), exc.smtp_code, [_decode(exc.sender)]
@@ -130,6 +141,56 @@ def after_failure(failure, attempts):
     return RETRY_MINUTES[min(attempts, len(RETRY_MINUTES)) - 1]
 
 
+# Odoo's own failure types (``mail.notification.failure_type``) of our failure kinds, for
+# the delivery indicator on the chatter entry; what is not listed is Odoo's "unknown" (a
+# mail that may have been sent, an internal error), whose reason is our sentence.
+FAILURE_TYPES = {
+    NO_SERVER: "mail_smtp",
+    UNREACHABLE: "mail_smtp",
+    TIMEOUT: "mail_smtp",
+    TLS: "mail_smtp",
+    AUTH: "mail_smtp",
+    REFUSED: "mail_smtp",
+    DISCONNECTED: "mail_smtp",
+    SENDER: "mail_from_invalid",
+    RECIPIENT: "mail_email_invalid",
+}
+
+
+def failure_type(kind):
+    """Odoo's ``failure_type`` for a failure kind."""
+    return FAILURE_TYPES.get(kind, "unknown")
+
+
+def notification_states(recipients, send_state, failure=None, refused=()):
+    """Odoo's delivery state of each recipient of a mail: ``{address: (notification_status,
+    failure_type or False)}``. ``recipients``: normalized addresses; ``send_state``: the
+    mail's (queued, sending, sent, failed); ``failure``: the :class:`Failure` of a failed
+    mail; ``refused``: normalized addresses the server refused while taking a sent mail for
+    the others. A mail waiting for its next attempt is still *ready*: it has not failed."""
+    refused = {normalize_address(a) for a in refused}
+    failed_for = {normalize_address(a) for a in (failure.addresses if failure else ())}
+    states = {}
+    for address in recipients:
+        if send_state == "sent":
+            states[address] = (
+                ("exception", "mail_email_invalid") if address in refused else ("sent", False)
+            )
+        elif send_state == "failed":
+            kind = failure.kind if failure else INTERNAL
+            own = kind == RECIPIENT and address not in failed_for
+            # a recipient the server did not refuse did not get it either (others were)
+            states[address] = ("exception", "unknown" if own else failure_type(kind))
+        else:
+            states[address] = ("ready", False)
+    return states
+
+
 class NoServer(Exception):
     """No outgoing server for the mailbox and none in Odoo (removed after the mail was
     queued)."""
+
+
+class Uncertain(Exception):
+    """The connection failed after the whole mail was handed to the server and before its
+    answer (a cut, a timeout): the server may have taken the mail."""

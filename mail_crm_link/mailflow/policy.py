@@ -79,6 +79,15 @@ def to_create(policy, direction, kind, address, known, client, thread_linked, cl
     return _something(policy.outgoing_unknown)
 
 
+def lead_type(decision, leads_in_use):
+    """The ``crm.lead`` type of a record to create: a *lead* only where the database (and
+    the mailbox's sales team) uses leads, else an opportunity, as Odoo's own mail alias does;
+    otherwise a created lead would be in no pipeline anyone looks at."""
+    if decision == LEAD and not leads_in_use:
+        return OPPORTUNITY
+    return decision
+
+
 def _something(choice):
     return None if choice == NOTHING else choice
 

@@ -12,6 +12,10 @@ back to IDLE. A mail that arrives while a sync runs is therefore found by the ch
 follows that sync; one announced when IDLE starts is read by the connection's one reader
 (``imap_sync._Reader``); a sync that finds the mailbox busy (the cron holds it) is retried
 shortly. Every step is logged at INFO, so a stall can be read from the log.
+
+An OAuth login (Gmail, Microsoft 365) holds until its token expires: the watcher logs in again
+``reauth_margin`` seconds before (Exchange Online ends the session at expiry), and when the
+server ends the session because the token expired all the same, it logs in again at once.
 """
 
 import imaplib
@@ -20,7 +24,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from . import imap_sync
+from . import imap_sync, oauth
 
 _logger = logging.getLogger(__name__)
 
@@ -111,6 +115,7 @@ class Watcher:
         stop_poll=STOP_POLL,
         label="",
         logger=_logger,
+        reauth_margin=oauth.REAUTH_MARGIN,
     ):
         self.connect = connect
         self.sync = sync
@@ -121,9 +126,11 @@ class Watcher:
         self.stop_poll = stop_poll
         self.label = label
         self.log = logger
+        self.reauth_margin = reauth_margin
 
     def run(self):
         failures = 0
+        expired = False  # the last session ended for its token: once at once, then back off
         while not self.stop.is_set():
             conn = None
             try:
@@ -137,30 +144,53 @@ class Watcher:
                     status.uidnext,
                 )
                 failures = 0
+                reauth = oauth.reauth_at(
+                    getattr(conn, "token_expires_at", None), self.reauth_margin
+                )
                 self.catch_up(conn, status.uidvalidity, news=True)
                 while not self.stop.is_set():
-                    news = self.idle(conn)
+                    if reauth is not None and time.time() >= reauth:
+                        self.log.info("%s: the token expires soon: logging in again", self.label)
+                        break  # a new login, at once: not a failure
+                    news = self.idle(conn, until=reauth)
                     self.catch_up(conn, status.uidvalidity, news=bool(news))
-            except Exception as exc:  # a listener never dies: it backs off
-                delay = reconnect_delay(failures)
-                failures += 1
-                self.log.warning(
-                    "%s: %s; reconnecting in %.0fs",
-                    self.label,
-                    exc,
-                    delay,
-                    # a connection or protocol failure says it all; anything else is a bug
-                    exc_info=not isinstance(exc, (OSError, imaplib.IMAP4.error)),
+            except Exception as exc:  # noqa: BLE001 (a listener never dies: it backs off, and logs)
+                token_expired = isinstance(exc, imaplib.IMAP4.abort) and (
+                    oauth.session_token_expired(str(exc))
                 )
-                self.stop.wait(delay)
+                if token_expired and not expired:
+                    # Exchange Online at the token's expiry (during IDLE or a command): a new
+                    # login, with a fresh token, mends it at once
+                    self.log.info("%s: %s; logging in again", self.label, exc)
+                else:
+                    failures = self._back_off(exc, failures)
+                expired = token_expired
             finally:
                 if conn is not None:
                     imap_sync.close(conn)
 
-    def idle(self, conn):
+    def _back_off(self, exc, failures):
+        delay = reconnect_delay(failures)
+        self.log.warning(
+            "%s: %s; reconnecting in %.0fs",
+            self.label,
+            exc,
+            delay,
+            # a connection or protocol failure says it all; anything else is a bug
+            exc_info=not isinstance(exc, (OSError, imaplib.IMAP4.error)),
+        )
+        self.stop.wait(delay)
+        return failures + 1
+
+    def idle(self, conn, until=None):
+        """One IDLE, ended by news, the quiet period or ``until`` (epoch seconds: the time to
+        log in again)."""
         self.log.info("%s: IDLE", self.label)
         started = time.monotonic()
-        result = imap_sync.idle_wait(conn, self.idle_seconds, stop=self.stop, poll=self.stop_poll)
+        timeout = self.idle_seconds
+        if until is not None:
+            timeout = max(min(timeout, until - time.time()), 0)
+        result = imap_sync.idle_wait(conn, timeout, stop=self.stop, poll=self.stop_poll)
         for line in result.lines:
             if line in result.changes:
                 self.log.info("%s: server: %s", self.label, line.decode(errors="replace"))

@@ -5,6 +5,7 @@ best guess (an unknown charset, bytes invalid in the declared one, characters re
 the caller can keep the original bytes of anything that was not read exactly.
 """
 
+import base64
 import codecs
 import re
 from email.header import Header, decode_header
@@ -124,25 +125,61 @@ def header_str(value):
     return _str_or_empty(value), False
 
 
+# an RFC 2047 encoded word: =?charset[*language]?B|Q?payload?=
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_QP_BYTE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def _word_bytes(encoding, payload):
+    if encoding in "bB":
+        payload = re.sub(r"[^A-Za-z0-9+/]", "", payload)
+        return base64.b64decode(payload + "=" * (-len(payload) % 4))
+    data = payload.replace("_", " ").encode("ascii", "surrogateescape")
+    return _QP_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
 def decode_words(text):
-    """``(text, exact)`` with the RFC 2047 encoded words of ``text`` decoded."""
+    """``(text, exact)`` with the RFC 2047 encoded words of ``text`` decoded. Whitespace
+    between two encoded words goes (RFC 2047, 6.2) and their bytes are decoded together
+    when they share a charset (mailers split a character across words); whitespace between
+    an encoded word and plain text stays: ``email.header.decode_header`` drops it, which
+    glued "espresso" and "(seconda parte)" of a folded subject together."""
     if "=?" not in text:
         return text, True
-    try:
-        chunks = decode_header(text)
-    except Exception:  # noqa: BLE001 (malformed encoded words: keep the text as it is)
-        return text, False
-    parts, exact = [], True
-    for chunk, charset in chunks:
-        if isinstance(chunk, str):
-            parts.append(chunk)
-        elif charset is None:
-            # the text between encoded words, as decode_header encodes it
-            parts.append(chunk.decode("raw-unicode-escape", "replace"))
-        else:
-            decoded, ok = decode_bytes(chunk, charset)
+    parts, exact, pos = [], True, 0
+    pending = None  # [charset, bytes] of adjacent encoded words not decoded yet
+
+    def flush():
+        nonlocal pending, exact
+        if pending:
+            decoded, ok = decode_bytes(bytes(pending[1]), pending[0])
             parts.append(decoded)
             exact = exact and ok
+        pending = None
+
+    for match in _ENCODED_WORD.finditer(text):
+        between = text[pos : match.start()]
+        charset, encoding, payload = match.groups()
+        charset = charset.split("*")[0].lower()
+        pos = match.end()
+        try:
+            data = _word_bytes(encoding, payload)
+        except Exception:  # noqa: BLE001 (a malformed word is kept as it is)
+            flush()
+            parts.append(between + match.group())
+            exact = False
+            continue
+        if pending and not between.strip() and pending[0] == charset:
+            pending[1] += data
+            continue
+        if not (pending and not between.strip()):
+            flush()
+            parts.append(between)
+        else:
+            flush()
+        pending = [charset, bytearray(data)]
+    flush()
+    parts.append(text[pos:])
     return "".join(parts), exact
 
 

@@ -1,6 +1,8 @@
 from . import fields_extra
 from . import mailbox_card_mixin
 from . import mailbox_policy
+from . import mailbox_secrets
+from . import mailbox_personal
 from . import fetchmail_server
 from . import mailbox_address_claim
 from . import mailbox_pop_skip
@@ -15,6 +17,7 @@ from . import res_partner
 from . import crm_lead
 from . import mail_activity
 from . import mail_message
+from . import mail_notification
 from . import mail_template
 from . import mail_thread
 from . import res_config_settings

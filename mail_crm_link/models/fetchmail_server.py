@@ -6,7 +6,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import compat
-from ..mailflow import addresses, imap_sync, outbox, parse, pop_sync
+from ..mailflow import addresses, imap_sync, oauth, outbox, parse, pop_sync
+from .fields_extra import SecretChar
 
 _logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class FetchmailServer(models.Model):
     """
 
     _name = "fetchmail.server"
-    _inherit = ["fetchmail.server", "mailbox.crm.policy"]
+    _inherit = ["fetchmail.server", "mailbox.crm.policy", "mailbox.secrets", "mailbox.personal"]
 
     crm_link_mode = fields.Selection(
         [
@@ -40,7 +41,7 @@ class FetchmailServer(models.Model):
         "Manual: every message is stored and listed, links are made by hand.\n"
         "Automatic: messages are linked to contacts, companies, leads and deals.",
     )
-    password = fields.Char(groups="base.group_system")
+    password = SecretChar(groups="base.group_system")
     connection_security = fields.Selection(
         [("ssl", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (plain text)")],
         string="Security",
@@ -88,6 +89,12 @@ class FetchmailServer(models.Model):
     next_sync_at = fields.Datetime(string="Next Sync", copy=False)
     last_sync_at = fields.Datetime(string="Last Sync", readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
+    reconnect_needed = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="Gmail or Microsoft 365 no longer renews this mailbox's access: its owner signs "
+        "in again with Reconnect.",
+    )
     failure_count = fields.Integer(string="Failed Attempts", readonly=True, copy=False)
     connect_timeout = fields.Integer(
         string="Timeout (Seconds)",
@@ -263,6 +270,8 @@ class FetchmailServer(models.Model):
 
     @api.onchange("connection_security", "server_type")
     def _onchange_connection_security(self):
+        if self.server_type in oauth.PROVIDER_TYPES:
+            self.connection_security = "ssl"  # Google and Microsoft: IMAP over TLS only
         self.is_ssl = self.connection_security == "ssl"
         if self.server_type == "imap":
             self.port = 993 if self.is_ssl else 143
@@ -304,7 +313,7 @@ class FetchmailServer(models.Model):
         self.ensure_one()
         return bool(
             self.save_sent
-            and self.server_type == "imap"
+            and self.server_type in oauth.IMAP_TYPES
             and self.folder_ids.filtered(lambda f: f.role == "sent")
         )
 
@@ -333,7 +342,7 @@ class FetchmailServer(models.Model):
         return True
 
     def _mcl_is_linked(self):
-        return self.crm_link_mode != "off" and self.server_type in ("imap", "pop")
+        return self.crm_link_mode != "off" and self.server_type in ("pop", *oauth.IMAP_TYPES)
 
     # -- buttons ------------------------------------------------------------------------------
     def button_confirm_login(self):
@@ -347,7 +356,7 @@ class FetchmailServer(models.Model):
             except Exception as exc:  # noqa: BLE001 (any failure is explained to the user)
                 raise UserError(mailbox._mcl_error_message(exc)) from None
             try:
-                if mailbox.server_type == "imap":
+                if mailbox.server_type in oauth.IMAP_TYPES:
                     mailbox._mcl_detect_folders(conn)
             finally:
                 mailbox._mcl_disconnect(conn)
@@ -355,7 +364,7 @@ class FetchmailServer(models.Model):
         return True
 
     def action_detect_folders(self):
-        for mailbox in self.filtered(lambda m: m.server_type == "imap"):
+        for mailbox in self.filtered(lambda m: m.server_type in oauth.IMAP_TYPES):
             conn = mailbox._mcl_connect()
             try:
                 mailbox._mcl_detect_folders(conn)
@@ -363,12 +372,28 @@ class FetchmailServer(models.Model):
                 mailbox._mcl_disconnect(conn)
         return True
 
+    def action_reconnect(self):
+        """Gmail / Microsoft 365: Odoo's consent page again (access withdrawn or expired)."""
+        self.ensure_one()
+        return self.env["mailbox.oauth"].consent_action(self)
+
     def action_sync_now(self):
         """Ask for a sync of these mailboxes as soon as possible (by the sync cron, which may
         commit per batch; a button or an automated action must not)."""
         self.write({"next_sync_at": fields.Datetime.now()})
         self.env.ref("mail_crm_link.ir_cron_mailbox_sync")._trigger()
-        return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": self.env._(
+                    "Sync requested: it starts within a few seconds, in the background. "
+                    "Progress and errors show on the mailbox."
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def fetch_mail(self, *args, **kwargs):
         """Odoo's "Fetch Now": native for mailboxes with linking off, ours for the others.
@@ -446,17 +471,32 @@ class FetchmailServer(models.Model):
         )
 
     # -- connection, lock, health ---------------------------------------------------------------
-    def _mcl_connect(self):
+    def _mcl_connect(self, min_validity=oauth.REFRESH_MARGIN):
+        """A logged-in connection: by password, or for Gmail and Microsoft 365 by XOAUTH2
+        with a token valid ``min_validity`` seconds at least (see ``mailbox.oauth``)."""
         self.ensure_one()
-        module = pop_sync if self.server_type == "pop" else imap_sync
-        return module.connect(
+        if self.server_type == "pop":
+            return pop_sync.connect(
+                self.server,
+                int(self.port),
+                self.connection_security,
+                self.user,
+                self._mcl_secret("password"),
+                timeout=self.connect_timeout or 30,
+                verify=self.tls_verify,
+            )
+        oauth_mailbox = self.server_type in oauth.PROVIDER_TYPES
+        return imap_sync.connect(
             self.server,
             int(self.port),
             self.connection_security,
             self.user,
-            self.sudo().password,
+            None if oauth_mailbox else self._mcl_secret("password"),
             timeout=self.connect_timeout or 30,
             verify=self.tls_verify,
+            token=self.env["mailbox.oauth"].authenticator(self, min_validity)
+            if oauth_mailbox
+            else None,
         )
 
     def _mcl_disconnect(self, conn):

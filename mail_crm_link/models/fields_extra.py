@@ -1,4 +1,6 @@
-from odoo import fields
+from odoo import fields, tools
+
+from ..mailflow import secrets
 
 
 class BigInteger(fields.Integer):
@@ -6,3 +8,44 @@ class BigInteger(fields.Integer):
     values and do not fit Odoo's ``int4`` integers."""
 
     column_type = ("int8", "int8")
+
+
+# -- secrets at rest ---------------------------------------------------------------------------
+CONFIG_KEY = "mail_crm_link_secret_key"
+
+
+def secret_keys():
+    """The key ring of the server configuration (``None`` without a key, or with a key that
+    is not valid: the startup check of ``mailbox.secrets`` says so in the log)."""
+    try:
+        return secrets.load_keys(tools.config.get(CONFIG_KEY) or None)
+    except secrets.SecretKeyError:
+        return None
+
+
+class SecretChar(fields.Char):
+    """A ``Char`` stored encrypted (``mailflow.secrets``) when the server has a key.
+
+    The database column holds the encrypted value; the ORM cache may hold either the value
+    read from the column or a clear value just written, and every read (``record.field``,
+    ``read()``, ``mapped()``) returns the clear value. Values stored in clear before a key was
+    configured stay readable; ``mailbox.secrets._mcl_encrypt_secrets`` encrypts them. A value
+    that no configured key opens reads as itself (still encrypted): the code that uses it
+    checks ``secrets.is_encrypted`` and says the key is missing.
+    """
+
+    def convert_to_column(self, value, record, values=None, validate=True):
+        value = super().convert_to_column(value, record, values, validate)
+        return secrets.encrypt(value, secret_keys()) if value else value
+
+    def convert_to_record(self, value, record):
+        value = super().convert_to_record(value, record)
+        if not secrets.is_encrypted(value):
+            return value
+        try:
+            return secrets.decrypt(value, secret_keys())
+        except secrets.SecretUnreadable:
+            return value
+
+    def convert_to_record_multi(self, values, records):
+        return [self.convert_to_record(value, records) for value in values]

@@ -1,7 +1,10 @@
 import logging
 
+from markupsafe import Markup
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
+from odoo.tools.misc import format_datetime
 
 from .. import compat
 from ..mailflow import addresses, classify, policy
@@ -265,6 +268,7 @@ class MailboxMessage(models.Model):
         mailbox = self.sudo().mailbox_id
         name, address = self._mcl_main_correspondent()
         if kind in (policy.LEAD, policy.OPPORTUNITY):
+            kind = policy.lead_type(kind, self.env["mailbox.record.factory"].leads_in_use(mailbox))
             record = self.env["crm.lead"].create(
                 {
                     "name": policy.clean_subject(self.subject)
@@ -316,7 +320,28 @@ class MailboxMessage(models.Model):
         subject = self.subject or ""
         if not policy.REPLY_PREFIX_RE.match(subject):
             subject = f"Re: {subject}"
-        return {"email_to": to, "subject": subject, "parent_id": self.id}
+        return {
+            "email_to": to,
+            "subject": subject,
+            "parent_id": self.id,
+            "body": self._mcl_quoted(),
+        }
+
+    def _mcl_quoted(self):
+        """The answer's body: room to write, then this mail quoted as mail programs do
+        ("On …, … wrote:"), in the writer's language; the quote is the stored body,
+        sanitized when the mail was stored."""
+        self.ensure_one()
+        when = format_datetime(self.env, self.date, dt_format="medium") if self.date else ""
+        intro = self.env._(
+            "On %(date)s, %(sender)s wrote:", date=when, sender=self.email_from or "?"
+        )
+        original = self.body_html or Markup("<pre>%s</pre>") % (self.body_text or "")
+        return Markup(
+            '<p><br></p><p><br></p><div data-o-mail-quote-container="1"><p>%s</p>'
+            '<blockquote data-o-mail-quote="1" style="margin:0 0 0 .8ex;'
+            'border-left:1px solid #ccc;padding-left:1ex">%s</blockquote></div>'
+        ) % (intro, Markup(original))
 
     def action_reply(self):
         """Answer this mail from the CRM (through the mailbox's outgoing server)."""

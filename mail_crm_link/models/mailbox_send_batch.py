@@ -1,7 +1,7 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..mailflow import addresses
 from ..services.outbox import OutgoingMail
@@ -47,6 +47,28 @@ class MailboxSendBatch(models.Model):
         string="Status",
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A mass sending is always the current user's: the cron prepares it with the rights
+        (and, with "Send As: My own address", the address) of its Sent By user. Only the
+        outbox changes it afterwards (as superuser): users have no write access."""
+        if not self.env.su:
+            vals_list = [{**vals, "user_id": self.env.uid} for vals in vals_list]
+        return super().create(vals_list)
+
+    @api.constrains("res_model", "res_ids")
+    def _check_records(self):
+        """The cards a mass sending writes to: contacts or leads, a list of ids (the outbox
+        cron prepares it; anything else would stop the cron for everybody)."""
+        for batch in self:
+            ids = batch.res_ids or []
+            if batch.res_model not in ("res.partner", "crm.lead") or not (
+                isinstance(ids, list) and all(isinstance(i, int) for i in ids)
+            ):
+                raise ValidationError(
+                    self.env._("A mass sending writes to a list of contacts or leads.")
+                )
+
     @api.depends("message_ids.send_state", "prepared_count", "skipped_count", "preparing")
     def _compute_counts(self):
         groups = (
@@ -80,9 +102,8 @@ class MailboxSendBatch(models.Model):
         ids = (self.res_ids or [])[done : done + limit]
         records = self.env[self.res_model].browse(ids).exists()
         readable = records._filtered_access("read")
-        skipped = [
-            f"{record.sudo().display_name}: {self.env._('not readable for you')}"
-            for record in records - readable
+        skipped = [  # by id: the name of a card the user may not read is not theirs to see
+            f"#{record.id}: {self.env._('not readable for you')}" for record in records - readable
         ]
         mailbox = self.mailbox_id.sudo()
         mails = []
@@ -123,10 +144,9 @@ class MailboxSendBatch(models.Model):
         reason = self.env._(
             "internal error of mail_crm_link, not sent (see the server log): %s", exc
         )
-        names = [
-            f"{r.display_name}: {reason}"
-            for r in self.env[self.res_model].sudo().browse(ids).exists()
-        ]
+        records = self.env[self.res_model].sudo().browse(ids).exists()
+        readable = records.with_user(self.user_id)._filtered_access("read")
+        names = [f"{r.display_name if r in readable else f'#{r.id}'}: {reason}" for r in records]
         self.write(
             {
                 "prepared_count": done + len(ids),
@@ -209,7 +229,7 @@ class MailboxSendBatch(models.Model):
 
     def action_retry_failed(self):
         """Send this batch's failed mails again (the sender or a sales manager)."""
-        self.check_access("write")
+        self.check_access("read")
         if not (
             self.env.user.has_group("sales_team.group_sale_manager")
             or all(batch.user_id == self.env.user for batch in self)

@@ -6,12 +6,17 @@ crm_linker       mailbox.crm.linker      match + policy decisions applied
 record_factory   mailbox.record.factory  created records: values, responsible, loop guard, claim
 card_publisher   mailbox.card.publisher  chatter entries, Email activities, notifications
 mailbox_health   mailbox.health          failures, backoff, who is told what
+mailbox_oauth    mailbox.oauth           OAuth logins (Gmail, Microsoft 365): Odoo's tokens,
+                                         refreshed under a row lock in a short transaction of
+                                         their own that commits at once (a rotated refresh
+                                         token survives a rollback of the sync)
 outbox           mailbox.outbox          mail written in the CRM: stored and queued in the
                                          request, sent after the commit, never twice; the ONLY
                                          place that commits in the outbound path
 """
 
 from . import mailbox_health
+from . import mailbox_oauth
 from . import message_store
 from . import record_factory
 from . import card_publisher

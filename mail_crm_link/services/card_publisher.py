@@ -10,10 +10,10 @@ Works inside the transaction it is given.
 from markupsafe import Markup
 from psycopg2.extras import execute_values
 
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 
 from .. import compat
-from ..mailflow import classify, policy
+from ..mailflow import addresses, classify, outbox, policy
 
 
 class MailboxCardPublisher(models.AbstractModel):
@@ -31,85 +31,270 @@ class MailboxCardPublisher(models.AbstractModel):
 
     @api.model
     def _author(self, message, authors):
+        if message.send_user_id:  # written in the CRM: its writer, as Odoo shows a mail sent
+            return message.send_user_id.partner_id  # from the chatter (the From's name too)
         author = authors.get(message.id)
         return message._mcl_author() if author is None else author
 
+    # the chatter entry columns written for mail of the past; every other column of
+    # mail_message is left to its database default (NULL), as the ORM leaves it
+    HISTORY_COLUMNS = (
+        "model", "res_id", "record_name", "body", "subject", "message_type", "subtype_id",
+        "email_from", "reply_to", "author_id", "message_id", "date", "mcl_message_id",
+        "is_internal", "reply_to_force_new", "email_add_signature",
+        "create_uid", "create_date", "write_uid", "write_date",
+    )  # fmt: skip
+    # and, where Odoo has them, the columns that show who a delivered mail went to (19)
+    HISTORY_RECIPIENT_COLUMNS = tuple(compat.delivered_recipients("", ""))
+
     @api.model
     def _publish_history(self, links, authors):
-        """Chatter entries of the past, created in one batch without notifications
-        (``message_post`` would notify followers of each one)."""
+        """Chatter entries of the past, without notifications (``message_post`` would
+        notify followers of each one), written in one statement: the ORM's create of
+        thousands of entries (its cache, its inverses, each body sanitized twice more) was
+        the costliest step of an import. The rows are those ``mail.message.create`` writes for
+        the same values (``test_history_entries_equal_orm_entries`` keeps it so)."""
         if not links:
             return
+        self.env.flush_all()
+        Entry = self.env["mail.message"]
         comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
-        vals_list = []
+        now, uid = self.env.cr.now(), self.env.uid
+        rows, files = [], []
         for link in links:
             message = link.message_id
             target = link._target()
-            vals_list.append(
-                {
-                    "model": target._name,
-                    "res_id": target.id,
-                    "record_name": target.display_name,
-                    "body": "",  # set below, without sanitizing it a second and third time
-                    "subject": message.subject or False,
-                    "message_type": "email",
-                    "subtype_id": comment,
-                    "email_from": message.email_from or False,
-                    "reply_to": message.reply_to or message.email_from or False,
-                    "author_id": self._author(message, authors).id or False,
-                    "message_id": message.message_id or False,
-                    "date": message.date,
-                    "attachment_ids": [Command.set(message.attachment_ids.ids)],
-                    "mcl_message_id": message.id,
-                    **compat.delivered_recipients(message.email_to, message.email_cc),
-                }
+            where = {"model": target._name, "res_id": target.id}
+            recipients = compat.delivered_recipients(message.email_to, message.email_cc)
+            rows.append(
+                (
+                    target._name,
+                    target.id,
+                    target.display_name,
+                    message.body_html or "",  # sanitized once, when the mail was stored
+                    message.subject or None,
+                    "email",
+                    comment,
+                    message.email_from or None,
+                    message.reply_to or message.email_from or None,
+                    self._author(message, authors).id or None,
+                    message.message_id or Entry._get_message_id(where),
+                    message.date or now,
+                    message.id,
+                    False,
+                    False,
+                    True,
+                    uid,
+                    now,
+                    uid,
+                    now,
+                    *(recipients[column] or None for column in self.HISTORY_RECIPIENT_COLUMNS),
+                )
             )
-        entries = self.env["mail.message"].sudo().create(vals_list)
-        for link, entry in zip(links, entries, strict=True):
-            link.mail_message_id = entry
-        self._set_bodies(entries, [link.message_id.body_html or "" for link in links])
-
-    @api.model
-    def _set_bodies(self, entries, bodies):
-        """The chatter entries' bodies are the stored mail's, sanitized once when the mail was
-        stored (``mailbox.message.store``); the ORM would sanitize each copy twice more (the
-        costliest step of an import), so they are written in one statement."""
-        self.env.flush_all()
+            files.append(message.attachment_ids.ids)
+        cr = self.env.cr._obj
+        columns = self.HISTORY_COLUMNS + self.HISTORY_RECIPIENT_COLUMNS
+        entry_ids = [
+            row[0]
+            for row in execute_values(
+                cr,
+                f"INSERT INTO mail_message ({', '.join(columns)}) VALUES %s RETURNING id",
+                rows,
+                page_size=1000,
+                fetch=True,
+            )
+        ]
+        shared = [(e, a) for e, ids in zip(entry_ids, files, strict=True) for a in ids]
+        if shared:
+            execute_values(
+                cr,
+                "INSERT INTO message_attachment_rel (message_id, attachment_id) VALUES %s "
+                "ON CONFLICT DO NOTHING",
+                shared,
+                page_size=1000,
+            )
         execute_values(
-            self.env.cr._obj,
-            "UPDATE mail_message AS m SET body = v.body FROM (VALUES %s) AS v(id, body) "
-            "WHERE m.id = v.id",
-            [(entry.id, body) for entry, body in zip(entries, bodies, strict=True)],
-            template="(%s, %s)",
+            cr,
+            "UPDATE mailbox_message_link AS l SET mail_message_id = v.entry "
+            "FROM (VALUES %s) AS v(id, entry) WHERE l.id = v.id",
+            list(zip(links.ids, entry_ids, strict=True)),
+            page_size=1000,
         )
-        entries.invalidate_recordset(["body"])
+        links.invalidate_recordset(["mail_message_id"])
+        for model in set(links.mapped(lambda link: link._target()._name)):
+            self.env[model].invalidate_model(
+                ["message_ids", "message_needaction", "message_needaction_counter"]
+            )
 
     @api.model
     def _publish_live(self, links, authors):
-        """Internal followers are notified as Odoo notifies them; nothing is sent to clients
-        (``mail_crm_link_publish``, see ``drop_external_recipients``)."""
-        for link in links:
-            message = link.message_id
-            record = link._target().with_context(
-                mail_crm_link_publish=True,
-                mail_create_nosubscribe=True,
-                mail_post_autofollow=False,
-                mail_notify_force_send=False,
+        """A new client mail is told once: its entry on its main record (deal, else contact,
+        else company; ``main_record``) notifies that record's internal followers and its
+        responsible, as Odoo notifies (inbox, or email for who chose it); its entries on
+        the other records are history, without notification: one mail linked to a contact,
+        its company and a deal used to send three notifications. Nothing is ever sent to
+        clients (``mail_crm_link_publish``, see ``drop_external_recipients``)."""
+        quiet = links.browse()
+        for message in links.message_id:
+            its = links.filtered(lambda link, m=message: link.message_id == m)
+            main = self.main_record(message)
+            loud = its.filtered(lambda link, r=main: link._target() == r)[:1]
+            quiet |= its - loud
+            if loud:
+                self._post_notified(loud, main, authors)
+        self._publish_history(quiet, authors)
+
+    @api.model
+    def _post_notified(self, link, record, authors):
+        message = link.message_id
+        responsible = (
+            record._mcl_responsible_user() or message.mailbox_id.owner_id
+            if message.direction == classify.INCOMING
+            else self.env["res.users"]
+        )
+        entry = record.with_context(
+            mail_crm_link_publish=True,
+            mail_create_nosubscribe=True,
+            mail_post_autofollow=False,
+            mail_notify_force_send=False,
+        ).message_post(
+            body=Markup(message.body_html or ""),  # sanitized when stored
+            subject=message.subject or False,
+            message_type="email",
+            subtype_xmlid="mail.mt_comment",
+            email_from=message.email_from or False,
+            author_id=self._author(message, authors).id or False,
+            partner_ids=responsible.filtered(lambda u: u.active and not u.share).partner_id.ids,
+            attachment_ids=message.attachment_ids.ids,
+            message_id=message.message_id or False,
+            date=message.date,
+            **compat.delivered_recipients(message.email_to, message.email_cc),
+        )
+        entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
+        link.mail_message_id = entry
+
+    # -- the delivery state of mail written in the CRM ---------------------------------------
+    @api.model
+    def show_send_state(self, messages, failure=None, refused=(), reason=False):
+        """Odoo's own delivery indicator on the chatter entries of mail written in the CRM
+        (the envelope, its popover, the Resend dialog, the writer's failures in the
+        messaging menu): one email ``mail.notification`` per recipient contact on each entry
+        of the mail, in the mail's send state (``mailflow.outbox.notification_states``).
+        ``failure``: why a failed mail did not leave; ``refused``: recipients refused while
+        the mail left for the others; ``reason``: the sentence shown for a failure.
+
+        The recipients are the contacts the CRM has for the To and Cc addresses (those the
+        mailbox's outgoing policy just created included): none is created for the
+        indicator, which must not change what the CRM holds. The writer is the author of the
+        notifications of the entry on the mail's main record only, so that one failed mail
+        counts once in their messaging menu."""
+        messages = messages.sudo().filtered("send_state")
+        entries = self.env["mail.message"].sudo().search([("mcl_message_id", "in", messages.ids)])
+        if not entries:
+            return
+        Notification = self.env["mail.notification"].sudo()
+        found = Notification.search([("mail_message_id", "in", entries.ids)])
+        ours = found.filtered("mcl_send_state")
+        uniform = len(set(messages.mapped("send_state"))) == 1 and not refused
+        if (
+            uniform
+            and ours.mail_message_id == entries
+            and not (failure and failure.kind == outbox.RECIPIENT)
+        ):  # the same state for every recipient, on entries that show it (after the queue)
+            states = outbox.notification_states(["*"], messages[:1].send_state, failure)
+            ((status, failure_type),) = states.values()
+            ours.write(
+                {
+                    "notification_status": status,
+                    "failure_type": failure_type,
+                    "failure_reason": reason if status == "exception" else False,
+                }
             )
-            entry = record.message_post(
-                body=Markup(message.body_html or ""),  # sanitized when stored
-                subject=message.subject or False,
-                message_type="email",
-                subtype_xmlid="mail.mt_comment",
-                email_from=message.email_from or False,
-                author_id=self._author(message, authors).id or False,
-                attachment_ids=message.attachment_ids.ids,
-                message_id=message.message_id or False,
-                date=message.date,
-                **compat.delivered_recipients(message.email_to, message.email_cc),
+            entries._notify_message_notification_update()
+            return
+        existing = {(n.mail_message_id.id, n.res_partner_id.id): n for n in found}
+        partners = self._recipient_partners(messages)
+        vals_list, by_values = [], {}
+        for message in messages:
+            main = self.main_record(message)
+            states = outbox.notification_states(
+                list(partners[message.id]), message.send_state, failure, refused
             )
-            entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
-            link.mail_message_id = entry
+            for entry in entries.filtered(lambda e, m=message: e.mcl_message_id == m):
+                on_main = (entry.model, entry.res_id) == (main._name, main.id)
+                for address, (status, failure_type) in states.items():
+                    partner = partners[message.id][address]
+                    values = {
+                        "notification_status": status,
+                        "failure_type": failure_type,
+                        "failure_reason": reason if status == "exception" else False,
+                    }
+                    notification = existing.get((entry.id, partner.id))
+                    if notification is None:
+                        existing[(entry.id, partner.id)] = Notification  # one per contact
+                        vals_list.append(
+                            {
+                                **values,
+                                "mail_message_id": entry.id,
+                                "res_partner_id": partner.id,
+                                "notification_type": "email",
+                                "is_read": True,  # a state to show, not news for the contact
+                                "mcl_send_state": True,
+                                "author_id": message.send_user_id.partner_id.id
+                                if on_main
+                                else False,
+                            }
+                        )
+                    elif notification.mcl_send_state:
+                        key = tuple(values.items())
+                        by_values[key] = by_values.get(key, Notification) | notification
+        Notification.create(vals_list)
+        for key, notifications in by_values.items():
+            notifications.write(dict(key))
+        entries._notify_message_notification_update()  # the open chatters and menus update
+
+    @api.model
+    def _recipient_partners(self, messages):
+        """``{mail id: {address: res.partner}}``: one contact per To/Cc address that has one
+        (linked to the mail first, then a person, then a company); the mailbox's own address
+        (its copy in Cc) left out."""
+        wanted, forms = {}, set()
+        for message in messages:
+            mailbox = message.mailbox_id
+            own = mailbox._mcl_address()
+            found = addresses.parse_list([message.email_to or "", message.email_cc or ""])
+            wanted[message.id] = [a for _name, a in found if a != own]
+            for address in wanted[message.id]:
+                forms.update(addresses.lookup_forms(address, mailbox.fold_plus))
+        by_form = self.env["res.partner"].sudo()._mcl_find_by_addresses(sorted(forms))
+        result = {}
+        for message in messages:
+            linked = message.link_ids.partner_id
+            chosen, used = {}, set()
+            for address in wanted[message.id]:
+                found = (
+                    self.env["res.partner"]
+                    .sudo()
+                    .union(
+                        *(
+                            by_form.get(form, self.env["res.partner"])
+                            for form in addresses.lookup_forms(
+                                address, message.mailbox_id.fold_plus
+                            )
+                        )
+                    )
+                    .sorted("id")
+                )
+                partner = (
+                    (found & linked)[:1]
+                    or found.filtered(lambda p: not p.is_company)[:1]
+                    or found[:1]
+                )
+                if partner and partner.id not in used:  # one notification per contact
+                    used.add(partner.id)
+                    chosen[address] = partner
+            result[message.id] = chosen
+        return result
 
     @api.model
     def schedule_activities(self, messages):
@@ -133,15 +318,22 @@ class MailboxCardPublisher(models.AbstractModel):
             record = self.main_record(message)
             if not record:
                 continue
-            summary = message.subject or self.env._("Email")
+            user = record._mcl_responsible_user() or mailbox.owner_id
+            # written for its reader: in the responsible's language, not the sync's
+            in_lang = self.with_context(lang=user.lang or self.env.lang)
+            summary = message.subject or in_lang.env._("Email")
             if message.needs_deal_choice:
-                summary = self.env._("Choose a deal: %s", summary)
-            message.activity_id = record.activity_schedule(
+                summary = in_lang.env._("Choose a deal: %s", summary)
+            # its responsible was told by the mail's entry (``_post_notified``): no second
+            # "activity assigned" notification for the same mail
+            message.activity_id = record.with_context(
+                mail_activity_quick_update=True
+            ).activity_schedule(
                 activity_type_id=activity_type.id,
                 date_deadline=policy.next_working_day(today, mailbox.activity_days),
                 summary=summary[:200],
-                note=self._activity_note(message),
-                user_id=(record._mcl_responsible_user() or mailbox.owner_id).id,
+                note=in_lang._activity_note(message),
+                user_id=user.id,
             )
 
     @api.model

@@ -139,6 +139,8 @@ class MailboxCrmLinker(models.AbstractModel):
             refs.update(threads.ancestors(message.in_reply_to, message.references))
         self._lookup(run, addrs)
         self._lookup_threads(run, refs)
+        known = self.env["res.partner"].union(*run.partners.values())
+        self._deals_of(run, known.filtered(lambda p: not p.is_company).commercial_partner_id)
         for link in messages.link_ids:
             run.existing.add((link.message_id.id, *_key(link._target())))
 
@@ -308,6 +310,8 @@ class MailboxCrmLinker(models.AbstractModel):
                 run.leads[form] = run.leads.get(form, record.browse()) | record
             else:
                 run.partners[form] = record
+        if record._name == "res.partner" and record.commercial_partner_id == record:
+            run.open_deals.setdefault(record.id, [])  # a new client has no deal yet
         if record._name == "crm.lead" and record.partner_id and record.type == "opportunity":
             deals = run.open_deals.setdefault(record.partner_id.commercial_partner_id.id, [])
             deals.append((record.id, record.write_date))

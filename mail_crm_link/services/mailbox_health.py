@@ -38,6 +38,7 @@ class MailboxHealth(models.AbstractModel):
                 "last_error": False,
                 "failure_count": 0,
                 "next_sync_at": self._next_sync(mailbox, 0, rules.SERVER),
+                "reconnect_needed": False,
             }
         )
 
@@ -71,9 +72,14 @@ class MailboxHealth(models.AbstractModel):
                 "last_error": message,
                 "failure_count": failures,
                 "next_sync_at": self._next_sync(mailbox, failures, server_kind),
+                # a new consent of the owner mends it (or may): the form shows "Reconnect"
+                "reconnect_needed": kind == errors.TOKEN_REFUSED
+                or (kind == errors.AUTH and bool(self.env["mailbox.oauth"].provider(mailbox))),
             }
         )
-        if failures == FAILURES_BEFORE_NOTICE:
+        if failures == FAILURES_BEFORE_NOTICE or (
+            kind == errors.TOKEN_REFUSED and failures == 1  # waiting helps nothing: tell now
+        ):
             self._notify_failure(mailbox, message)
         return message
 
@@ -91,6 +97,7 @@ class MailboxHealth(models.AbstractModel):
         password = mailbox.sudo().password
         if password:
             detail = detail.replace(password, "********")
+        provider = self.env["mailbox.oauth"].provider(mailbox)
         messages = {
             errors.AUTH: self.env._(
                 "The server refused the login or password of mailbox %(name)s. "
@@ -119,13 +126,32 @@ class MailboxHealth(models.AbstractModel):
                 "%(detail)s. Detect the folders again on the mailbox."
             ),
             errors.PROTOCOL: self.env._("The mail server answered unexpectedly: %(detail)s"),
+            errors.TOKEN_REFUSED: self.env._(
+                "%(provider)s no longer gives access to mailbox %(name)s: the consent was "
+                "withdrawn, the account's password changed or the app's credentials changed. "
+                "Its owner must reconnect it: open the mailbox and click Reconnect, then sign "
+                "in to %(provider)s again. (%(detail)s)"
+            ),
+            errors.TOKEN_UNREACHABLE: self.env._(
+                "The token service of %(provider)s could not be reached to renew the access "
+                "of mailbox %(name)s; it is tried again later. (%(detail)s)"
+            ),
             errors.INTERNAL: self.env._(
                 "Mailbox %(name)s could not be synchronized because of an internal error of "
                 "mail_crm_link, not of the mail server (see the server log; %(error)s: "
                 "%(detail)s). Mail stays on the server and is imported once this is fixed."
             ),
         }
+        if provider and kind == errors.AUTH:
+            messages[kind] = self.env._(
+                "The mail server refused the %(provider)s login of mailbox %(name)s with a "
+                "fresh access token: check that IMAP is enabled for the account and, for a "
+                "shared mailbox, that the connected account has full access to it (see the "
+                "module's configuration notes); if that is in order, click Reconnect. Server "
+                "said: %(detail)s"
+            )
         return messages[kind] % {
+            "provider": provider.label if provider else "",
             "name": mailbox.name,
             "server": mailbox.server,
             "port": mailbox.port,

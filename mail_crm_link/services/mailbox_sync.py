@@ -23,7 +23,7 @@ from odoo import api, fields, models, sql_db
 from odoo.exceptions import AccessError
 
 from .. import compat
-from ..mailflow import imap_sync, pop_sync, rules
+from ..mailflow import imap_sync, oauth, pop_sync, rules
 
 _logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class MailboxSync(models.AbstractModel):
                 [
                     ("crm_link_mode", "!=", "off"),
                     ("state", "=", "done"),
-                    ("server_type", "in", ("imap", "pop")),
+                    ("server_type", "in", ("pop", *oauth.IMAP_TYPES)),
                     "|",
                     ("next_sync_at", "=", False),
                     ("next_sync_at", "<=", now),

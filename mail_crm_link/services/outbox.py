@@ -18,7 +18,10 @@ one request; from the cron for everything else), one mail at a time:
   4. when the mailbox saves sent mail, APPEND it to the Sent folder unless it is there
      already (searched by Message-ID), then commit.
 
-A worker that dies in step 3 leaves the mail *sending* and its row unlocked. The SMTP server
+A connection that breaks in step 3 after the whole mail was handed over, before the
+server's answer, is the same uncertainty: that mail is *failed* with "it may have been
+sent", never retried by itself. A worker that dies in step 3 leaves the mail *sending* and
+its row unlocked. The SMTP server
 may or may not have taken the mail, and the outbox cannot know which: ``recover_stale``
 marks such a mail *failed* with "it may have been sent" and the user decides with Retry.
 A duplicate to a client is worse than a mail the user is told about, so nothing is ever
@@ -33,6 +36,8 @@ import email
 import email.policy
 import logging
 import secrets
+import smtplib
+import threading
 import time
 from collections import Counter, namedtuple
 from datetime import timedelta
@@ -56,6 +61,7 @@ CRON_BATCH = 200  # mails per cron run at most (it re-triggers itself for the re
 CRON_BUDGET = 50  # seconds per cron run at most
 STALE_MINUTES = 2  # a mail "sending" and unlocked for this long: its worker died
 STALE = "stale"  # failure kind of a mail whose worker died while sending
+SETUP = "setup"  # failure kind of a setup problem that Odoo or the outbox says in a sentence
 
 # One mail for ``queue``: the MIME bytes (with their final Message-ID), the card it is
 # written from (a crm.lead or res.partner record) and its open-tracking token (or False).
@@ -165,6 +171,7 @@ class MailboxOutbox(models.AbstractModel):
             ordered, allow_create=mailbox.allow_any_address, run_hooks=False, history=history
         )
         self._link_cards(ordered, records, history)
+        self._show_send_state(ordered)  # on the card at once: queued
         if after_commit:
             self.send_after_commit(ordered)
         return ordered.with_env(self.env)
@@ -205,6 +212,17 @@ class MailboxOutbox(models.AbstractModel):
         return links
 
     @api.model
+    def _show_send_state(self, messages, **state):
+        """The mails' state on their chatter entries (``mailbox.card.publisher``). Showing it
+        never costs a mail its bookkeeping: a failure here is logged, and the mail is sent
+        and recorded all the same (the card's Emails list says its state)."""
+        try:
+            with self.env.cr.savepoint():
+                self.env["mailbox.card.publisher"].sudo().show_send_state(messages, **state)
+        except Exception:
+            _logger.exception("mail_crm_link: the state of mail %s not shown", messages.ids)
+
+    @api.model
     def send_after_commit(self, messages):
         """Send ``messages`` once the current transaction is committed: right after it, in a
         new cursor, for the few mails of one request (as Odoo's ``send_after_commit``);
@@ -227,12 +245,26 @@ class MailboxOutbox(models.AbstractModel):
             ids = list(pending)
             if len(ids) > AFTER_COMMIT_MAX:
                 return  # the cron was triggered: never hold the request for a long list
+            self.send_in_background(dbname, ids)
+
+    @api.model
+    def send_in_background(self, dbname, ids):
+        """Send the committed mails ``ids`` in a thread of its own, with its own cursor: the
+        request that queued them answers at once, whatever the mail server does (a server
+        that accepts the connection and never answers held the composer 60 s). Sending is
+        claimed per mail (``_claim``): the cron never sends the same mail as this thread; a
+        process that stops meanwhile leaves it to ``recover_stale``. Returns the thread."""
+
+        def run():
             try:
                 with Registry(dbname).cursor() as new_cr:
-                    env = api.Environment(new_cr, SUPERUSER_ID, {})
-                    env["mailbox.outbox"].send(ids=ids)
+                    api.Environment(new_cr, SUPERUSER_ID, {})["mailbox.outbox"].send(ids=ids)
             except Exception:
                 _logger.exception("mail_crm_link: sending after commit failed; the cron retries")
+
+        thread = threading.Thread(target=run, name="mail_crm_link.outbox", daemon=True)
+        thread.start()
+        return thread
 
     # -- after the commit: claim, send, record (the only place that commits) ---------------
     @api.model
@@ -393,6 +425,8 @@ class MailboxOutbox(models.AbstractModel):
             refused = connections.smtp_send(mailbox, mail)
         except Exception as exc:
             failure = outbox.classify(exc)
+            if failure.kind == outbox.INTERNAL and isinstance(exc, UserError):
+                failure = outbox.Failure(SETUP, False, exc.args[0])  # a sentence already
             if failure.kind == outbox.INTERNAL:
                 _logger.exception("mail_crm_link: internal error sending mail %s", message_id)
             else:
@@ -429,6 +463,7 @@ class MailboxOutbox(models.AbstractModel):
                 "outgoing_raw": base64.b64encode(sent) if save else False,
             }
         )
+        self._show_send_state(message, refused=refused, reason=note)
 
     @api.model
     def _record_failure(self, message, failure):
@@ -437,7 +472,7 @@ class MailboxOutbox(models.AbstractModel):
         values = {"send_claim": False}
         if wait is None:
             values.update(send_state="failed", send_error=sentence, send_after=False)
-            result = "failed"
+            result = "failed"  # (a mail tried again later is still "ready" on the card)
         else:
             next_at = fields.Datetime.now() + timedelta(minutes=wait)
             values.update(
@@ -454,6 +489,8 @@ class MailboxOutbox(models.AbstractModel):
             )
             result = "retry"
         message.write(values)
+        if result == "failed":
+            self._show_send_state(message, failure=failure, reason=sentence)
         return result
 
     @api.model
@@ -463,6 +500,8 @@ class MailboxOutbox(models.AbstractModel):
         name = server.display_name or self.env._("Odoo's default outgoing server")
         if failure.kind == outbox.NO_SERVER:
             return self._no_server_message(mailbox)
+        if failure.kind == SETUP:
+            return failure.detail
         messages = {
             outbox.UNREACHABLE: self.env._(
                 "The outgoing mail server %(server)s cannot be reached: check its address and "
@@ -492,6 +531,12 @@ class MailboxOutbox(models.AbstractModel):
             ),
             outbox.DISCONNECTED: self.env._(
                 "The outgoing mail server %(server)s closed the connection. (%(detail)s)"
+            ),
+            outbox.UNCERTAIN: self.env._(
+                "The connection to the outgoing mail server %(server)s broke while the mail "
+                "was being handed over, before the server confirmed it: it may have been sent. "
+                "Check with the recipient or in your mail program before pressing Retry, which "
+                "sends it again. (%(detail)s)"
             ),
             STALE: self.env._(
                 "Sending was interrupted (Odoo stopped) after the mail was handed to the "
@@ -596,15 +641,16 @@ class MailboxOutbox(models.AbstractModel):
         messages = self.env["mailbox.message"].browse(ids)
         for message in messages:
             started = fields.Datetime.to_string(message.send_started_at)
+            failure = outbox.Failure(STALE, False, started)
+            sentence = self.failure_message(message.mailbox_id, failure)
             message.write(
                 {
                     "send_state": "failed",
                     "send_claim": False,
-                    "send_error": self.failure_message(
-                        message.mailbox_id, outbox.Failure(STALE, False, started)
-                    ),
+                    "send_error": sentence,
                 }
             )
+            self._show_send_state(message, failure=failure, reason=sentence)
         cr.commit()  # the user sees what happened  # pylint: disable=invalid-commit
         return messages
 
@@ -621,6 +667,7 @@ class MailboxOutbox(models.AbstractModel):
                 "send_claim": False,
             }
         )
+        self._show_send_state(messages)  # ready again
         self.send_after_commit(messages)
 
 
@@ -667,6 +714,8 @@ class _Connections:
         Server = self.env["ir.mail_server"].sudo()
         if not mailbox.mail_server_id and not self.env["mailbox.outbox"]._odoo_has_server():
             raise outbox.NoServer()
+        if mailbox.mail_server_id and not mailbox.mail_server_id.active:  # archived meanwhile
+            self.env["mailbox.outbox"].check_server(mailbox)  # raises its sentence
         try:
             session = compat.smtp_connect(
                 Server,
@@ -692,6 +741,17 @@ class _Connections:
                 return refused
 
             session.send_message = send_message  # see what the server refused
+            original_data = session.data
+
+            def data(msg):
+                try:
+                    return original_data(msg)
+                except smtplib.SMTPResponseException:
+                    raise  # the server answered: it did not take the mail
+                except OSError as exc:  # cut or timed out: the server may have the mail
+                    raise outbox.Uncertain(str(exc) or type(exc).__name__) from exc
+
+            session.data = data  # see whether the line broke after the mail was handed over
         try:
             self.env["ir.mail_server"].sudo().send_email(
                 mail, mail_server_id=mailbox.mail_server_id.id or None, smtp_session=session
@@ -704,6 +764,7 @@ class _Connections:
         finally:
             if session is not None:  # Odoo's SMTPConnection passes it to the real session
                 session.send_message = original
+                session.data = original_data
         return {
             address: (code, text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
             for address, (code, text) in refused.items()

@@ -69,6 +69,7 @@ class MailboxRecordFactory(models.AbstractModel):
             if self.loop_blocked(forms):
                 return None
             client = partners.filtered(lambda p: not p.is_company)[:1] or partners[:1]
+            decision = policy.lead_type(decision, self.leads_in_use(mailbox))
             return self.env["crm.lead"].create(
                 self._lead_values(mailbox, message, address, name, decision, client)
             )
@@ -93,6 +94,13 @@ class MailboxRecordFactory(models.AbstractModel):
             "source_id": mailbox.source_id.id or False,
             "medium_id": self.env.ref("utm.utm_medium_email").id,
         }
+
+    @api.model
+    def leads_in_use(self, mailbox):
+        """Odoo's rule for its mail alias (``crm.team._alias_get_creation_values``): leads
+        when the "Leads" setting is on and the sales team uses them."""
+        team = mailbox.team_id
+        return self.env.user.has_group("crm.group_use_lead") and (not team or team.use_leads)
 
     @api.model
     def loop_blocked(self, forms):

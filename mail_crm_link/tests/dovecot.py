@@ -40,7 +40,7 @@ ssl = yes
 ssl_cert = <{root}/tls/cert.pem
 ssl_key = <{root}/tls/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 mail_location = maildir:{root}/mail/%u
 mail_plugins =
 pop3_uidl_format = %08Xu%08Xv
@@ -55,7 +55,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd.d/%u
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid=nobody gid=nogroup home={root}/home/%u
 }}
@@ -103,6 +103,26 @@ namespace inbox {{
 }}
 """
 
+# The OAuth variant (``DovecotServer(oauth2_introspection_url=...)``): XOAUTH2 and OAUTHBEARER
+# logins, each token checked by the introspection endpoint (RFC 7662, POST token=...), whose
+# ``username`` must be the login. No cache: every login asks again.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+OAUTH2_CONFIG = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 10000
+"""
+
 
 class DovecotError(RuntimeError):
     """The test Dovecot could not be started or driven: tests fail loudly, never skip."""
@@ -128,7 +148,7 @@ class DovecotServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, root=None, ports=None):
+    def __init__(self, root=None, ports=None, oauth2_introspection_url=None):
         if not os.path.exists(DOVECOT):
             raise DovecotError(
                 "Dovecot is not installed (Debian packages dovecot-imapd and dovecot-pop3d); "
@@ -144,6 +164,7 @@ class DovecotServer:
         self.config = os.path.join(self.root, "dovecot.conf")
         self.users = {}
         self.running = False
+        self.oauth2_introspection_url = oauth2_introspection_url
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _prepare(self):
@@ -178,9 +199,15 @@ class DovecotServer:
         for login in os.listdir(passwd_dir):  # a kept root (demo) keeps its users
             with open(os.path.join(passwd_dir, login), encoding="utf-8") as handle:
                 self.users[login] = handle.read().split(":")[1].removeprefix("{PLAIN}")
+        oauth2 = self.oauth2_introspection_url
+        if oauth2:
+            with open(os.path.join(self.root, "dovecot-oauth2.conf.ext"), "w") as handle:
+                handle.write(OAUTH2_CONFIG.format(url=oauth2))
         with open(self.config, "w", encoding="utf-8") as handle:
             handle.write(
                 CONFIG_TEMPLATE.format(
+                    oauth2_mechanisms=" xoauth2 oauthbearer" if oauth2 else "",
+                    oauth2_passdb=OAUTH2_PASSDB.format(root=self.root) if oauth2 else "",
                     root=self.root,
                     port_imap=self.port_imap,
                     port_imaps=self.port_imaps,

@@ -7,7 +7,9 @@ Pure Python (no ``odoo`` import). ``get_sink()`` gives the test session's listen
 - ``hold``: a threading.Event; while it is not set, each mail is received and then left
   unanswered (no 250), so a test can stop the sender exactly there;
 - ``delay``: seconds to wait before answering, as a real server over a network;
-- ``received``: a threading.Event set when a mail has been received.
+- ``received``: a threading.Event set when a mail has been received;
+- ``drop``: each mail is received, then the connection is cut without an answer (the
+  server has the mail; the sender cannot know it was taken).
 
 ``SmtpSink(refuse_login=True)`` offers AUTH and refuses every login (535). ``deliver`` (a
 callable taking a CapturedMail) makes it a small mail server: the demo delivers what Odoo
@@ -60,6 +62,9 @@ class _Handler:
         with self.sink.lock:
             self.sink.messages.append(mail)
         self.sink.received.set()
+        if self.sink.drop:
+            server.transport.abort()  # no 250: the line is cut after the whole mail
+            return "250 Message accepted for delivery (never heard)"
         if self.sink.delay:
             await asyncio.sleep(self.sink.delay)
         if self.sink.hold is not None:
@@ -81,6 +86,7 @@ class SmtpSink:
         self.refuse = set()
         self.hold = None
         self.delay = 0
+        self.drop = False
         self.received = threading.Event()
         self.deliver = deliver
         self.lock = threading.Lock()
@@ -105,6 +111,7 @@ class SmtpSink:
         self.refuse = set()
         self.hold = None
         self.delay = 0
+        self.drop = False
         self.received.clear()
 
     def message_ids(self):

@@ -32,6 +32,26 @@ class TestCompose(MailCrmLinkCommon):
         Compose = self.env["mailbox.compose"].with_user(user).with_context(**context)
         return Compose.default_get(list(Compose._fields))
 
+    def test_reply_quotes_the_original(self):
+        """Reply opens with room to write, then the original quoted as mail programs do."""
+        self.dovecot.append(
+            self.mailbox.user,
+            self.corpus.message(
+                sender=("Giulia Rossi", self.contact_client.email),
+                subject="Richiesta di offerta",
+                body="Vorremmo 40 postazioni entro marzo.",
+                lang="it",
+            ),
+        )
+        self.sync(self.mailbox)
+        incoming = self.stored(self.mailbox, sender=self.contact_client.email)
+        body = str(self.defaults(self.user_sales_salesman, default_parent_id=incoming.id)["body"])
+        self.assertIn("wrote:", body)
+        self.assertIn("Giulia Rossi", body)
+        self.assertIn('data-o-mail-quote="1"', body)
+        self.assertIn("Vorremmo 40 postazioni entro marzo.", body)
+        self.assertLess(body.index("<p><br></p>"), body.index("wrote:"))  # room to write first
+
     def test_reply_from_the_card(self):
         original = self.corpus.message(
             sender=("Giulia Rossi", self.contact_client.email),

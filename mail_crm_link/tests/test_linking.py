@@ -12,6 +12,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.mail_crm_link import compat
 from odoo.addons.mail_crm_link.mailflow import policy, threads
 from odoo.addons.mail_crm_link.services.record_factory import ADDRESS_LOCK_NAMESPACE
 
@@ -75,7 +76,25 @@ class LinkingCase(MailCrmLinkCommon):
 
 class TestLinking(LinkingCase):
     # -- unknown senders --------------------------------------------------------------------
+    def test_without_leads_the_policy_creates_opportunities(self):
+        """With Odoo's "Leads" setting off (its default), a "Create a lead" policy makes
+        opportunities, which the pipeline shows, as Odoo's mail alias does; the same when
+        the mailbox's sales team does not use leads."""
+        self.env["res.config.settings"].create({"group_use_lead": False}).execute()
+        self.assertFalse(self.env.user.has_group("crm.group_use_lead"))
+        self.deliver(self.corpus.message(sender=("Ada", f"ada@{CLIENT_DOMAIN}")))
+        created = self.leads_from(f"ada@{CLIENT_DOMAIN}")
+        self.assertEqual(created.type, "opportunity")
+        self.assertIn(created, self.env["crm.lead"].search([("type", "=", "opportunity")]))
+
+    def test_a_team_without_leads_gets_opportunities(self):
+        self.mailbox.team_id = self.sales_team_1
+        self.sales_team_1.use_leads = False
+        self.deliver(self.corpus.message(sender=("Bo", f"bo@{CLIENT_DOMAIN}")))
+        self.assertEqual(self.leads_from(f"bo@{CLIENT_DOMAIN}").type, "opportunity")
+
     def test_unknown_sender_creates_a_lead_with_source_and_responsible(self):
+        self.env["res.config.settings"].create({"group_use_lead": True}).execute()
         raw = self.corpus.message(
             sender=("Олена Бондар", f"olena.bondar@{CLIENT_DOMAIN}"),
             subject="Запит ціни",
@@ -486,6 +505,40 @@ class TestLinking(LinkingCase):
         clients = self.contact_client | self.company_client
         self.assertFalse(self.env["mail.mail"].search([("recipient_ids", "in", clients.ids)]))
 
+    def test_a_client_mail_is_told_once(self):
+        """A mail linked to a contact, its company and a deal, all three followed by the
+        same colleague, makes one notification for them and one for the deal's responsible
+        (the entry on the deal; no second "activity assigned" one), and is on all three
+        cards."""
+        for record in (self.contact_client, self.company_client, self.opportunity_client):
+            record.message_subscribe(partner_ids=self.user_sales_leads.partner_id.ids)
+        self.second_deal.active = False
+        self.env["mail.notification"].search([]).unlink()
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        )
+        self.assertEqual(len(message.link_ids.mail_message_id), 3)
+        notified = self.env["mail.notification"].search(
+            [("mail_message_id", "in", message.link_ids.mail_message_id.ids)]
+        )
+        self.assertEqual(
+            sorted(notified.res_partner_id.ids),
+            sorted((self.user_sales_leads | self.user_sales_salesman).partner_id.ids),
+        )
+        self.assertEqual(notified.mail_message_id.model, "crm.lead")
+        self.assertEqual(message.activity_id.user_id, self.user_sales_salesman)
+        self.assertFalse(
+            self.env["mail.message"].search(
+                [
+                    ("model", "=", "crm.lead"),
+                    ("res_id", "=", self.opportunity_client.id),
+                    ("mail_activity_type_id", "!=", False),
+                    ("partner_ids", "in", self.user_sales_salesman.partner_id.ids),
+                ]
+            ),
+            "no separate 'activity assigned' message",
+        )
+
     def test_mark_processed_from_the_mail_or_the_card(self):
         self.second_deal.active = False
         first, second = self.deliver(
@@ -797,3 +850,71 @@ class TestHistoryImport(MailCrmLinkCommon):
         self.assertTrue(new.activity_id)
         entry = new.link_ids.filtered("lead_id").mail_message_id
         self.assertIn(self.user_sales_leads.partner_id, entry.notification_ids.res_partner_id)
+
+    def test_history_entries_equal_orm_entries(self):
+        """The chatter entries of an import are written in one SQL statement: each row is
+        the one ``mail.message.create`` would write for the same values (every stored
+        column, attachments shared), and the card's chatter shows it at once."""
+        mailbox = self.make_mailbox(import_window="all")
+        sender = ("Giulia Rossi", self.contact_client.email)
+        self.dovecot.append(
+            mailbox.user, self.corpus.message(sender=sender, attachments=["offerta.pdf"])
+        )
+        self.sync(mailbox)
+        message = self.stored(mailbox)
+        self.assertTrue(message.history)
+        link = message.link_ids.filtered(lambda lk: lk.partner_id == self.contact_client)
+        ours = link.mail_message_id
+        self.assertIn(ours, self.contact_client.message_ids)
+        self.assertTrue(ours.attachment_ids)
+        orm = (
+            self.env["mail.message"]
+            .sudo()
+            .create(
+                {
+                    "model": "res.partner",
+                    "res_id": self.contact_client.id,
+                    "record_name": self.contact_client.display_name,
+                    "body": message.body_html,
+                    "subject": message.subject,
+                    "message_type": "email",
+                    "subtype_id": self.env.ref("mail.mt_comment").id,
+                    "email_from": message.email_from,
+                    "reply_to": message.reply_to or message.email_from,
+                    "author_id": ours.author_id.id,
+                    "message_id": message.message_id,
+                    "date": message.date,
+                    "attachment_ids": [(6, 0, message.attachment_ids.ids)],
+                    "mcl_message_id": message.id,
+                    **compat.delivered_recipients(message.email_to, message.email_cc),
+                }
+            )
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        stored = [
+            name
+            for name, field in self.env["mail.message"]._fields.items()
+            if (field.store or field.type == "many2many")
+            and name not in ("id", "create_date", "write_date")
+        ]
+        self.assertEqual(ours.read(stored)[0] | {"id": 0}, orm.read(stored)[0] | {"id": 0})
+
+
+class TestGeneratedTextInTheReadersLanguage(LinkingCase):
+    def test_activity_is_written_in_the_responsibles_language(self):
+        """The sync runs in English (the cron's user); the Email activity it writes is read
+        by the deal's responsible, in their language."""
+        self.env["res.lang"]._activate_lang("uk_UA")
+        self.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
+            ["uk_UA"]
+        )
+        self.user_sales_salesman.lang = "uk_UA"
+        self.second_deal.active = False
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email), subject="")
+        )
+        activity = message.activity_id
+        self.assertEqual(activity.user_id, self.user_sales_salesman)
+        self.assertIn("Вхідний лист від", str(activity.note))
+        self.assertEqual(activity.summary, "Ел. пошта")

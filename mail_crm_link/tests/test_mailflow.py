@@ -1,5 +1,6 @@
 """The pure pipeline (mailflow/): plain values in, plain values out, no database."""
 
+import base64
 import imaplib
 import poplib
 import socket
@@ -16,6 +17,7 @@ from odoo.addons.mail_crm_link.mailflow import (
     pop_sync,
     push,
     rules,
+    text,
 )
 
 from .corpus import Corpus
@@ -110,6 +112,31 @@ class TestParse(unittest.TestCase):
             parse.parse(self.corpus.auto_reply("x@y.z")).headers["auto-submitted"], "auto-replied"
         )
         self.assertIn("list-id", parse.parse(self.corpus.mailing_list()).headers)
+
+
+class TestEncodedWords(unittest.TestCase):
+    def test_space_after_an_encoded_word_stays(self):
+        """A folded subject: an encoded word, then plain text on the next line."""
+        self.assertEqual(
+            text.decode_words("=?utf-8?q?macchine_espresso?=\r\n (seconda parte)")[0],
+            "macchine espresso\r\n (seconda parte)",
+        )
+        header = parse.parse(
+            b"Subject: =?utf-8?b?0KDQsNGF0YPQvdC+0Log4oSWMw==?=\r\n (walk12 B)\r\n\r\nx"
+        )
+        self.assertEqual(header.subject, "Рахунок №3 (walk12 B)")
+
+    def test_adjacent_words_join_and_a_split_character_is_whole(self):
+        word = "Привет".encode()
+        a, b = (base64.b64encode(word[:3]).decode(), base64.b64encode(word[3:]).decode())
+        self.assertEqual(
+            text.decode_words(f"=?utf-8?b?{a}?=\r\n =?UTF-8?b?{b}?= !"), ("Привет !", True)
+        )
+        self.assertEqual(text.decode_words("=?utf-8?q?a?= =?utf-8?q?b?=")[0], "ab")
+
+    def test_malformed_words_are_kept(self):
+        self.assertEqual(text.decode_words("=?x-unknown?q?abc?=")[1], False)
+        self.assertEqual(text.decode_words("plain =?utf-8?Q?")[0], "plain =?utf-8?Q?")
 
 
 class TestImapPlanning(unittest.TestCase):

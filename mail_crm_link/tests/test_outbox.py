@@ -7,7 +7,7 @@ import base64
 import smtplib
 import unittest
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.mail_crm_link.mailflow import outbox
 from odoo.addons.mail_crm_link.services.outbox import _Connections
@@ -85,6 +85,16 @@ class TestOutbox(OutboxCase):
         self.assertFalse(self.send_queued())
         self.assertEqual(mail.send_state, "failed")
         self.assertIn("has no outgoing mail server", mail.send_error)
+
+    def test_server_archived_after_queuing_is_said_as_odoo_says_it(self):
+        """Odoo refuses to connect through an archived server (a UserError, its own
+        sentence): that is what the mail says, not "an internal error of mail_crm_link"."""
+        mail = self.write_to(self.contact_client)
+        self.mail_server.active = False
+        self.assertFalse(self.send_queued())
+        self.assertEqual(mail.send_state, "failed")
+        self.assertIn("archived", mail.send_error)
+        self.assertNotIn("internal error", mail.send_error)
 
     def test_connection_refused_is_tried_again_then_failed(self):
         closed = free_port()  # nothing listens there
@@ -169,6 +179,22 @@ class TestOutbox(OutboxCase):
         mail.with_user(self.user_sales_salesman).action_retry_send()
         self.assertEqual(len(self.send_queued()), 1)
 
+    def test_connection_cut_after_the_whole_mail_is_never_resent(self):
+        """The server received the whole mail and the connection broke before its answer
+        (a network cut, a reply that never came): the server may have taken it, so the mail
+        is failed with that reason and waits for a person; it never leaves again by itself."""
+        mail = self.write_to(self.contact_client)
+        with self.real_smtp() as sink:
+            sink.drop = True
+            self.env["mailbox.outbox"].send()
+            self.assertEqual(len(sink.messages), 1)  # the server has it
+        self.assertEqual(mail.send_state, "failed", mail.send_error)
+        self.assertIn("it may have been sent", mail.send_error)
+        mail.sudo().send_after = False  # however long one waits
+        self.env["mailbox.outbox"].recover_stale(minutes=0)
+        self.assertEqual(self.send_queued(), [])  # never a second copy by itself
+        self.assertEqual(mail.send_state, "failed")
+
     def test_sent_folder_setting(self):
         Mailbox = self.env["fetchmail.server"]
         for host, expected in (
@@ -212,6 +238,21 @@ class TestOutbox(OutboxCase):
 
 
 class TestMassSending(OutboxCase):
+    def test_offered_on_contacts_and_leads_lists(self):
+        """The mass sending is in the Actions menu of contacts and of leads / deals, for a
+        salesman as well; not for users without sales rights (the group is given by
+        hooks.py on both series)."""
+        for model, xmlid in (
+            ("res.partner", "mail_crm_link.mailbox_mass_compose_action_partner"),
+            ("crm.lead", "mail_crm_link.mailbox_mass_compose_action_lead"),
+        ):
+            for user, shown in ((self.user_sales_salesman, True), (self.user_no_crm, False)):
+                bindings = (
+                    self.env["ir.actions.actions"].with_user(user).get_bindings(model)["action"]
+                )
+                ids = [b["id"] for b in bindings]
+                self.assertEqual(self.env.ref(xmlid).id in ids, shown, (model, user.login))
+
     def test_two_hundred_contacts_three_refused(self):
         """One independent unit per recipient: 3 addresses refused by the server fail with
         their reason, the 197 others leave; the mass sending shows both."""
@@ -280,6 +321,85 @@ class TestMassSending(OutboxCase):
         batch.invalidate_recordset()
         self.assertEqual((batch.count_sent, batch.count_failed), (200, 0))
 
+    def test_a_mass_sending_never_names_a_card_its_sender_may_not_read(self):
+        """A mass sending naming a lead of another salesman (created over RPC, or the lead
+        reassigned before its chunk is prepared) skips it without telling its name."""
+        batch = (
+            self.env["mailbox.send.batch"]
+            .with_user(self.user_sales_salesman)
+            .create(
+                {
+                    "name": "Listino",
+                    "mailbox_id": self.mailbox.id,
+                    "res_model": "crm.lead",
+                    "res_ids": [self.lead_client.id],
+                    "record_count": 1,
+                    "preparing": True,
+                }
+            )
+        )
+        self.env["mailbox.outbox"].prepare_batches()
+        batch.invalidate_recordset()
+        self.assertEqual((batch.skipped_count, batch.count_queued), (1, 0))
+        note = batch.with_user(self.user_sales_salesman).skipped_note
+        self.assertNotIn(self.lead_client.name, note)
+        self.assertIn(f"#{self.lead_client.id}", batch.skipped_note)
+        # a chunk that fails as a whole (here: another user's personal template) lists its
+        # records the same way
+        template = self.env["mail.template"].create(
+            {
+                "name": "Personale",
+                "mcl_crm": True,
+                "user_id": self.user_sales_leads.id,
+                "model_id": self.env["ir.model"]._get_id("crm.lead"),
+                "subject": "Offerta",
+                "body_html": "<p>Gentile cliente,</p>",
+            }
+        )
+        batch = batch.create(
+            {
+                "name": "Listino",
+                "mailbox_id": self.mailbox.id,
+                "template_id": template.id,
+                "res_model": "crm.lead",
+                "res_ids": [self.lead_client.id, self.opportunity_client.id],
+                "record_count": 2,
+                "preparing": True,
+            }
+        )
+        self.env.cr.commit()  # as its request did (a savepoint here)  # pylint: disable=invalid-commit
+        self.env["mailbox.outbox"].prepare_batches()
+        batch.invalidate_recordset()
+        self.assertEqual((batch.skipped_count, batch.count_queued), (2, 0))
+        self.assertNotIn(self.lead_client.name, batch.skipped_note)
+        self.assertIn(f"#{self.lead_client.id}: internal error", batch.skipped_note)
+        self.assertIn(f"{self.opportunity_client.name}: internal error", batch.skipped_note)
+
+    def test_a_crafted_mass_sending_never_stops_the_outbox(self):
+        """A sales user may create mass sendings (the list's wizard does, as them). One
+        created over RPC with a model or a list the wizard never gives must not break the
+        outbox cron, which prepares mass sendings before it sends everyone's mail: it is
+        refused when created."""
+        Batch = self.env["mailbox.send.batch"].with_user(self.user_sales_salesman)
+        for values in (
+            {"res_model": "no.such.model", "res_ids": [self.contact_client.id]},
+            {"res_model": "res.users", "res_ids": [self.user_sales_salesman.id]},
+            {"res_model": "res.partner", "res_ids": {"not": "a list"}},
+        ):
+            with (
+                self.subTest(values=values),
+                self.assertRaises(ValidationError),
+                self.env.cr.savepoint(),
+            ):
+                Batch.create(
+                    {"name": "x", "mailbox_id": self.mailbox.id, "preparing": True, **values}
+                )
+        mail = self.write_to(self.contact_client)
+        with self.real_smtp() as sink:
+            self.env["mailbox.outbox"]._cron_send()
+        self.assertEqual(len(sink.messages), 1)
+        self.assertEqual(mail.send_state, "sent")
+
 
 class TestOutboxDecisions(unittest.TestCase):
     """The pure decisions (mailflow.outbox): no Odoo, no server."""
@@ -289,6 +409,12 @@ class TestOutboxDecisions(unittest.TestCase):
             (ConnectionRefusedError(111, "Connection refused"), outbox.UNREACHABLE, True),
             (TimeoutError("timed out"), outbox.TIMEOUT, True),
             (smtplib.SMTPAuthenticationError(535, b"5.7.8 bad"), outbox.AUTH, False),
+            # a username set on a server that offers no login: its setup, not our failure
+            (
+                smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server."),
+                outbox.AUTH,
+                False,
+            ),
             (
                 smtplib.SMTPRecipientsRefused({"a@x.example": (550, b"unknown")}),
                 outbox.RECIPIENT,
@@ -303,6 +429,7 @@ class TestOutboxDecisions(unittest.TestCase):
             (smtplib.SMTPDataError(452, b"too much"), outbox.REFUSED, True),
             (smtplib.SMTPServerDisconnected("gone"), outbox.DISCONNECTED, True),
             (outbox.NoServer(), outbox.NO_SERVER, False),
+            (outbox.Uncertain("timed out"), outbox.UNCERTAIN, False),
             (ValueError("bug"), outbox.INTERNAL, False),
         ]
         for exc, kind, temporary in cases:
@@ -330,5 +457,6 @@ class TestOutboxDecisions(unittest.TestCase):
     def test_who_saves_sent_mail(self):
         self.assertFalse(outbox.saves_sent_by_default("imap.gmail.com"))
         self.assertFalse(outbox.saves_sent_by_default("outlook.office365.com."))
+        self.assertFalse(outbox.saves_sent_by_default("outlook.office.com"))
         self.assertTrue(outbox.saves_sent_by_default("imap.mycompany.example"))
         self.assertTrue(outbox.saves_sent_by_default(""))

@@ -184,12 +184,45 @@ class TestOutboxCommits(TransactionCase):
 
             retrying(request, env)  # rolls back and re-runs, then commits (post-commit hook)
         self.assertEqual(runs, [1, 2])
+        self.wait_sent(world, 1)
         self.assertEqual(len(sink.messages), 1)
         with world.env() as env:
             mails = world.mails(env)
             self.assertEqual(len(mails), 1)  # the first run's mail was rolled back
             self.assertEqual(mails.send_state, "sent")
             self.assertEqual(str(sink.messages[0]["Message-ID"]), mails.message_id)
+
+    def wait_sent(self, world, count, timeout=60):
+        """The post-commit hook sends in a thread of its own: wait for its outcome."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with world.env() as env:
+                states = world.mails(env).mapped("send_state")
+            if len(states) == count and set(states) <= {"sent", "failed"}:
+                return states
+            time.sleep(0.2)
+        self.fail(f"not sent within {timeout}s: {states}")
+
+    def test_the_request_does_not_wait_for_the_mail_server(self):
+        """Send answers at once even when the mail server is slow to take the mail: the
+        mail leaves after the commit, in a thread of its own, once."""
+        world = self.world()
+        (partner_id,) = world.partner_ids
+        admin = self.env.ref("base.user_admin").id
+        with self.real_smtp() as sink:
+            sink.delay = 5  # the server takes 5 s to answer the mail
+            with world.env(admin) as env:
+                (
+                    env["mailbox.compose"]
+                    .with_context(default_res_model="res.partner", default_res_id=partner_id)
+                    .create({"mailbox_id": world.mailbox_id, "subject": "Slow", "body": "<p>x</p>"})
+                    .action_send()
+                )
+            # the request's transaction is committed and its post-commit hook has run
+            with world.env() as env:
+                self.assertIn(world.mails(env).send_state, ("queued", "sending"))
+            self.assertEqual(self.wait_sent(world, 1), ["sent"])
+            self.assertEqual(len(sink.messages), 1)
 
     def test_two_workers_send_each_mail_once(self):
         """The post-commit hook and the cron (or two cron workers) at the same time: each

@@ -193,6 +193,46 @@ class TestComposerRights(HttpCase):
         self.assertIn("Mailbox Sales has no outgoing mail server", error["message"])
         self.assert_nothing_sent()
 
+    def test_a_mass_sending_is_never_prepared_in_another_users_name(self):
+        """A mass sending is prepared by the cron with the rights of its "Sent By" user (and
+        sent from that user's address when "Send As" says so). A sales user who writes the
+        administrator there over RPC, or a sales manager who creates one in the
+        administrator's name, is refused; nothing is prepared as the administrator."""
+        admin = self.env.ref("base.user_admin")
+        mail_new_test_user(
+            self.env,
+            login="outbox_manager",
+            name="Marta Manager",
+            email=f"marta@{OUR_DOMAIN}",
+            groups="base.group_user,base.group_partner_manager,sales_team.group_sale_manager",
+        )
+        values = {
+            "name": "Listino",
+            "mailbox_id": self.shared.id,
+            "res_model": "res.partner",
+            "res_ids": [self.client.id],
+            "record_count": 1,
+            "sender_mode": "user",
+        }
+
+        def call(method, args):
+            return self.make_jsonrpc_request(
+                "/web/dataset/call_kw",
+                {"model": "mailbox.send.batch", "method": method, "args": args, "kwargs": {}},
+            )
+
+        self.authenticate("outbox_salesman", "outbox_salesman")
+        own_id = call("create", [values])
+        with self.assertRaises(JsonRpcException) as refused:
+            call("write", [[own_id], {"user_id": admin.id, "preparing": True}])
+        self.assertIn("AccessError", str(refused.exception))
+        self.authenticate("outbox_manager", "outbox_manager")
+        other_id = call("create", [{**values, "user_id": admin.id, "preparing": True}])
+        Batch = self.env["mailbox.send.batch"]
+        self.assertEqual(Batch.browse(own_id).user_id, self.salesman)
+        self.assertNotEqual(Batch.browse(other_id).user_id, admin)
+        self.assertFalse(Batch.search([("user_id", "=", admin.id)]))
+
     def test_a_private_mail_of_another_mailbox_as_parent_is_refused(self):
         with self.assertRaises(JsonRpcException) as refused:
             self.send_over_rpc(self.composer_values(parent_id=self.private_mail.id))

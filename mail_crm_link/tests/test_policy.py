@@ -199,6 +199,12 @@ class TestPolicy(unittest.TestCase):
                 policy.to_create(self.P, IN, kind, "x@client.example", False, False, False, False)
             )
 
+    def test_lead_type_follows_the_leads_setting(self):
+        self.assertEqual(policy.lead_type(policy.LEAD, True), policy.LEAD)
+        self.assertEqual(policy.lead_type(policy.LEAD, False), policy.OPPORTUNITY)
+        self.assertEqual(policy.lead_type(policy.OPPORTUNITY, True), policy.OPPORTUNITY)
+        self.assertEqual(policy.lead_type(policy.OPPORTUNITY, False), policy.OPPORTUNITY)
+
     def test_deals_to_link(self):
         deals = [(3, datetime(2026, 1, 5)), (9, datetime(2026, 3, 1)), (4, datetime(2026, 2, 1))]
         self.assertEqual(policy.deals_to_link(deals, policy.DEALS_ALL), ([3, 9, 4], False))

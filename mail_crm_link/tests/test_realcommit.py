@@ -308,6 +308,20 @@ class TestCronIsolatesMailboxes(RealCommitCase):
 
 
 class TestRequestRerun(RealCommitCase):
+    def wait_until_sent(self, mailbox, subject, timeout=60):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            states = self.real_db.value(
+                "SELECT array_agg(send_state) FROM mailbox_message"
+                " WHERE mailbox_id = %s AND subject = %s"
+                " AND coalesce(append_state, 'done') <> 'todo'",
+                [mailbox, subject],
+            )
+            if states and set(states) <= {"sent", "failed"}:
+                return states
+            time.sleep(0.2)
+        self.fail(f"not sent within {timeout}s")
+
     def test_send_rerun_after_a_serialization_failure_sends_once(self):
         """Guards the outbox order "store, commit, then send and APPEND": Odoo re-runs a
         request whose transaction hit a serialization failure (up to 5 times,
@@ -352,6 +366,8 @@ class TestRequestRerun(RealCommitCase):
                     self.real_db.wait_for_lock_waiter(timeout=120), "the request never waited"
                 )
             result = pool.wait()["w0"]
+            # the mail leaves after the commit, in a thread of the worker: let it finish
+            self.wait_until_sent(mailbox, subject)
         self.assertNotIn("exception", result, result.get("traceback"))
         self.assertEqual(result["attempts"], 2, "the request was not re-run: nothing shown")
         received = [m for m in sink.messages if str(m["Subject"]) == subject]

@@ -296,7 +296,8 @@ class TestImapSync(MailCrmLinkCommon):
 
     def test_sync_now_schedules_the_cron(self):
         mailbox = self.make_mailbox(self.make_mail_user())
-        mailbox.action_sync_now()
+        action = mailbox.action_sync_now()
+        self.assertEqual(action["tag"], "display_notification")  # the user is told
         cron = self.env.ref("mail_crm_link.ir_cron_mailbox_sync")
         self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
         self.assertLessEqual(mailbox.next_sync_at, datetime.now())

@@ -1,3 +1,6 @@
 from . import mailbox_link_wizard
 from . import mailbox_compose
 from . import mailbox_mass_compose
+from . import mailbox_connect
+from . import mail_resend_message
+from . import mail_resend_partner
