@@ -289,10 +289,14 @@ class FetchmailServer(models.Model):
 
     def write(self, vals):
         _sync_is_ssl(vals)
-        records = self
-        if not GATEWAY_CRON_FIELDS.intersection(vals):  # a sync's status, say
-            records = compat.gateway_cron_untouched(self)
-        return super(FetchmailServer, records).write(vals)
+        if GATEWAY_CRON_FIELDS.intersection(vals):
+            return super().write(vals)
+        # a sync's status, say: Odoo's cron is left alone. Its update also flushed the write
+        # (a search); kept, so that a write is not lost when its caller's environment is gone
+        # before the commit (the cursor flushes through the environments still alive)
+        result = super(FetchmailServer, compat.gateway_cron_untouched(self)).write(vals)
+        self.flush_recordset()
+        return result
 
     def unlink(self):
         records = self
