@@ -75,8 +75,15 @@ def group_users(group):
 #     a separate cursor per mail, ``ir.cron._commit_progress``, ``error_date`` /
 #     ``error_message``, and a server left in error for 5 days is set back to draft.
 #     ``connect()`` / ``_imap_login()`` became ``_connect__()`` / ``_imap_login__()`` (this
-#     addon connects with its own code, mailflow/imap_sync.py and pop_sync.py, and calls
-#     neither).
+#     addon connects with its own code, mailflow/imap_sync.py and pop_sync.py; a test of
+#     Odoo's own login with an encrypted password calls ``fetchmail_connect``).
+def fetchmail_connect(server):
+    """An open IMAP/POP session of Odoo's own fetchmail login for ``server``."""
+    if SERIES >= 19:
+        return server._connect__()
+    return server.connect()
+
+
 def fetch_native(servers, **kwargs):
     """Run Odoo's own fetchmail on ``servers`` as its cron does: a failure is logged (and, on
     19, kept on the server), never raised."""
@@ -151,6 +158,26 @@ def delivered_recipients(email_to, email_cc):
     if SERIES >= 19:
         return {"incoming_email_to": email_to or False, "incoming_email_cc": email_cc or False}
     return {}
+
+
+# -- delivery failures of a chatter entry ------------------------------------------------------
+# 18: the red envelope of an entry whose mail failed opens Odoo's "Sending Failures" dialog
+#     (``mail.resend.message`` / ``mail.resend.partner``, Resend and Ignore); this addon routes
+#     it through its outbox for mail written in the CRM (wizards/mail_resend_*.py).
+# 19: that dialog is gone (both models): the envelope opens a popover listing each recipient's
+#     failure by its type; a failed mail is retried from the card's Emails list (Retry), as on
+#     18, and the messaging menu's Ignore cancels the failures (``notify_cancel_by_type``).
+RESEND_DIALOG = SERIES < 19
+
+
+def web_client_data(records):
+    """What the web client receives about ``records`` (chatter entries), read as their user:
+    ``Store(records, for_current_user=True)`` on 18, ``Store().add(records)`` on 19."""
+    from odoo.addons.mail.tools.discuss import Store
+
+    if SERIES >= 19:
+        return Store().add(records).get_result()
+    return Store(records, for_current_user=True).get_result()
 
 
 # -- command line ------------------------------------------------------------------------------

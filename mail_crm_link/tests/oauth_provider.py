@@ -16,6 +16,7 @@ One HTTP server on 127.0.0.1 (``http.server`` in a thread) answers:
 Everything it was asked is kept (``requests``), so tests assert what the provider saw.
 """
 
+import base64
 import contextlib
 import json
 import secrets
@@ -199,6 +200,8 @@ class OAuthProvider:
             account.refresh_token = "rt-" + secrets.token_hex(12)
             body["refresh_token"] = account.refresh_token
             body["scope"] = form.get("scope", "")
+            if "openid" in body["scope"].split():  # asked by Odoo 19's microsoft_outlook
+                body["id_token"] = _id_token(account.opens or account.username)
         return 200, body
 
 
@@ -306,3 +309,12 @@ def get_oauth_servers():
     elif not _SERVERS[1].running:
         _SERVERS[1].start()
     return _SERVERS
+
+
+def _id_token(email):
+    """An OpenID Connect ID token naming ``email`` (unsigned: Odoo reads its claims only)."""
+
+    def part(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'email': email})}."
