@@ -180,6 +180,14 @@ def web_client_data(records):
     return Store(records, for_current_user=True).get_result()
 
 
+# ``mail.message.record_name`` is a stored column on 18 and computed, not stored, on 19.
+# Chatter entries written in SQL (``mailbox.card.publisher._publish_history``) write the
+# columns this series has.
+def stored_columns(model, names):
+    """Those of the field names ``names`` of ``model`` that are columns of its table here."""
+    return tuple(name for name in names if name in model._fields and model._fields[name].store)
+
+
 # -- command line ------------------------------------------------------------------------------
 # 19 finds an addon's command by its file, cli/<name>.py, loads that file on its own as
 # odoo.cli.<name> (relative imports fail: import the addon absolutely) and requires the
@@ -199,6 +207,17 @@ def config_database():
     if isinstance(names, str):
         names = names.split(",")
     return names[0] if names else None
+
+
+# 18's ``registry.in_test_mode()`` is gone in 19 (a test patches ``registry.cursor`` instead);
+# in both, a cursor a test hands out is not an ``odoo.sql_db.Cursor`` (18:
+# ``sql_db.TestCursor``, 19: ``odoo.tests.test_cursor.TestCursor``, which only tests import).
+def is_test_cursor(cr):
+    """Whether ``cr`` is a test's cursor (wrapping the test's transaction), not a connection
+    of its own: it cannot change its isolation level nor commit for real."""
+    from odoo import sql_db
+
+    return not isinstance(cr, sql_db.Cursor)
 
 
 # -- tests -------------------------------------------------------------------------------------
@@ -236,8 +255,11 @@ def real_smtp(env):
     if SERIES >= 19:
         from unittest.mock import patch
 
-        mail_server_class = type(env["ir.mail_server"])
-        with patch.object(mail_server_class, "_disable_send", classmethod(lambda cls: False)):
+        # on the class that defines it, so that every registry's mail server talks SMTP
+        # (the real-commit tests run in a copy of the database, a registry of its own)
+        from odoo.addons.base.models.ir_mail_server import IrMail_Server
+
+        with patch.object(IrMail_Server, "_disable_send", classmethod(lambda cls: False)):
             yield
     else:
         from odoo import modules

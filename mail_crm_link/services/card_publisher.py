@@ -36,8 +36,9 @@ class MailboxCardPublisher(models.AbstractModel):
         author = authors.get(message.id)
         return message._mcl_author() if author is None else author
 
-    # the chatter entry columns written for mail of the past; every other column of
-    # mail_message is left to its database default (NULL), as the ORM leaves it
+    # the chatter entry columns written for mail of the past (those of them that are columns
+    # on this series: compat.stored_columns); every other column of mail_message is left to
+    # its database default (NULL), as the ORM leaves it
     HISTORY_COLUMNS = (
         "model", "res_id", "record_name", "body", "subject", "message_type", "subtype_id",
         "email_from", "reply_to", "author_id", "message_id", "date", "mcl_message_id",
@@ -60,40 +61,43 @@ class MailboxCardPublisher(models.AbstractModel):
         Entry = self.env["mail.message"]
         comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
         now, uid = self.env.cr.now(), self.env.uid
+        columns = compat.stored_columns(
+            Entry, self.HISTORY_COLUMNS + self.HISTORY_RECIPIENT_COLUMNS
+        )
         rows, files = [], []
         for link in links:
             message = link.message_id
             target = link._target()
             where = {"model": target._name, "res_id": target.id}
-            recipients = compat.delivered_recipients(message.email_to, message.email_cc)
-            rows.append(
-                (
-                    target._name,
-                    target.id,
-                    target.display_name,
-                    message.body_html or "",  # sanitized once, when the mail was stored
-                    message.subject or None,
-                    "email",
-                    comment,
-                    message.email_from or None,
-                    message.reply_to or message.email_from or None,
-                    self._author(message, authors).id or None,
-                    message.message_id or Entry._get_message_id(where),
-                    message.date or now,
-                    message.id,
-                    False,
-                    False,
-                    True,
-                    uid,
-                    now,
-                    uid,
-                    now,
-                    *(recipients[column] or None for column in self.HISTORY_RECIPIENT_COLUMNS),
-                )
-            )
+            values = {
+                "model": target._name,
+                "res_id": target.id,
+                "record_name": target.display_name,
+                "body": message.body_html or "",  # sanitized once, when the mail was stored
+                "subject": message.subject or None,
+                "message_type": "email",
+                "subtype_id": comment,
+                "email_from": message.email_from or None,
+                "reply_to": message.reply_to or message.email_from or None,
+                "author_id": self._author(message, authors).id or None,
+                "message_id": message.message_id or Entry._get_message_id(where),
+                "date": message.date or now,
+                "mcl_message_id": message.id,
+                "is_internal": False,
+                "reply_to_force_new": False,
+                "email_add_signature": True,
+                "create_uid": uid,
+                "create_date": now,
+                "write_uid": uid,
+                "write_date": now,
+            }
+            for column, value in compat.delivered_recipients(
+                message.email_to, message.email_cc
+            ).items():
+                values[column] = value or None
+            rows.append(tuple(values[column] for column in columns))
             files.append(message.attachment_ids.ids)
         cr = self.env.cr._obj
-        columns = self.HISTORY_COLUMNS + self.HISTORY_RECIPIENT_COLUMNS
         entry_ids = [
             row[0]
             for row in execute_values(

@@ -21,6 +21,7 @@ import contextlib
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -209,12 +210,18 @@ class ByeProxy:
     """A TCP relay in front of the test Dovecot that ends every session it carries the way
     Exchange Online does when the session's token expires (``end_sessions``): a ``* BYE``
     line, then the connection closes. Server lines are relayed whole, so the BYE never cuts
-    one."""
+    one. With ``tls`` (``(cert file, key file)``) it speaks IMAP over TLS to its clients, as
+    Exchange does (Odoo 19's google_gmail and microsoft_outlook refuse a mailbox without
+    SSL), and plain IMAP to Dovecot."""
 
     host = "127.0.0.1"
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, tls=None):
         self.target_port = target_port
+        self.tls = None
+        if tls:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(*tls)
         self.listener = None
         self.sessions = []  # (client socket, server socket, lock of the client side)
         self.lock = threading.Lock()
@@ -253,6 +260,11 @@ class ByeProxy:
                 client, _address = self.listener.accept()
             except OSError:
                 return
+            if self.tls:
+                try:
+                    client = self.tls.wrap_socket(client, server_side=True)
+                except OSError:
+                    continue
             server = socket.create_connection((self.host, self.target_port))
             lock = threading.Lock()
             with self.lock:

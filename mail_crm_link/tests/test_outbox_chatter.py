@@ -109,12 +109,13 @@ class TestChatterSendState(OutboxCase):
         self.assertEqual(mail.send_state, "sent")
         self.assertEqual(set(self.states(mail).values()), {"sent"})
         self.assertEqual(set(self.states(mail, luca).values()), {"exception"})
-        # it left for Giulia: Resend would send it to her twice, so it is refused
-        dialog = self.resend_dialog(mail)
-        self.assertFalse(dialog.partner_ids.filtered("resend"))
-        dialog.partner_ids.resend = True
-        with self.assertRaisesRegex(UserError, "twice"):
-            dialog.resend_mail_action()
+        if compat.RESEND_DIALOG:
+            # it left for Giulia: Resend would send it to her twice, so it is refused
+            dialog = self.resend_dialog(mail)
+            self.assertFalse(dialog.partner_ids.filtered("resend"))
+            dialog.partner_ids.resend = True
+            with self.assertRaisesRegex(UserError, "twice"):
+                dialog.resend_mail_action()
         self.assertFalse(self.send_queued())
 
     def test_temporary_failure_stays_ready_until_it_fails(self):

@@ -164,33 +164,35 @@ class TestOutboxCommits(TransactionCase):
                 .id
             )
         runs = []
-        with self.real_smtp() as sink, world.env(admin) as env:
+        # Odoo talks SMTP until the mail was sent: the hook sends in a thread of its own
+        with self.real_smtp() as sink:
+            with world.env(admin) as env:
 
-            def request():  # what /web/dataset/call_button runs inside retrying()
-                runs.append(len(runs) + 1)
-                env["mailbox.compose"].browse(composer_id).action_send()
-                if len(runs) == 1:
-                    # meanwhile another transaction changes the client and commits: this
-                    # transaction's own change of it cannot be serialized any more
-                    with world.env() as other:
-                        other.cr.execute("SET LOCAL lock_timeout = '10s'")
-                        other.cr.execute(
-                            "UPDATE res_partner SET comment = 'elsewhere' WHERE id = %s",
-                            [partner_id],
+                def request():  # what /web/dataset/call_button runs inside retrying()
+                    runs.append(len(runs) + 1)
+                    env["mailbox.compose"].browse(composer_id).action_send()
+                    if len(runs) == 1:
+                        # meanwhile another transaction changes the client and commits: this
+                        # transaction's own change of it cannot be serialized any more
+                        with world.env() as other:
+                            other.cr.execute("SET LOCAL lock_timeout = '10s'")
+                            other.cr.execute(
+                                "UPDATE res_partner SET comment = 'elsewhere' WHERE id = %s",
+                                [partner_id],
+                            )
+                        env.cr.execute(
+                            "UPDATE res_partner SET comment = 'here' WHERE id = %s", [partner_id]
                         )
-                    env.cr.execute(
-                        "UPDATE res_partner SET comment = 'here' WHERE id = %s", [partner_id]
-                    )
 
-            retrying(request, env)  # rolls back and re-runs, then commits (post-commit hook)
-        self.assertEqual(runs, [1, 2])
-        self.wait_sent(world, 1)
-        self.assertEqual(len(sink.messages), 1)
-        with world.env() as env:
-            mails = world.mails(env)
-            self.assertEqual(len(mails), 1)  # the first run's mail was rolled back
-            self.assertEqual(mails.send_state, "sent")
-            self.assertEqual(str(sink.messages[0]["Message-ID"]), mails.message_id)
+                retrying(request, env)  # rolls back and re-runs, then commits (post-commit hook)
+            self.assertEqual(runs, [1, 2])
+            self.wait_sent(world, 1)
+            self.assertEqual(len(sink.messages), 1)
+            with world.env() as env:
+                mails = world.mails(env)
+                self.assertEqual(len(mails), 1)  # the first run's mail was rolled back
+                self.assertEqual(mails.send_state, "sent")
+                self.assertEqual(str(sink.messages[0]["Message-ID"]), mails.message_id)
 
     def wait_sent(self, world, count, timeout=60):
         """The post-commit hook sends in a thread of its own: wait for its outcome."""
