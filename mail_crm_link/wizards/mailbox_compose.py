@@ -3,7 +3,7 @@ import secrets
 from markupsafe import Markup
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ..mailflow import addresses, threads, tracking
 from ..services.outbox import OutgoingMail
@@ -48,6 +48,19 @@ class MailboxCompose(models.TransientModel):
         domain="[('mcl_crm', '=', True), ('model', '=', res_model)]",
     )
     sender_mode = fields.Selection(SENDER_MODES, string="Send As", default="mailbox", required=True)
+
+    @api.constrains("sender_mode", "template_id")
+    def _check_sender_mode(self):
+        """ "The template's address" without a template would silently send from the
+        mailbox: say so instead."""
+        for wizard in self:
+            if wizard.sender_mode == "template" and not wizard.template_id:
+                raise ValidationError(
+                    self.env._(
+                        "To send from the template's address, choose a template; or send as "
+                        "the CRM mailbox or from your own address."
+                    )
+                )
 
     @api.onchange("template_id")
     def _onchange_template_id(self):
@@ -129,7 +142,7 @@ class MailboxCompose(models.TransientModel):
         """The address the mail leaves from, as chosen in "Send As"."""
         if self.sender_mode == "user":
             address = addresses.normalize(self.env.user.email or "")
-        elif self.sender_mode == "template" and self.template_id:
+        elif self.sender_mode == "template":
             address = addresses.normalize(
                 self._render_template(self.template_id, ["email_from"])["email_from"] or ""
             )
