@@ -111,6 +111,7 @@ class MailboxMessage(models.Model):
     link_deal_ids = fields.Many2many("crm.lead", string="Deals", compute="_compute_link_tags")
     can_process = fields.Boolean(compute="_compute_user_can")
     can_private = fields.Boolean(compute="_compute_user_can")
+    can_resend = fields.Boolean(compute="_compute_can_resend")
     file_ids = fields.Many2many("ir.attachment", string="Files", compute="_compute_file_ids")
     needs_deal_choice = fields.Boolean(
         string="Choose a Deal",
@@ -217,8 +218,11 @@ class MailboxMessage(models.Model):
     @api.depends("link_ids")
     def _compute_link_count(self):
         links = self._mcl_visible_links() if self.ids else self.env["mailbox.message.link"]
+        counts = {}
+        for link in links:
+            counts[link.message_id.id] = counts.get(link.message_id.id, 0) + 1
         for message in self:
-            message.link_count = len(links.filtered(lambda link: link.message_id == message))
+            message.link_count = counts.get(message.id, 0)
 
     @api.depends_context("uid")
     @api.depends("link_ids")
@@ -259,6 +263,14 @@ class MailboxMessage(models.Model):
                 and activity.has_access("unlink")
             )
             message.can_private = manager or message.sudo().mailbox_id.owner_id == self.env.user
+
+    @api.depends_context("uid")
+    @api.depends("send_user_id")
+    def _compute_can_resend(self):
+        """Sending again is for the writer and sales managers (see ``action_retry_send``)."""
+        manager = self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
+        for message in self:
+            message.can_resend = manager or message.send_user_id == self.env.user
 
     @api.depends("attachment_ids")
     def _compute_file_ids(self):

@@ -34,9 +34,9 @@ class TestMailList(LinkingCase):
         values = self.message.with_user(user).web_read(
             {**{name: {"fields": spec} for name in names}, "link_count": {}}
         )[0]
-        return {
-            name: {tag["display_name"] for tag in values[name]} for name in names
-        }, values["link_count"]
+        return {name: {tag["display_name"] for tag in values[name]} for name in names}, values[
+            "link_count"
+        ]
 
     def test_tags_by_type_only_of_readable_records(self):
         tags, count = self.tags(self.user_sales_salesman)  # own documents only
@@ -97,6 +97,15 @@ class TestButtons(LinkingCase):
         message.with_user(self.user_sales_salesman).action_toggle_private()
         self.assertTrue(message.private)
 
+    def test_send_again_shown_to_the_writer_and_managers(self):
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        )
+        message.sudo().write({"send_user_id": self.user_sales_leads.id})
+        self.assertFalse(message.with_user(self.user_sales_salesman).can_resend)
+        self.assertTrue(message.with_user(self.user_sales_leads).can_resend)
+        self.assertTrue(message.with_user(self.user_sales_manager).can_resend)
+
     def test_create_lead_offers_the_open_ones_first(self):
         message = self.deliver(
             self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
@@ -110,13 +119,17 @@ class TestButtons(LinkingCase):
         self.assertEqual(wizard.line_ids.lead_id, self.opportunity_client)
         leads_before = self.env["crm.lead"].search_count([])
         action = wizard.line_ids.action_link()
-        self.assertEqual((action["res_model"], action["res_id"]), ("crm.lead", self.opportunity_client.id))
+        self.assertEqual(
+            (action["res_model"], action["res_id"]), ("crm.lead", self.opportunity_client.id)
+        )
         self.assertEqual(self.env["crm.lead"].search_count([]), leads_before)
         self.assertIn(self.opportunity_client, message.link_ids.lead_id)
         # a colleague with all documents sees both; he may still create a new one anyway
         action = message.with_user(self.user_sales_leads).action_create_lead()
-        wizard = self.env["mailbox.lead.choice"].with_user(self.user_sales_leads).browse(
-            action["res_id"]
+        wizard = (
+            self.env["mailbox.lead.choice"]
+            .with_user(self.user_sales_leads)
+            .browse(action["res_id"])
         )
         self.assertEqual(wizard.line_ids.lead_id, self.opportunity_client | self.second_deal)
         action = wizard.action_create_anyway()
@@ -126,9 +139,7 @@ class TestButtons(LinkingCase):
         self.assertIn(created, message.link_ids.lead_id)
 
     def test_create_lead_without_open_ones_creates_at_once(self):
-        message = self.deliver(
-            self.corpus.message(sender=("Olena", self.lead_client.email_from))
-        )
+        message = self.deliver(self.corpus.message(sender=("Olena", self.lead_client.email_from)))
         # the lead of this address belongs to another salesperson: not offered, not named
         action = message.with_user(self.user_sales_salesman).action_create_lead()
         self.assertEqual(action["res_model"], "crm.lead")

@@ -101,8 +101,13 @@ tours.add("mail_crm_link_create_lead_offers_open_ones", {
             run: "click",
         },
         {
-            trigger: ".o_form_view .o_field_widget[name='name'] :is(textarea, input):value(Client Industries: 40 units)",
+            trigger: ".o_form_view .o_field_widget[name='name'] textarea, .o_form_view .o_field_widget[name='name'] input",
             content: "The deal opens, no new lead was made",
+            run: function () {
+                if (this.anchor.value !== "Client Industries: 40 units") {
+                    throw new Error(`unexpected record ${this.anchor.value}`);
+                }
+            },
         },
     ],
 });
