@@ -210,9 +210,13 @@ class MailboxMessage(models.Model):
         """The links of these mails the current user may see, to records he may read: searched
         as the user (the link rules: own documents, private mail), never as superuser."""
         links = self.env["mailbox.message.link"].search([("message_id", "in", self.ids)])
-        readable = set(links.partner_id._filtered_access("read")._ids)
-        readable.update(links.lead_id._filtered_access("read")._ids)
-        return links.filtered(lambda link: link._target().id in readable)
+        partners = set(links.partner_id._filtered_access("read")._ids)
+        leads = set(links.lead_id._filtered_access("read")._ids)
+        return links.filtered(
+            lambda link: (
+                (link.lead_id.id in leads) if link.lead_id else (link.partner_id.id in partners)
+            )
+        )
 
     @api.depends_context("uid")
     @api.depends("link_ids")
