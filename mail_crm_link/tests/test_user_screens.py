@@ -2,6 +2,8 @@
 at each sales right level: the mail list's link tags, the buttons a user may use, "Create
 Lead" offering the client's open leads, templates for leads and deals, and files."""
 
+from lxml import etree
+
 from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
 
@@ -96,6 +98,26 @@ class TestButtons(LinkingCase):
         self.assertTrue(message.with_user(self.user_sales_manager).can_private)
         message.with_user(self.user_sales_salesman).action_toggle_private()
         self.assertTrue(message.private)
+
+    def test_gear_menu_offers_only_what_runs(self):
+        """Each entry of the Actions menu a sales user sees on a mail runs for him (Odoo runs
+        a server action only for users who may write the records)."""
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        )
+        for user in (self.user_sales_salesman, self.user_sales_manager):
+            bindings = (
+                self.env["ir.actions.actions"].with_user(user).get_bindings("mailbox.message")
+            )
+            for action in bindings.get("action", []):
+                if self.env["ir.actions.actions"].browse(action["id"]).type != "ir.actions.server":
+                    continue
+                with self.subTest(user=user.login, action=action["name"]):
+                    self.env["ir.actions.server"].browse(action["id"]).with_user(user).with_context(
+                        active_model="mailbox.message",
+                        active_id=message.id,
+                        active_ids=message.ids,
+                    ).run()
 
     def test_send_again_shown_to_the_writer_and_managers(self):
         message = self.deliver(
@@ -261,3 +283,28 @@ class TestFilesDownload(MailCrmLinkTourCase):
         self.authenticate(other.login, "nocrm_files")
         response = self.url_open(download["url"])
         self.assertNotEqual(response.content, content)
+
+
+class TestMailboxForm(LinkingCase):
+    def test_initial_import_never_shows_more_done_than_planned(self):
+        """The counter adds the folders synchronized, each clamped: a row written by an
+        older version (18 done of 13) reads 13 / 13; a folder no longer synchronized does not
+        count."""
+        self.inbox.write({"import_total": 13, "import_done": 18})
+        self.sent.write({"import_total": 4, "import_done": 2})
+        self.assertEqual((self.mailbox.import_done, self.mailbox.import_total), (15, 17))
+        self.sent.sync = False
+        self.assertEqual((self.mailbox.import_done, self.mailbox.import_total), (13, 13))
+
+    def test_crm_tab_keeps_the_common_case(self):
+        """The advanced policy settings are on pages of their own, the port has no
+        thousands separator."""
+        arch = self.env["fetchmail.server"].get_view(view_type="form")["arch"]
+        doc = etree.fromstring(arch)
+        crm = doc.xpath("//page[@name='mail_crm_link']")[0]
+        self.assertTrue(crm.xpath(".//field[@name='crm_link_mode']"))
+        for advanced in ("deal_link_mode", "incoming_unknown_action", "copy_mode", "folder_ids"):
+            self.assertFalse(crm.xpath(f".//field[@name='{advanced}']"), advanced)
+            self.assertTrue(doc.xpath(f"//page//field[@name='{advanced}']"), advanced)
+        port = doc.xpath("//field[@name='port']")[0]
+        self.assertIn("'format': false", port.get("options").replace('"', "'"))
