@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..mailflow import addresses, imap_sync, oauth, outbox, parse, pop_sync
+from ..mailflow import addresses, imap_sync, oauth, outbox, parse, pop_sync, rules
 from .fields_extra import SecretChar
 
 _logger = logging.getLogger(__name__)
@@ -244,11 +244,16 @@ class FetchmailServer(models.Model):
             pending = mailbox.job_ids.filtered(lambda j: j.state == "pending")
             mailbox.job_progress = ", ".join(pending.mapped("progress")) or False
 
-    @api.depends("folder_ids.import_done", "folder_ids.import_total")
+    @api.depends(
+        "folder_ids.import_done", "folder_ids.import_total", "folder_ids.sync", "folder_ids.role"
+    )
     def _compute_import_progress(self):
+        """The initial import of the folders synchronized, each never more done than planned."""
         for mailbox in self:
-            mailbox.import_done = sum(mailbox.folder_ids.mapped("import_done"))
-            mailbox.import_total = sum(mailbox.folder_ids.mapped("import_total"))
+            synced = mailbox.folder_ids.filtered(lambda f: f.sync and f.role != "spam")
+            pairs = [rules.progress(f.import_done, f.import_total) for f in synced]
+            mailbox.import_done = sum(done for done, _total in pairs)
+            mailbox.import_total = sum(total for _done, total in pairs)
 
     @api.constrains("folder_ids")
     def _check_spam_folder(self):

@@ -4,3 +4,5 @@ from . import mailbox_mass_compose
 from . import mailbox_connect
 from . import mail_resend_message
 from . import mail_resend_partner
+from . import mailbox_lead_choice
+from . import mailbox_lead_choice_line
