@@ -75,9 +75,7 @@ class MailboxTimeline(models.AbstractModel):
                 for a in message.attachment_ids
             ],
             "records": [
-                {"model": t._name, "id": t.id, "name": t.display_name}
-                for t in shown
-                if t != record
+                {"model": t._name, "id": t.id, "name": t.display_name} for t in shown if t != record
             ],
             "can_reply": message.mailbox_id.sudo().crm_link_mode != "off",
             "can_process": self._can_process(message),

@@ -1,3 +1,4 @@
+import logging
 import secrets
 
 from markupsafe import Markup
@@ -8,6 +9,8 @@ from odoo.tools.misc import format_datetime
 
 from ..mailflow import addresses, policy, threads, tracking
 from ..services.outbox import OutgoingMail
+
+_logger = logging.getLogger(__name__)
 
 SENDER_MODES = [
     ("mailbox", "The CRM mailbox"),
@@ -187,8 +190,8 @@ class MailboxCompose(models.TransientModel):
         try:
             with self.env.cr.savepoint():
                 parent.action_mark_processed()
-        except AccessError:
-            pass  # the activity is someone else's: they still see it pending
+        except AccessError:  # the activity is someone else's: they still see it pending
+            _logger.info("mail %s replied to but not marked processed: no right", parent.id)
 
     def _sender(self, mailbox):
         """The address the mail leaves from, as chosen in "Send As"."""
