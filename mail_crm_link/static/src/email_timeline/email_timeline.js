@@ -112,8 +112,21 @@ export class EmailTimeline extends Component {
         return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
     }
 
+    /** The card's own counters and activities, unless the user is editing it. */
+    async refreshCard() {
+        const record = this.props.record;
+        if (record.resId && !(await record.isDirty())) {
+            await record.load();
+        }
+    }
+
     async doAction(action) {
-        await this.action.doAction(action, { onClose: () => this.load() });
+        await this.action.doAction(action, {
+            onClose: async () => {
+                await this.load();
+                await this.refreshCard();
+            },
+        });
     }
 
     async onReply(mail) {
@@ -141,7 +154,7 @@ export class EmailTimeline extends Component {
     async onProcess(mail) {
         await this.orm.call("mailbox.message", "action_mark_processed", [[mail.id]]);
         await this.load();
-        await this.props.record.load();  // the card's activities change too
+        await this.refreshCard(); // the card's activities change too
     }
 
     async onRemove(mail) {
@@ -150,7 +163,7 @@ export class EmailTimeline extends Component {
         });
         this.notification.add(_t("The mail was removed from this card."), { type: "info" });
         await this.load();
-        await this.props.record.load();
+        await this.refreshCard();
     }
 
     async onOpen(mail) {
