@@ -1,4 +1,5 @@
 import { Component, markup, onWillStart, onWillUpdateProps, useState } from "@odoo/owl";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
@@ -21,6 +22,7 @@ export class EmailTimeline extends Component {
         this.orm = useService("orm");
         this.action = useService("action");
         this.notification = useService("notification");
+        this.dialog = useService("dialog");
         this.state = useState({ mails: [], total: 0, loaded: false, open: {} });
         onWillStart(() => this.load(this.props));
         onWillUpdateProps((next) => {
@@ -157,13 +159,24 @@ export class EmailTimeline extends Component {
         await this.refreshCard(); // the card's activities change too
     }
 
-    async onRemove(mail) {
-        await this.orm.call("mailbox.message", "action_remove_from_record", [[mail.id]], {
-            context: this.cardContext,
+    onRemove(mail) {
+        this.dialog.add(ConfirmationDialog, {
+            body: _t(
+                "Remove this mail from this card? Its chatter entry and its pending activity here go; the mail stays in its mailbox and on its other records."
+            ),
+            confirmLabel: _t("Remove from Card"),
+            confirm: async () => {
+                await this.orm.call("mailbox.message", "action_remove_from_record", [[mail.id]], {
+                    context: this.cardContext,
+                });
+                this.notification.add(_t("The mail was removed from this card."), {
+                    type: "info",
+                });
+                await this.load();
+                await this.refreshCard();
+            },
+            cancel: () => {},
         });
-        this.notification.add(_t("The mail was removed from this card."), { type: "info" });
-        await this.load();
-        await this.refreshCard();
     }
 
     async onOpen(mail) {
