@@ -151,6 +151,49 @@ class TestCardTours(MailCrmLinkTourCase):
         self.assertIn(self.giulia, message.link_ids.partner_id)  # still on the contact
         self.assertTrue(message.exists())
 
+    def test_timeline_reply(self):
+        """The deal's email timeline (issue 14): the client's mail shown as received,
+        unfolded, answered from the timeline with the original quoted; the answer appears
+        on the timeline as sent by the user, queued."""
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_timeline_reply",
+            login="admin",
+        )
+        reply = self.env["mailbox.message"].search(
+            [("mailbox_id", "=", self.mailbox.id), ("direction", "=", "outgoing")]
+        )
+        self.assertEqual(reply.subject, "Re: Richiesta di offerta")
+        self.assertEqual(reply.in_reply_to, message.message_id)
+        self.assertEqual(reply.send_user_id, self.env.ref("base.user_admin"))
+        self.assertIn("Ecco il preventivo aggiornato", reply.body_html)
+        self.assertTrue(message.pending)  # replying keeps it open by default
+
+    def test_timeline_reply_as_salesman(self):
+        """The same, as a salesman with "own documents only" on his own deal."""
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Sara Sales",
+                "login": "sara.timeline",
+                "password": "sara.timeline",
+                "email": f"sara@{OUR_DOMAIN}",
+                "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+            }
+        )
+        self.deal.user_id = salesman
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_timeline_reply",
+            login="sara.timeline",
+        )
+        reply = self.env["mailbox.message"].search(
+            [("mailbox_id", "=", self.mailbox.id), ("direction", "=", "outgoing")]
+        )
+        self.assertEqual(reply.send_user_id, salesman)
+        self.assertEqual(reply.in_reply_to, message.message_id)
+
 
 @tagged("post_install", "-at_install")
 class TestSalesmanTours(MailCrmLinkTourCase):
