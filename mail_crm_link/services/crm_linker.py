@@ -109,7 +109,11 @@ class MailboxCrmLinker(models.AbstractModel):
 
     @api.model
     def _link_mailbox(self, mailbox, batch, allow_create, run_hooks, history):
-        env = self.env
+        with self.env["mailbox.record.factory"].cron_triggers_once() as env:
+            return self._link_mailbox_in(env, mailbox, batch, allow_create, run_hooks, history)
+
+    @api.model
+    def _link_mailbox_in(self, env, mailbox, batch, allow_create, run_hooks, history):
         if history:  # no "created" log nor assignment notice for each record of the past
             env = env(
                 context=dict(

@@ -92,6 +92,27 @@ class TestLinking(LinkingCase):
         self.deliver(self.corpus.message(sender=("Bo", f"bo@{CLIENT_DOMAIN}")))
         self.assertEqual(self.leads_from(f"bo@{CLIENT_DOMAIN}").type, "opportunity")
 
+    def test_leads_of_a_batch_wake_the_enrichment_cron_once(self):
+        """Each lead Odoo creates asks its enrichment cron (crm_iap_enrich) to run after the
+        commit; the leads of one linked batch ask it once, as soon as possible, as one lead
+        does. A cron asked outside the batch is asked as usual."""
+        cron = self.env.ref("crm_iap_enrich.ir_cron_lead_enrichment")
+        self.env["ir.config_parameter"].sudo().set_param("crm.iap.lead.enrich.setting", "auto")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        before = Trigger.search([("cron_id", "=", cron.id)])
+        self.deliver(
+            *(
+                self.corpus.message(sender=(f"Client {n}", f"wake{n}@{CLIENT_DOMAIN}"))
+                for n in range(3)
+            )
+        )
+        self.assertEqual(len(self.env["crm.lead"].search([("email_from", "like", "wake")])), 3)
+        asked = Trigger.search([("cron_id", "=", cron.id)]) - before
+        self.assertEqual(len(asked), 1)
+        self.assertLessEqual(asked.call_at, fields.Datetime.now())
+        self.env["crm.lead"].create({"name": "By hand", "email_from": "hand@example.com"})
+        self.assertEqual(len(Trigger.search([("cron_id", "=", cron.id)]) - before), 2)
+
     def test_unknown_sender_creates_a_lead_with_source_and_responsible(self):
         self.env["res.config.settings"].create({"group_use_lead": True}).execute()
         raw = self.corpus.message(
