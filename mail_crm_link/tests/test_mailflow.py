@@ -48,9 +48,7 @@ class TestAddresses(unittest.TestCase):
             return "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8)))
 
         samples = ["a..b@c.d", "a.@b.c", ".a@b", "a@b..c", "a@-b.c", "a@b.", "o'neil@x.ex"]
-        samples += [
-            f"{word('aZ9..!#$%&*+/=?^_`{|}~-')}@{word('aZ9..-')}" for _ in range(5000)
-        ]
+        samples += [f"{word('aZ9..!#$%&*+/=?^_`{|}~-')}@{word('aZ9..-')}" for _ in range(5000)]
         bare = [s for s in samples if addresses._DOT_ATOM_ADDRESS.fullmatch(s)]
         self.assertGreater(len(bare), 1000)
         for sample in bare:
