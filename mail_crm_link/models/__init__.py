@@ -22,3 +22,4 @@ from . import mail_notification
 from . import mail_template
 from . import mail_thread
 from . import res_config_settings
+from . import ir_cron

@@ -6,7 +6,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import format_datetime
 
-from ..mailflow import addresses, classify, policy
+from ..mailflow import addresses, classify, policy, threads
 from .fields_extra import BigInteger
 
 _logger = logging.getLogger(__name__)
@@ -284,9 +284,8 @@ class MailboxMessage(models.Model):
     @api.depends("message_id", "references", "in_reply_to")
     def _compute_conversation(self):
         for message in self:
-            refs = (message.references or "").split()
-            message.conversation = (
-                refs[0] if refs else (message.in_reply_to or message.message_id or False)
+            message.conversation = threads.conversation(
+                message.references, message.in_reply_to, message.message_id
             )
 
     @api.depends("activity_id", "processed")
