@@ -10,6 +10,9 @@ from .fields_extra import SecretChar
 
 _logger = logging.getLogger(__name__)
 
+# What Odoo's consent controllers write on the mailbox when its owner connects it again.
+RECONNECT_FIELDS = ("google_gmail_refresh_token", "microsoft_outlook_refresh_token")
+
 
 class FetchmailServer(models.Model):
     """A mailbox: Odoo's incoming mail server, extended with CRM linking.
@@ -295,7 +298,19 @@ class FetchmailServer(models.Model):
 
     def write(self, vals):
         _sync_is_ssl(vals)
-        return super().write(vals)
+        reconnected = self.browse()
+        if any(vals.get(field) for field in RECONNECT_FIELDS):
+            # a new consent (Odoo's /google_gmail/confirm or /microsoft_outlook/confirm stores
+            # the new refresh token) on a mailbox that waits for it: synced at once, not after
+            # the failure backoff that grew while nobody reconnected
+            reconnected = self.filtered(lambda m: m.reconnect_needed and m._mcl_is_linked())
+        result = super().write(vals)
+        if reconnected:
+            super(FetchmailServer, reconnected).write(
+                {"next_sync_at": fields.Datetime.now(), "failure_count": 0}
+            )
+            self.env.ref("mail_crm_link.ir_cron_mailbox_sync").sudo()._trigger()
+        return result
 
     def _internal_set(self):
         self.ensure_one()
@@ -357,7 +372,14 @@ class FetchmailServer(models.Model):
                     mailbox._mcl_detect_folders(conn)
             finally:
                 mailbox._mcl_disconnect(conn)
-            mailbox.write({"state": "done", "last_error": False, "failure_count": 0})
+            mailbox.write(
+                {
+                    "state": "done",
+                    "last_error": False,
+                    "failure_count": 0,
+                    "reconnect_needed": False,
+                }
+            )
         return True
 
     def action_detect_folders(self):

@@ -68,6 +68,17 @@ class TestOAuthRules(unittest.TestCase):
         self.assertEqual(respond(b""), "user=a\1auth=Bearer t\1\1")
         self.assertEqual(respond(b'{"status":"401"}'), b"")
 
+    def test_only_a_withdrawn_grant_asks_for_a_reconnect(self):
+        refusal = oauth.token_answer_is_refusal
+        self.assertTrue(refusal(400, {"error": "invalid_grant"}))
+        self.assertTrue(refusal(400, {"error": "interaction_required"}))
+        self.assertFalse(refusal(503, {"error": "temporarily_unavailable"}))
+        self.assertFalse(refusal(429, {"error": "invalid_grant"}))  # throttled, not refused
+        self.assertFalse(refusal(500, None))
+        self.assertFalse(refusal(400, "<html>proxy error</html>"))
+        self.assertFalse(refusal(400, {"error": ["invalid_grant"]}))
+        self.assertFalse(refusal(None, None))
+
     def test_token_failures_are_kinds_of_their_own(self):
         self.assertEqual(errors.classify(errors.TokenRefused("x")), errors.TOKEN_REFUSED)
         self.assertEqual(errors.classify(errors.TokenUnreachable("x")), errors.TOKEN_UNREACHABLE)
@@ -321,7 +332,7 @@ class TestOAuthMailboxes(TransactionCase):
                 error, needed = self.committed(mailbox_id, "last_error", "reconnect_needed")
                 self.assertEqual(result["error"], error)
                 self.assertIn("no longer gives access", error)
-                self.assertIn("click Reconnect", error)
+                self.assertIn("clicks Reconnect", error)
                 self.assertTrue(needed, "the form shows the Reconnect button")
                 with self.registry.cursor() as cr:
                     mailbox = self.env_of(cr)["fetchmail.server"].browse(mailbox_id)
