@@ -28,6 +28,9 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "mail_crm_link/static/src/**/*",
+        ],
         "web.assets_tests": [
             "mail_crm_link/static/tests/tours/*.js",
         ],

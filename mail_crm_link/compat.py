@@ -53,6 +53,7 @@ else:  # 18
 # ``user._get_group_ids()``, which both series have and which includes implied groups; the
 # actions for sales users get their group from hooks.py); Python code goes through these names.
 ACTION_GROUPS = "group_ids" if SERIES >= 19 else "groups_id"
+USER_GROUPS = "group_ids" if SERIES >= 19 else "groups_id"  # res.users
 
 
 def add_action_groups(action, groups):

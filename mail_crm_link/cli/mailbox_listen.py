@@ -113,6 +113,8 @@ class MailboxListener:
                         ("crm_link_mode", "!=", "off"),
                         ("server_type", "in", push.oauth.IMAP_TYPES),
                         ("state", "=", "done"),
+                        # a refused token waits for its owner: the sync cron tells them
+                        ("reconnect_needed", "=", False),
                     ],
                     order="id",
                 )

@@ -66,3 +66,20 @@ def xoauth2_responder(sasl):
         return sasl
 
     return respond
+
+
+# OAuth 2 error codes (RFC 6749 §5.2, OpenID Connect §3.1.2.6) that only the owner can cure by
+# consenting again: the refresh token was revoked, expired, or needs the user in person.
+REFUSAL_ERRORS = frozenset(
+    {"invalid_grant", "interaction_required", "consent_required", "login_required"}
+)
+
+
+def token_answer_is_refusal(status, body):
+    """Whether the token endpoint's answer (HTTP ``status``, parsed JSON ``body`` or None)
+    withdraws access for good, rather than an outage (5xx, 429, ``temporarily_unavailable``)
+    that the next attempt may not meet. No answer at all (``status`` None) is not a refusal."""
+    if status is None or status >= 500 or status == 429:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, str) and error in REFUSAL_ERRORS

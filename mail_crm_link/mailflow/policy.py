@@ -44,6 +44,8 @@ REPLY_PREFIX_RE = re.compile(
     r"^\s*((re|fw|fwd|aw|wg|r|rif|i|відп|пер|ответ|отв|пересл)\s*(\[\d+\])?\s*:\s*)+",
     re.IGNORECASE,
 )
+# a subject already marked as forwarded (not re-marked when forwarded again)
+FORWARD_PREFIX_RE = re.compile(r"^\s*(fw|fwd|wg|i|пер|пересл)\s*:", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

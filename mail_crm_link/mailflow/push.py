@@ -24,7 +24,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from . import imap_sync, oauth
+from . import errors, imap_sync, oauth
 
 _logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class Watcher:
             exc,
             delay,
             # a connection or protocol failure says it all; anything else is a bug
-            exc_info=not isinstance(exc, (OSError, imaplib.IMAP4.error)),
+            exc_info=not isinstance(exc, (OSError, imaplib.IMAP4.error, errors.TokenRefused)),
         )
         self.stop.wait(delay)
         return failures + 1

@@ -36,6 +36,13 @@ def ancestors(in_reply_to, references):
     return result
 
 
+def conversation(references, in_reply_to, message_id):
+    """The first Message-ID of a mail's thread (its References' first, else what it
+    answers, else its own), or False: mails of one conversation share it."""
+    refs = (references or "").split()
+    return refs[0] if refs else (in_reply_to or message_id or False)
+
+
 def _signature(secret, payload):
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()[:16]
 

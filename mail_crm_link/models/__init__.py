@@ -11,6 +11,7 @@ from . import mailbox_folder
 from . import mailbox_message
 from . import mailbox_message_link
 from . import mailbox_message_file
+from . import mailbox_timeline
 from . import mailbox_send_batch
 from . import res_partner_email
 from . import res_partner
@@ -21,3 +22,4 @@ from . import mail_notification
 from . import mail_template
 from . import mail_thread
 from . import res_config_settings
+from . import ir_cron

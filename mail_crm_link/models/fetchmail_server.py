@@ -6,13 +6,15 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import compat
-from ..mailflow import addresses, imap_sync, oauth, outbox, parse, pop_sync
+from ..mailflow import addresses, imap_sync, oauth, outbox, parse, pop_sync, rules
 from .fields_extra import SecretChar
 
 _logger = logging.getLogger(__name__)
 
 # what Odoo's own fetch cron looks at to know whether it has mailboxes to fetch
 GATEWAY_CRON_FIELDS = {"state", "server_type", "active", "crm_link_mode"}
+# What Odoo's consent controllers write on the mailbox when its owner connects it again.
+RECONNECT_FIELDS = ("google_gmail_refresh_token", "microsoft_outlook_refresh_token")
 
 
 class FetchmailServer(models.Model):
@@ -240,11 +242,16 @@ class FetchmailServer(models.Model):
             pending = mailbox.job_ids.filtered(lambda j: j.state == "pending")
             mailbox.job_progress = ", ".join(pending.mapped("progress")) or False
 
-    @api.depends("folder_ids.import_done", "folder_ids.import_total")
+    @api.depends(
+        "folder_ids.import_done", "folder_ids.import_total", "folder_ids.sync", "folder_ids.role"
+    )
     def _compute_import_progress(self):
+        """The initial import of the folders synchronized, each never more done than planned."""
         for mailbox in self:
-            mailbox.import_done = sum(mailbox.folder_ids.mapped("import_done"))
-            mailbox.import_total = sum(mailbox.folder_ids.mapped("import_total"))
+            synced = mailbox.folder_ids.filtered(lambda f: f.sync and f.role != "spam")
+            pairs = [rules.progress(f.import_done, f.import_total) for f in synced]
+            mailbox.import_done = sum(done for done, _total in pairs)
+            mailbox.import_total = sum(total for _done, total in pairs)
 
     @api.constrains("folder_ids")
     def _check_spam_folder(self):
@@ -289,13 +296,26 @@ class FetchmailServer(models.Model):
 
     def write(self, vals):
         _sync_is_ssl(vals)
+        reconnected = self.browse()
+        if any(vals.get(field) for field in RECONNECT_FIELDS):
+            # a new consent (Odoo's /google_gmail/confirm or /microsoft_outlook/confirm stores
+            # the new refresh token) on a mailbox that waits for it: synced at once, not after
+            # the failure backoff that grew while nobody reconnected
+            reconnected = self.filtered(lambda m: m.reconnect_needed and m._mcl_is_linked())
         if GATEWAY_CRON_FIELDS.intersection(vals):
-            return super().write(vals)
-        # a sync's status, say: Odoo's cron is left alone. Its update also flushed the write
-        # (a search); kept, so that a write is not lost when its caller's environment is gone
-        # before the commit (the cursor flushes through the environments still alive)
-        result = super(FetchmailServer, compat.gateway_cron_untouched(self)).write(vals)
-        self.flush_recordset()
+            result = super().write(vals)
+        else:
+            # a sync's status, say: Odoo's cron is left alone. Its update also flushed the
+            # write (a search); kept, so that a write is not lost when its caller's environment
+            # is gone before the commit (the cursor flushes through the environments alive)
+            result = super(FetchmailServer, compat.gateway_cron_untouched(self)).write(vals)
+            self.flush_recordset()
+        if reconnected:
+            super(FetchmailServer, compat.gateway_cron_untouched(reconnected)).write(
+                {"next_sync_at": fields.Datetime.now(), "failure_count": 0}
+            )
+            reconnected.flush_recordset()
+            self.env.ref("mail_crm_link.ir_cron_mailbox_sync").sudo()._trigger()
         return result
 
     def unlink(self):
@@ -364,7 +384,14 @@ class FetchmailServer(models.Model):
                     mailbox._mcl_detect_folders(conn)
             finally:
                 mailbox._mcl_disconnect(conn)
-            mailbox.write({"state": "done", "last_error": False, "failure_count": 0})
+            mailbox.write(
+                {
+                    "state": "done",
+                    "last_error": False,
+                    "failure_count": 0,
+                    "reconnect_needed": False,
+                }
+            )
         return True
 
     def action_detect_folders(self):

@@ -1,5 +1,9 @@
 from odoo import api, fields, models
 
+# what a CRM template may apply to: chosen from this list, so that a sales user never needs
+# read access to Odoo's model registry (ir.model) to pick it
+MCL_MODELS = [("res.partner", "Contacts and Companies"), ("crm.lead", "Leads and Deals")]
+
 
 class MailTemplate(models.Model):
     """CRM mail templates: personal (their owner only) or shared with all users or with
@@ -26,9 +30,32 @@ class MailTemplate(models.Model):
         string="Groups",
     )
 
+    mcl_model = fields.Selection(
+        MCL_MODELS,
+        string="Used On",
+        compute="_compute_mcl_model",
+        inverse="_inverse_mcl_model",
+        readonly=False,
+        help="The cards that offer this template: contacts and companies, or leads and deals.",
+    )
+
+    @api.depends("model")
+    def _compute_mcl_model(self):
+        for template in self:
+            template.mcl_model = template.model if template.model in dict(MCL_MODELS) else False
+
+    def _inverse_mcl_model(self):
+        for template in self.filtered("mcl_model"):
+            if template.model != template.mcl_model:
+                # the registry entry is looked up as superuser (ir.model._get); the template
+                # itself is written as the user, under the template rules
+                template.model_id = self.env["ir.model"]._get(template.mcl_model).id
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             if vals.get("mcl_crm") and not vals.get("user_id"):
                 vals["user_id"] = self.env.uid  # a CRM template belongs to its author
+            if vals.get("mcl_model") and not vals.get("model_id"):
+                vals["model_id"] = self.env["ir.model"]._get(vals["mcl_model"]).id
         return super().create(vals_list)

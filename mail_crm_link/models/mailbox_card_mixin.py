@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from odoo import fields, models
 
 
@@ -45,6 +47,13 @@ class MailboxCardMixin(models.AbstractModel):
         action = self.action_mcl_messages()
         action["domain"] = [*action["domain"], ("send_state", "=", "failed")]
         action["name"] = self.env._("Not sent: %s", self.display_name)
+        action["help"] = Markup("<p class='o_view_nocontent_smiling_face'>%s</p><p>%s</p>") % (
+            self.env._("Nothing waits here"),
+            self.env._(
+                "Every mail written from this card has left. A mail that cannot leave "
+                "shows here with the reason and a Retry button."
+            ),
+        )
         return action
 
     def _mcl_files_domain(self):

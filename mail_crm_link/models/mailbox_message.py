@@ -7,12 +7,18 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import format_datetime
 
 from .. import compat
-from ..mailflow import addresses, classify, policy
+from ..mailflow import addresses, classify, policy, threads
 from .fields_extra import BigInteger
 
 _logger = logging.getLogger(__name__)
 
 RELINK_NOW = 200  # mails re-linked inside the request; more go to a background job
+
+
+def _names(header):
+    """The names (or, without one, the addresses) of an address header, comma-separated."""
+    pairs = addresses.parse_list([header or ""])
+    return ", ".join(name or address for name, address in pairs if name or address)
 
 
 class MailboxMessage(models.Model):
@@ -93,6 +99,21 @@ class MailboxMessage(models.Model):
         "the linked records.",
     )
     link_count = fields.Integer(compute="_compute_link_count", string="Links")
+    # the list shows who wrote to whom by name and what the mail is on, as the reader may see
+    from_display = fields.Char(string="Sender", compute="_compute_correspondents")
+    to_display = fields.Char(string="Recipients", compute="_compute_correspondents")
+    link_contact_ids = fields.Many2many(
+        "res.partner", string="Contacts", compute="_compute_link_tags"
+    )
+    link_company_ids = fields.Many2many(
+        "res.partner", string="Companies", compute="_compute_link_tags"
+    )
+    link_lead_ids = fields.Many2many("crm.lead", string="Leads", compute="_compute_link_tags")
+    link_deal_ids = fields.Many2many("crm.lead", string="Deals", compute="_compute_link_tags")
+    can_process = fields.Boolean(compute="_compute_user_can")
+    can_private = fields.Boolean(compute="_compute_user_can")
+    can_resend = fields.Boolean(compute="_compute_can_resend")
+    file_ids = fields.Many2many("ir.attachment", string="Files", compute="_compute_file_ids")
     needs_deal_choice = fields.Boolean(
         string="Choose a Deal",
         readonly=True,
@@ -182,17 +203,86 @@ class MailboxMessage(models.Model):
             where="send_state IN ('queued', 'sending')",
         )
 
+    def _mcl_visible_links(self):
+        """The links of these mails the current user may see, to records he may read: searched
+        as the user (the link rules: own documents, private mail), never as superuser."""
+        links = self.env["mailbox.message.link"].search([("message_id", "in", self.ids)])
+        partners = set(links.partner_id._filtered_access("read")._ids)
+        leads = set(links.lead_id._filtered_access("read")._ids)
+        return links.filtered(
+            lambda link: (
+                (link.lead_id.id in leads) if link.lead_id else (link.partner_id.id in partners)
+            )
+        )
+
+    @api.depends_context("uid")
     @api.depends("link_ids")
     def _compute_link_count(self):
+        links = self._mcl_visible_links() if self.ids else self.env["mailbox.message.link"]
+        counts = {}
+        for link in links:
+            counts[link.message_id.id] = counts.get(link.message_id.id, 0) + 1
         for message in self:
-            message.link_count = len(message.link_ids)
+            message.link_count = counts.get(message.id, 0)
+
+    @api.depends_context("uid")
+    @api.depends("link_ids")
+    def _compute_link_tags(self):
+        links = self._mcl_visible_links() if self.ids else self.env["mailbox.message.link"]
+        by_message = {}
+        for link in links:
+            by_message.setdefault(link.message_id.id, []).append(link)
+        for message in self:
+            mine = by_message.get(message.id, [])
+            partners = self.env["res.partner"].union(*(link.partner_id for link in mine))
+            leads = self.env["crm.lead"].union(*(link.lead_id for link in mine))
+            message.link_contact_ids = partners.filtered(lambda p: not p.is_company)
+            message.link_company_ids = partners.filtered("is_company")
+            message.link_lead_ids = leads.filtered(lambda lead: lead.type == "lead")
+            message.link_deal_ids = leads.filtered(lambda lead: lead.type == "opportunity")
+
+    @api.depends("email_from", "email_to", "email_cc")
+    def _compute_correspondents(self):
+        """Names where the header has them (``"Giulia Rossi" <giulia@…>`` → Giulia Rossi);
+        the full header stays in From and To."""
+        for message in self:
+            message.from_display = _names(message.email_from) or message.sender or False
+            message.to_display = _names(message.email_to) or False
+
+    @api.depends_context("uid")
+    @api.depends("activity_id", "processed", "mailbox_id.owner_id")
+    def _compute_user_can(self):
+        """What the current user may do with the mail, so that a view shows only buttons that
+        work; the methods check again (a button hidden is not a right withheld)."""
+        manager = self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
+        for message in self:
+            activity = message.activity_id
+            message.can_process = bool(
+                message.pending
+                and activity.exists()
+                and activity.has_access("read")
+                and activity.has_access("unlink")
+            )
+            message.can_private = manager or message.sudo().mailbox_id.owner_id == self.env.user
+
+    @api.depends_context("uid")
+    @api.depends("send_user_id")
+    def _compute_can_resend(self):
+        """Sending again is for the writer and sales managers (see ``action_retry_send``)."""
+        manager = self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
+        for message in self:
+            message.can_resend = manager or message.send_user_id == self.env.user
+
+    @api.depends("attachment_ids")
+    def _compute_file_ids(self):
+        for message in self:
+            message.file_ids = message.attachment_ids
 
     @api.depends("message_id", "references", "in_reply_to")
     def _compute_conversation(self):
         for message in self:
-            refs = (message.references or "").split()
-            message.conversation = (
-                refs[0] if refs else (message.in_reply_to or message.message_id or False)
+            message.conversation = threads.conversation(
+                message.references, message.in_reply_to, message.message_id
             )
 
     @api.depends("activity_id", "processed")
@@ -247,10 +337,62 @@ class MailboxMessage(models.Model):
         return self.link_ids.filtered(lambda link: link[field].id == res_id).action_remove()
 
     def action_create_lead(self):
-        return self._mcl_create_record(policy.LEAD)
+        return self._mcl_offer_open_leads(policy.LEAD) or self._mcl_create_record(policy.LEAD)
 
     def action_create_opportunity(self):
-        return self._mcl_create_record(policy.OPPORTUNITY)
+        return self._mcl_offer_open_leads(policy.OPPORTUNITY) or self._mcl_create_record(
+            policy.OPPORTUNITY
+        )
+
+    def _mcl_open_leads(self):
+        """Open (active, not won) leads and deals of this mail's correspondent that the user
+        may read: by the address, or by the contact and company having it."""
+        self.ensure_one()
+        self.check_access("read")
+        _name, address = self._mcl_main_correspondent()
+        address = addresses.normalize(address or "")
+        if not address:
+            return self.env["crm.lead"]
+        forms = addresses.lookup_forms(address, self.sudo().mailbox_id.fold_plus)
+        partners = self.env["res.partner"].union(
+            *self.env["res.partner"]._mcl_find_by_addresses(forms).values()
+        )
+        domain = [("email_normalized", "in", forms)]
+        if partners:
+            domain = [
+                "|",
+                *domain,
+                ("partner_id", "child_of", partners.commercial_partner_id.ids),
+            ]
+        return self.env["crm.lead"].search(
+            [*domain, ("stage_id.is_won", "=", False)], order="write_date desc, id desc", limit=20
+        )
+
+    def _mcl_offer_open_leads(self, kind):
+        """Before creating a lead or deal: the correspondent's open ones, to link the mail to
+        one of them or create a new one anyway (``mailbox.lead.choice``). False when there
+        is none, or when the user chose to create anyway."""
+        if self.env.context.get("mcl_create_anyway"):
+            return False
+        leads = self._mcl_open_leads()
+        if not leads:
+            return False
+        wizard = self.env["mailbox.lead.choice"].create(
+            {
+                "message_id": self.id,
+                "kind": kind,
+                "line_ids": [(0, 0, {"lead_id": lead.id}) for lead in leads],
+            }
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Open Leads and Deals of This Client"),
+            "res_model": "mailbox.lead.choice",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+        }
 
     def action_create_contact(self):
         return self._mcl_create_record(policy.CONTACT)

@@ -1,4 +1,5 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
+from odoo.tools.misc import human_size
 
 
 class MailboxMessageFile(models.Model):
@@ -14,7 +15,8 @@ class MailboxMessageFile(models.Model):
     attachment_id = fields.Many2one("ir.attachment", string="File", readonly=True)
     name = fields.Char(string="File Name", readonly=True)
     mimetype = fields.Char(string="Type", readonly=True)
-    file_size = fields.Integer(string="Size", readonly=True)
+    file_size = fields.Integer(string="Size (Bytes)", readonly=True)
+    file_size_human = fields.Char(string="Size", compute="_compute_file_size_human")
     message_id = fields.Many2one("mailbox.message", string="Mail", readonly=True)
     link_id = fields.Many2one("mailbox.message.link", readonly=True)
     mailbox_id = fields.Many2one("fetchmail.server", readonly=True)
@@ -58,6 +60,26 @@ class MailboxMessageFile(models.Model):
             )
             """
         )
+
+    @api.depends("file_size")
+    def _compute_file_size_human(self):
+        for file in self:
+            file.file_size_human = human_size(file.file_size) or ""
+
+    def _url(self, download):
+        """Odoo's own download address: it checks that the user may read the file (through
+        the mail it belongs to) when it is opened."""
+        self.ensure_one()
+        self.attachment_id.check_access("read")
+        return f"/web/content/{self.attachment_id.id}?download={'true' if download else 'false'}"
+
+    def action_preview(self):
+        """Open the file in a new tab: shown by the browser when it can (PDF, images, text),
+        downloaded otherwise."""
+        return {"type": "ir.actions.act_url", "url": self._url(False), "target": "new"}
+
+    def action_download(self):
+        return {"type": "ir.actions.act_url", "url": self._url(True), "target": "download"}
 
     def action_open_mail(self):
         self.ensure_one()

@@ -123,6 +123,11 @@ class MailboxCrmPolicy(models.AbstractModel):
         default=1,
         help="1: by the end of the next working day.",
     )
+    reply_marks_processed = fields.Boolean(
+        string="Replying Marks the Mail Processed",
+        help="A reply sent from the CRM marks the mail it answers processed (its Email "
+        "activity done). Off: the activity stays open, so the conversation can go on.",
+    )
     strict_visibility = fields.Boolean(
         help="A mail of this mailbox shows on a record only to users who may read every "
         "record it is linked to.",

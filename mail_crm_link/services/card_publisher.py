@@ -34,7 +34,20 @@ class MailboxCardPublisher(models.AbstractModel):
         if message.send_user_id:  # written in the CRM: its writer, as Odoo shows a mail sent
             return message.send_user_id.partner_id  # from the chatter (the From's name too)
         author = authors.get(message.id)
-        return message._mcl_author() if author is None else author
+        author = message._mcl_author() if author is None else author
+        if message.direction == classify.OUTGOING and not author.user_ids:
+            # sent from the mailbox's own address in a mail program: its owner wrote it, shown
+            # as the user (name, avatar), not as a raw "Name <address>" of the mailbox
+            mailbox = message.mailbox_id.sudo()
+            owner = mailbox.owner_id
+            if (
+                owner.active
+                and not owner.share
+                and message.sender
+                and message.sender == mailbox._mcl_address()
+            ):
+                return owner.partner_id
+        return author
 
     # the chatter entry columns written for mail of the past (those of them that are columns
     # on this series: compat.stored_columns); every other column of mail_message is left to

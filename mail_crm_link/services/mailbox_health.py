@@ -129,12 +129,13 @@ class MailboxHealth(models.AbstractModel):
             errors.TOKEN_REFUSED: self.env._(
                 "%(provider)s no longer gives access to mailbox %(name)s: the consent was "
                 "withdrawn, the account's password changed or the app's credentials changed. "
-                "Its owner must reconnect it: open the mailbox and click Reconnect, then sign "
-                "in to %(provider)s again. (%(detail)s)"
+                "It must be reconnected: an administrator opens the mailbox and clicks "
+                "Reconnect, then the account's owner signs in to %(provider)s again. "
+                "(%(detail)s)"
             ),
             errors.TOKEN_UNREACHABLE: self.env._(
-                "The token service of %(provider)s could not be reached to renew the access "
-                "of mailbox %(name)s; it is tried again later. (%(detail)s)"
+                "The token service of %(provider)s is unreachable or busy and did not renew the "
+                "access of mailbox %(name)s; it is tried again later. (%(detail)s)"
             ),
             errors.INTERNAL: self.env._(
                 "Mailbox %(name)s could not be synchronized because of an internal error of "

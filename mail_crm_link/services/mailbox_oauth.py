@@ -22,16 +22,25 @@ refresh through Odoo's method when it lives less than the margin → commit at o
   consent are Odoo's (``_generate_oauth2_string``, ``_generate_outlook_oauth2_string``,
   ``open_google_gmail_uri``, ``open_microsoft_outlook_uri``), called with superuser rights.
 
+A refused refresh is told from an outage by the token endpoint's answer: Odoo's methods raise
+the same ``UserError`` for both (Gmail's without the answer's text), so ``_TokenAnswers`` keeps
+the answers that ``requests`` received in this thread while Odoo's method runs, and
+``oauth.token_answer_is_refusal`` decides (``invalid_grant``: reconnect; a 503: try later).
+
 The server types exist only when those modules are installed: without them no mailbox has
 them and nothing here runs (no import of theirs either: mail_crm_link does not depend on
 them).
 """
 
+import functools
+import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
 import requests
+import requests.adapters
 
 from odoo import SUPERUSER_ID, api, models
 from odoo.exceptions import UserError
@@ -42,6 +51,55 @@ from ..mailflow import errors, oauth
 _logger = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = "30s"  # a refresh of another worker takes one HTTP request (Odoo: 5 to 10 s)
+
+
+class _TokenAnswers(threading.local):
+    """The HTTP answers that ``requests`` received in this thread while ``listening`` (the
+    call of Odoo's token method); nothing is kept outside it. Installed once around
+    ``requests.adapters.HTTPAdapter.send``, through which every ``requests.post`` of Odoo's
+    methods goes (also when Odoo's test cases replace ``Session.send``)."""
+
+    listening = None  # a list while recording
+
+    def record(self):
+        self.listening = []
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.listening = None
+
+    def last(self):
+        """``(status, parsed JSON body or None)`` of the last answer, or ``(None, None)``."""
+        if not self.listening:
+            return None, None
+        response = self.listening[-1]
+        try:
+            body = response.json()
+        except (ValueError, json.JSONDecodeError):
+            body = None
+        return response.status_code, body
+
+
+_answers = _TokenAnswers()
+
+
+def _recording(send):
+    @functools.wraps(send)
+    def send_and_record(adapter, request, *args, **kwargs):
+        response = send(adapter, request, *args, **kwargs)
+        if _answers.listening is not None:
+            _answers.listening.append(response)
+        return response
+
+    send_and_record.mcl_recording = True
+    return send_and_record
+
+
+if not getattr(requests.adapters.HTTPAdapter.send, "mcl_recording", False):  # once
+    requests.adapters.HTTPAdapter.send = _recording(requests.adapters.HTTPAdapter.send)
 
 
 @dataclass(frozen=True)
@@ -120,8 +178,15 @@ class MailboxOAuth(models.AbstractModel):
             if stale:  # Odoo's method refreshes a token it finds expired, and stores it
                 box[provider.expiry_field] = 0
             try:
-                sasl = getattr(self, provider.sasl_method)(box)
+                with _answers.record():
+                    try:
+                        sasl = getattr(self, provider.sasl_method)(box)
+                    finally:
+                        status, body = _answers.last()
             except UserError as exc:
+                if status is not None and not oauth.token_answer_is_refusal(status, body):
+                    # an outage or throttling of the provider: the next attempt may pass
+                    raise errors.TokenUnreachable(f"{exc} (HTTP {status})") from None
                 raise errors.TokenRefused(str(exc)) from None
             except requests.RequestException as exc:
                 raise errors.TokenUnreachable(str(exc)) from None

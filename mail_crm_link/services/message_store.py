@@ -12,7 +12,7 @@ from datetime import timezone
 
 from odoo import api, models, tools
 
-from ..mailflow import classify, parse
+from ..mailflow import classify, parse, threads
 
 _logger = logging.getLogger(__name__)
 
@@ -150,6 +150,10 @@ class MailboxMessageStore(models.AbstractModel):
             "header_values": mail.headers,
             "parse_warnings": "\n".join(mail.warnings) or False,
         }
+        # the stored compute's value, given at once: no second UPDATE of every new row
+        vals["conversation"] = threads.conversation(
+            vals["references"], vals["in_reply_to"], vals["message_id"]
+        )
         if mail.error:
             vals.update(state="error", error_reason=mail.error, raw_source=base64.b64encode(raw))
             return clean(vals)

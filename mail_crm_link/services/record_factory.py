@@ -11,6 +11,7 @@ was taken. A worker that cannot claim raises ``AddressBusy``: the linker defers 
 fresh transaction, where the other worker's record is visible.
 """
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -24,6 +25,17 @@ _logger = logging.getLogger(__name__)
 
 # pg_try_advisory_xact_lock(namespace, hashtext(address)): "MCM" in ASCII
 ADDRESS_LOCK_NAMESPACE = 0x4D434D
+# context key: the ``CronWakeups`` of a linking batch (``cron_triggers_once``)
+GATHER_KEY = "mail_crm_link_cron_triggers"
+
+
+class CronWakeups:
+    """The wake-ups crons were asked for while it is open: ``{cron id: [datetime]}``
+    (``ir.cron._trigger_list`` notes them there)."""
+
+    def __init__(self):
+        self.open = True
+        self.asked = {}
 
 
 class AddressBusy(Exception):
@@ -58,6 +70,22 @@ class MailboxRecordFactory(models.AbstractModel):
         except (psycopg2.errors.SerializationFailure, psycopg2.errors.UniqueViolation):
             # claimed and committed by another transaction after our snapshot was taken
             raise AddressBusy(address) from None
+
+    @api.model
+    @contextlib.contextmanager
+    def cron_triggers_once(self):
+        """An environment in which the crons that record creations wake up (the lead
+        enrichment of ``crm_iap_enrich`` asks for each lead) are asked once, when the block
+        ends, instead of once per record: the same wake-up after the commit, without a
+        trigger row and a notification connection per lead. What the block rolls back, it
+        never asks."""
+        wakeups = CronWakeups()
+        try:
+            yield self.env(context=dict(self.env.context, **{GATHER_KEY: wakeups}))
+        except BaseException:
+            wakeups.open = False  # rolled back by the caller: nothing to ask
+            raise
+        self.env["ir.cron"]._mcl_trigger_gathered(wakeups)
 
     # -- records ---------------------------------------------------------------------------
     @api.model

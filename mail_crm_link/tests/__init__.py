@@ -22,3 +22,4 @@ from . import test_outbox_rights
 from . import test_parse_total
 from . import test_sync
 from . import test_tour
+from . import test_user_screens

@@ -199,6 +199,39 @@ class TestConnectMyMailbox(ConnectCommon):
         self.assertEqual(self.env["fetchmail.server"].search_count([("user", "=", login)]), 1)
         self.assertEqual(mailbox.state, "done")
 
+    def test_context_defaults_do_not_choose_what_the_administrators_decide(self):
+        """Review of issue 13: the mailbox is created as superuser with the caller's context,
+        and a JSON-RPC caller chooses that context. ``default_*`` keys must not set the
+        policy (no template: the documented default), the server action run as superuser on
+        every mail, the outgoing server, or another mailbox's forwarding alias."""
+        anything = self.env["ir.actions.server"].create(
+            {
+                "name": "Some administrators' action",
+                "model_id": self.env.ref("mail_crm_link.model_mailbox_message").id,
+                "state": "code",
+                "code": "pass",
+            }
+        )
+        smtp = self.env["ir.mail_server"].create(
+            {"name": "CEO's SMTP", "smtp_host": "127.0.0.1", "smtp_port": 25}
+        )
+        login = self.make_mail_user(password="My-S3cret")
+        self.wizard(login=login).with_context(
+            default_server_action_id=anything.id,
+            default_incoming_unknown_action="none",
+            default_mail_server_id=smtp.id,
+            default_forward_alias="mcl-1-0123456789abcdef",
+            default_member_ids=[(6, 0, [self.user_admin.id])],
+        ).action_connect()
+
+        mailbox = self.env["fetchmail.server"].search([("user", "=", login)])
+        self.assertEqual(len(mailbox), 1)
+        self.assertFalse(mailbox.server_action_id, "the user chose a server action")
+        self.assertNotEqual(mailbox.incoming_unknown_action, "none", "the user chose the policy")
+        self.assertFalse(mailbox.mail_server_id, "the user chose the outgoing server")
+        self.assertFalse(mailbox.forward_alias, "the user chose a forwarding alias")
+        self.assertFalse(mailbox.member_ids)
+
     def test_not_allowed_when_the_administrator_said_no(self):
         self.env["ir.config_parameter"].sudo().set_param(PARAM_ENABLED, "False")
         wizard = self.wizard()

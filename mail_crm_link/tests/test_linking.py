@@ -93,6 +93,55 @@ class TestLinking(LinkingCase):
         self.deliver(self.corpus.message(sender=("Bo", f"bo@{CLIENT_DOMAIN}")))
         self.assertEqual(self.leads_from(f"bo@{CLIENT_DOMAIN}").type, "opportunity")
 
+    def test_leads_of_a_batch_wake_the_enrichment_cron_once(self):
+        """Each lead Odoo creates asks its enrichment cron (crm_iap_enrich) to run after the
+        commit; the leads of one linked batch ask it once, as soon as possible, as one lead
+        does. A cron asked outside the batch is asked as usual."""
+        cron = self.env.ref("crm_iap_enrich.ir_cron_lead_enrichment")
+        self.env["ir.config_parameter"].sudo().set_param("crm.iap.lead.enrich.setting", "auto")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        before = Trigger.search([("cron_id", "=", cron.id)])
+        self.deliver(
+            *(
+                self.corpus.message(sender=(f"Client {n}", f"wake{n}@{CLIENT_DOMAIN}"))
+                for n in range(3)
+            )
+        )
+        self.assertEqual(len(self.env["crm.lead"].search([("email_from", "like", "wake")])), 3)
+        asked = Trigger.search([("cron_id", "=", cron.id)]) - before
+        self.assertEqual(len(asked), 1)
+        self.assertLessEqual(asked.call_at, fields.Datetime.now())
+        self.env["crm.lead"].create({"name": "By hand", "email_from": "hand@example.com"})
+        self.assertEqual(len(Trigger.search([("cron_id", "=", cron.id)]) - before), 2)
+
+    def test_links_equal_orm_links(self):
+        """The links of a sync are written in one SQL statement: each row is the one
+        ``mailbox.message.link.create`` writes for the same values (every stored column),
+        and the mail and the contact show it at once."""
+        self.assertTrue(self.env.su)  # as the sync runs
+        message = self.deliver(
+            self.corpus.message(sender=("Giulia Rossi", self.contact_client.email))
+        )
+        link = message.link_ids.filtered(lambda lk: lk.partner_id == self.contact_client)
+        self.assertEqual(link.link_type, "address")
+        self.assertIn(link, self.contact_client.mcl_link_ids)
+        self.assertEqual(message.link_count, len(message.link_ids))
+        other = self.env["res.partner"].create({"name": "Compared", "email": "cmp@example.com"})
+        orm = self.env["mailbox.message.link"].create(
+            {"message_id": message.id, "partner_id": other.id, "link_type": "address"}
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        stored = [
+            name
+            for name, field in self.env["mailbox.message.link"]._fields.items()
+            if field.store
+            # the chatter entry is the publisher's (test_history_entries_equal_orm_entries)
+            and name not in ("id", "create_date", "write_date", "partner_id", "mail_message_id")
+        ]
+        self.assertEqual(link.read(stored)[0] | {"id": 0}, orm.read(stored)[0] | {"id": 0})
+        self.assertEqual(link.create_date, orm.create_date)  # the transaction's time, both
+
     def test_unknown_sender_creates_a_lead_with_source_and_responsible(self):
         self.env["res.config.settings"].create({"group_use_lead": True}).execute()
         raw = self.corpus.message(

@@ -69,6 +69,17 @@ class TestOAuthRules(unittest.TestCase):
         self.assertEqual(respond(b""), "user=a\1auth=Bearer t\1\1")
         self.assertEqual(respond(b'{"status":"401"}'), b"")
 
+    def test_only_a_withdrawn_grant_asks_for_a_reconnect(self):
+        refusal = oauth.token_answer_is_refusal
+        self.assertTrue(refusal(400, {"error": "invalid_grant"}))
+        self.assertTrue(refusal(400, {"error": "interaction_required"}))
+        self.assertFalse(refusal(503, {"error": "temporarily_unavailable"}))
+        self.assertFalse(refusal(429, {"error": "invalid_grant"}))  # throttled, not refused
+        self.assertFalse(refusal(500, None))
+        self.assertFalse(refusal(400, "<html>proxy error</html>"))
+        self.assertFalse(refusal(400, {"error": ["invalid_grant"]}))
+        self.assertFalse(refusal(None, None))
+
     def test_token_failures_are_kinds_of_their_own(self):
         self.assertEqual(errors.classify(errors.TokenRefused("x")), errors.TOKEN_REFUSED)
         self.assertEqual(errors.classify(errors.TokenUnreachable("x")), errors.TOKEN_UNREACHABLE)
@@ -322,7 +333,7 @@ class TestOAuthMailboxes(TransactionCase):
                 error, needed = self.committed(mailbox_id, "last_error", "reconnect_needed")
                 self.assertEqual(result["error"], error)
                 self.assertIn("no longer gives access", error)
-                self.assertIn("click Reconnect", error)
+                self.assertIn("clicks Reconnect", error)
                 self.assertTrue(needed, "the form shows the Reconnect button")
                 with self.registry.cursor() as cr:
                     mailbox = self.env_of(cr)["fetchmail.server"].browse(mailbox_id)
@@ -341,6 +352,51 @@ class TestOAuthMailboxes(TransactionCase):
                     )
                 self.assertFalse(self.sync(mailbox_id).get("error"))
                 self.assertEqual(self.committed(mailbox_id, "reconnect_needed"), [False])
+
+    def test_token_service_briefly_unavailable_is_not_a_withdrawn_consent(self):
+        """Review of issue 13: the provider's token endpoint answers 503 once (an outage,
+        throttling). Odoo's methods raise a UserError for any answer that is not OK; the
+        mailbox must not say that the consent was withdrawn nor ask for a reconnect."""
+        for server_type in ("gmail", "outlook"):
+            with self.subTest(server_type):
+                mailbox_id, _login = self.oauth_mailbox(server_type, expired=True)
+                original = self.provider.answer
+
+                def unavailable(path, form, original=original):
+                    if path.endswith("/token"):
+                        return 503, {
+                            "error": "temporarily_unavailable",
+                            "error_description": "AADSTS90033: A transient error has "
+                            "occurred. Please try again.",
+                        }
+                    return original(path, form)
+
+                with patch.object(self.provider, "answer", unavailable):
+                    result = self.sync(mailbox_id)
+
+                error, needed = self.committed(mailbox_id, "last_error", "reconnect_needed")
+                self.assertTrue(result.get("error"))
+                self.assertNotIn("no longer gives access", error)
+                self.assertFalse(needed, "an outage of the provider asks for a new consent")
+
+    def test_reconnected_mailbox_is_synced_without_waiting_for_the_backoff(self):
+        """Review of issue 13: the owner (an administrator, in Odoo 18) gives the consent
+        again; Odoo's /microsoft_outlook/confirm controller writes the new refresh token on
+        the mailbox. The mailbox must be due at once, not after the failure backoff (which
+        grows to a day while nobody reconnects), still saying "click Reconnect"."""
+        mailbox_id, login = self.oauth_mailbox("outlook", expired=True)
+        self.provider.revoke(login)
+        self.sync(mailbox_id)
+        self.assertEqual(self.committed(mailbox_id, "reconnect_needed"), [True])
+
+        refresh = self.provider.add_account(login)
+        with self.registry.cursor() as cr:  # as Odoo's controller stores the new consent
+            self.env_of(cr)["fetchmail.server"].browse(mailbox_id).write(
+                {"microsoft_outlook_refresh_token": refresh}
+            )
+        with self.registry.cursor() as cr:
+            due = self.env_of(cr)["mailbox.sync"]._due_mailbox_ids()
+        self.assertIn(mailbox_id, due, "reconnected, yet the sync waits for the backoff")
 
     # -- push ------------------------------------------------------------------------------------
     def start_listener(self, **kwargs):

@@ -114,6 +114,11 @@ class TestOutbox(OutboxCase):
         self.assertEqual(
             self.contact_client.with_user(self.user_sales_salesman).mcl_unsent_count, 1
         )
+        action = self.contact_client.with_user(
+            self.user_sales_salesman
+        ).action_mcl_unsent_messages()
+        self.assertEqual(self.env["mailbox.message"].search(action["domain"]), mail)
+        self.assertIn("Every mail written from this card has left", action["help"])
         # fixed: Retry (by its writer) sends it, once
         self.mail_server.smtp_port = self.smtp_sink.port
         mail.with_user(self.user_sales_salesman).action_retry_send()

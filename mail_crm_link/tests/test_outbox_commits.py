@@ -19,7 +19,10 @@ import textwrap
 import threading
 import time
 
+from psycopg2 import OperationalError
+
 from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError, ValidationError
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import TransactionCase
@@ -114,7 +117,19 @@ class CommittedWorld:
             [("mailbox_id", "=", self.mailbox_id), ("direction", "=", "outgoing")]
         )
 
-    def remove(self):
+    def remove(self, attempts=5):
+        """Delete what the world made, retried when a concurrent transaction (a worker still
+        finishing) makes the delete fail: a committed mailbox left behind would become the
+        default mailbox of the tests that follow."""
+        for attempt in range(attempts):
+            try:
+                return self._remove()
+            except (OperationalError, ValidationError, UserError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(1)
+
+    def _remove(self):
         with self.env() as env:
             mails = env["mailbox.message"].search([("mailbox_id", "=", self.mailbox_id)])
             env["mail.message"].search(
@@ -135,10 +150,19 @@ class CommittedWorld:
             env["ir.mail_server"].browse(self.server_id).unlink()
 
 
+def join_outbox_threads(timeout=60):
+    """Wait for the outbox's after-commit threads: their SMTP send and Sent-folder APPEND
+    write on the world's rows, which must not be deleted under them."""
+    for thread in threading.enumerate():
+        if thread.name == "mail_crm_link.outbox":
+            thread.join(timeout)
+
+
 class TestOutboxCommits(TransactionCase):
     def world(self, contacts=1):
         world = CommittedWorld(self.env.cr.dbname, contacts)
         self.addCleanup(world.remove)
+        self.addCleanup(join_outbox_threads)  # (cleanups run last first: before remove)
         return world
 
     @contextlib.contextmanager

@@ -3,7 +3,7 @@ identity, the address policy, open tracking and the forwarding alias."""
 
 from email.utils import getaddresses
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.mail_crm_link.mailflow import tracking
@@ -192,6 +192,9 @@ class TestSenderAndAddresses(SendingCase):
             )
         )
         self.assertEqual(getaddresses([str(mail["From"])])[0][1], f"support@{OUR_DOMAIN}")
+        # "The template's address" without a template: said, never the mailbox's silently
+        with self.assertRaisesRegex(ValidationError, "choose a template"):
+            self.composer(user, self.contact_client, sender_mode="template")
         (mail,) = self.send(self.composer(user, self.contact_client))  # from the mailbox
         self.assertEqual(getaddresses([str(mail["From"])])[0][1], f"sales@{OUR_DOMAIN}")
         self.assertEqual(getaddresses([str(mail["Reply-To"])])[0][1], f"sales@{OUR_DOMAIN}")

@@ -145,3 +145,149 @@ class TestCardTours(MailCrmLinkTourCase):
         self.assertNotIn(self.deal, message.link_ids.lead_id)
         self.assertIn(self.giulia, message.link_ids.partner_id)  # still on the contact
         self.assertTrue(message.exists())
+
+    def test_timeline_reply(self):
+        """The deal's email timeline (issue 14): the client's mail shown as received,
+        unfolded, answered from the timeline with the original quoted; the answer appears
+        on the timeline as sent by the user, queued."""
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_timeline_reply",
+            login="admin",
+        )
+        reply = self.env["mailbox.message"].search(
+            [("mailbox_id", "=", self.mailbox.id), ("direction", "=", "outgoing")]
+        )
+        self.assertEqual(reply.subject, "Re: Richiesta di offerta")
+        self.assertEqual(reply.in_reply_to, message.message_id)
+        self.assertEqual(reply.send_user_id, self.env.ref("base.user_admin"))
+        self.assertIn("Ecco il preventivo aggiornato", reply.body_html)
+        self.assertTrue(message.pending)  # replying keeps it open by default
+
+    def test_timeline_reply_as_salesman(self):
+        """The same, as a salesman with "own documents only" on his own deal."""
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Sara Sales",
+                "login": "sara.timeline",
+                "password": "sara.timeline",
+                "email": f"sara@{OUR_DOMAIN}",
+                compat.USER_GROUPS: [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+            }
+        )
+        self.deal.user_id = salesman
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_timeline_reply",
+            login="sara.timeline",
+        )
+        reply = self.env["mailbox.message"].search(
+            [("mailbox_id", "=", self.mailbox.id), ("direction", "=", "outgoing")]
+        )
+        self.assertEqual(reply.send_user_id, salesman)
+        self.assertEqual(reply.in_reply_to, message.message_id)
+
+
+@tagged("post_install", "-at_install")
+class TestSalesmanTours(MailCrmLinkTourCase):
+    """The mail list, "Create Lead" and a template on a deal, as a salesman with "own documents
+    only" rights, in Chromium (issue 14)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        cls.salesman = env["res.users"].create(
+            {
+                "name": "Sara Sales",
+                "login": "sara_tours",
+                "password": "sara_tours",
+                "email": f"sara@{OUR_DOMAIN}",
+                compat.USER_GROUPS: [(6, 0, [env.ref("sales_team.group_sale_salesman").id])],
+            }
+        )
+        cls.mailbox = env["fetchmail.server"].create(
+            {
+                "name": "Sales mailbox",
+                "server_type": "imap",
+                "server": "127.0.0.1",
+                "port": 1,
+                "user": "sales",
+                "password": "unused",
+                "crm_link_mode": "auto",
+                "internal_domains": OUR_DOMAIN,
+                "incoming_unknown_action": "none",
+            }
+        )
+        cls.inbox = env["mailbox.folder"].create(
+            {"mailbox_id": cls.mailbox.id, "name": "INBOX", "label": "Inbox", "role": "inbox"}
+        )
+        company = env["res.partner"].create({"name": "Client Industries", "is_company": True})
+        cls.giulia = env["res.partner"].create(
+            {
+                "name": "Giulia Rossi",
+                "email": f"giulia.rossi@{CLIENT_DOMAIN}",
+                "parent_id": company.id,
+            }
+        )
+        cls.deal = env["crm.lead"].create(
+            {
+                "name": "Client Industries: 40 units",
+                "type": "opportunity",
+                "partner_id": cls.giulia.id,
+                "user_id": cls.salesman.id,
+            }
+        )
+        cls.other_deal = env["crm.lead"].create(  # a colleague's: never named to Sara
+            {
+                "name": "Client Industries: secret project",
+                "type": "opportunity",
+                "partner_id": company.id,
+                "user_id": env.ref("base.user_admin").id,
+                "active": False,
+            }
+        )
+        raw = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN).message(
+            sender=("Giulia Rossi", cls.giulia.email), subject="Richiesta di offerta", lang="it"
+        )
+        cls.message = env["mailbox.message.store"].store_batch(
+            cls.mailbox, cls.inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
+        )
+        env["mailbox.crm.linker"].link_safely(cls.message)
+        cls.other_deal.active = True
+        cls.message.action_link_record("crm.lead", cls.other_deal.id)
+
+    def test_mail_list_names_and_tags(self):
+        self.start_tour(
+            "/odoo/action-mail_crm_link.mailbox_message_action",
+            "mail_crm_link_list_tags",
+            login="sara_tours",
+        )
+
+    def test_create_lead_offers_the_open_deal(self):
+        leads_before = self.env["crm.lead"].search_count([])
+        self.start_tour(
+            f"/odoo/action-mail_crm_link.mailbox_message_action/{self.message.id}",
+            "mail_crm_link_create_lead_offers_open_ones",
+            login="sara_tours",
+        )
+        self.assertEqual(self.env["crm.lead"].search_count([]), leads_before)
+        self.assertIn(self.deal, self.message.link_ids.lead_id)
+
+    def test_template_on_a_deal(self):
+        self.start_tour(
+            "/odoo/action-mail_crm_link.mail_template_action_crm/new",
+            "mail_crm_link_template_on_deal",
+            login="sara_tours",
+        )
+        template = self.env["mail.template"].search([("name", "=", "Seguito dell'offerta")])
+        self.assertEqual(template.model, "crm.lead")
+        self.assertEqual(template.user_id, self.salesman)
+        offered = (
+            self.env["mail.template"]
+            .with_user(self.salesman)
+            .search([("mcl_crm", "=", True), ("model", "=", "crm.lead")])
+        )
+        self.assertIn(template, offered)

@@ -1,13 +1,17 @@
+import logging
 import secrets
 
 from markupsafe import Markup
 
-from odoo import api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo import Command, api, fields, models, tools
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.misc import format_datetime
 
 from .. import compat
-from ..mailflow import addresses, threads, tracking
+from ..mailflow import addresses, policy, threads, tracking
 from ..services.outbox import OutgoingMail
+
+_logger = logging.getLogger(__name__)
 
 SENDER_MODES = [
     ("mailbox", "The CRM mailbox"),
@@ -50,6 +54,19 @@ class MailboxCompose(models.TransientModel):
     )
     sender_mode = fields.Selection(SENDER_MODES, string="Send As", default="mailbox", required=True)
 
+    @api.constrains("sender_mode", "template_id")
+    def _check_sender_mode(self):
+        """ "The template's address" without a template would silently send from the
+        mailbox: say so instead."""
+        for wizard in self:
+            if wizard.sender_mode == "template" and not wizard.template_id:
+                raise ValidationError(
+                    self.env._(
+                        "To send from the template's address, choose a template; or send as "
+                        "the CRM mailbox or from your own address."
+                    )
+                )
+
     @api.onchange("template_id")
     def _onchange_template_id(self):
         """Subject and body from the template, placeholders filled for this card."""
@@ -79,12 +96,49 @@ class MailboxCompose(models.TransientModel):
             return values
         record = self.env[model].browse(res_id)
         values.update(res_model=model, res_id=res_id)
-        if parent:
+        forwarded = self.env["mailbox.message"].browse(ctx.get("mcl_forward_id") or [])
+        if forwarded:
+            values.update(self._forward_values(forwarded))
+        elif parent:
             values.update(parent._mcl_reply_values())
         else:
             values["email_to"] = record._mcl_client_address()
-        values.setdefault("mailbox_id", (parent.mailbox_id or self._default_mailbox()).id or False)
+        values.setdefault(
+            "mailbox_id",
+            (parent.mailbox_id or forwarded.mailbox_id or self._default_mailbox()).id or False,
+        )
         return values
+
+    @api.model
+    def _forward_values(self, message):
+        """Forward: no recipient yet, "Fwd:" subject, the mail's header block and body
+        quoted as mail programs do, its files attached (read as the user)."""
+        message.check_access("read")
+        subject = message.subject or ""
+        if not policy.FORWARD_PREFIX_RE.match(subject):
+            subject = f"Fwd: {subject}"
+        when = format_datetime(self.env, message.date, dt_format="medium") if message.date else ""
+        rows = [
+            (self.env._("From"), message.email_from),
+            (self.env._("Date"), when),
+            (self.env._("Subject"), message.subject),
+            (self.env._("To"), message.email_to),
+            (self.env._("Cc"), message.email_cc),
+        ]
+        head = Markup("<br>").join(
+            Markup("%s: %s") % (label, value) for label, value in rows if value
+        )
+        original = message.body_html or Markup("<pre>%s</pre>") % (message.body_text or "")
+        body = Markup(
+            '<p><br></p><p><br></p><div data-o-mail-quote-container="1">'
+            "<p>---------- %s ----------<br>%s</p>%s</div>"
+        ) % (self.env._("Forwarded message"), head, Markup(original))
+        return {
+            "email_to": "",
+            "subject": subject,
+            "body": body,
+            "attachment_ids": [Command.set(message.attachment_ids.ids)],
+        }
 
     @api.model
     def _default_mailbox(self):
@@ -124,13 +178,27 @@ class MailboxCompose(models.TransientModel):
         self._check_recipients(mailbox)
         raw, open_token = self._build(mailbox, sender)
         Outbox.queue(mailbox, [OutgoingMail(raw, record, open_token)])
+        self._mark_answered_processed(mailbox)
         return {"type": "ir.actions.act_window_close"}
+
+    def _mark_answered_processed(self, mailbox):
+        """With "Replying Marks the Mail Processed", the answered mail's Email activity is
+        done, as if the writer had clicked "Mark Processed" (with the writer's rights: one
+        who may not mark it keeps it pending, the reply leaves all the same)."""
+        parent = self.parent_id
+        if not (mailbox.reply_marks_processed and parent.pending):
+            return
+        try:
+            with self.env.cr.savepoint():
+                parent.action_mark_processed()
+        except AccessError:  # the activity is someone else's: they still see it pending
+            _logger.info("mail %s replied to but not marked processed: no right", parent.id)
 
     def _sender(self, mailbox):
         """The address the mail leaves from, as chosen in "Send As"."""
         if self.sender_mode == "user":
             address = addresses.normalize(self.env.user.email or "")
-        elif self.sender_mode == "template" and self.template_id:
+        elif self.sender_mode == "template":
             address = addresses.normalize(
                 self._render_template(self.template_id, ["email_from"])["email_from"] or ""
             )

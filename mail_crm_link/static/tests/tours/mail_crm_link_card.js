@@ -9,6 +9,10 @@ tours.add("mail_crm_link_link_by_hand", {
             content: "The mail is open",
         },
         {
+            trigger: ".o_notebook .nav-link.active[name='body']",
+            content: "It opens on the message, not on its CRM links",
+        },
+        {
             trigger: ".o_form_statusbar button:contains('Link to')",
             content: "Link it to a record",
             run: "click",
@@ -29,6 +33,11 @@ tours.add("mail_crm_link_link_by_hand", {
         },
         {
             trigger: "body:not(:has(.modal))",
+        },
+        {
+            trigger: ".o_notebook .nav-link[name='links']",
+            content: "Open the CRM links",
+            run: "click",
         },
         {
             trigger: ".o_field_widget[name='link_ids'] .o_data_row:contains('Giulia Rossi')",
@@ -64,6 +73,89 @@ tours.add("mail_crm_link_create_lead", {
                     throw new Error(`unexpected address ${this.anchor.value}`);
                 }
             },
+        },
+    ],
+});
+
+tours.add("mail_crm_link_create_lead_offers_open_ones", {
+    steps: () => [
+        {
+            trigger: ".o_form_view h1:contains('Richiesta di offerta')",
+        },
+        {
+            trigger: ".o_form_statusbar:not(:has(button[name='action_toggle_private']))",
+            content: "A salesman who does not own the mailbox is not offered Private",
+        },
+        {
+            trigger: ".o_form_statusbar button[name='action_create_lead']",
+            content: "Create a lead from the mail",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_data_row:contains('Client Industries: 40 units')",
+            content: "The client's open deal is offered first",
+        },
+        {
+            trigger: ".modal .o_data_row:contains('Client Industries: 40 units') button[name='action_link']",
+            content: "Link to this one",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name='name'] textarea, .o_form_view .o_field_widget[name='name'] input",
+            content: "The deal opens, no new lead was made",
+            run: function () {
+                if (this.anchor.value !== "Client Industries: 40 units") {
+                    throw new Error(`unexpected record ${this.anchor.value}`);
+                }
+            },
+        },
+    ],
+});
+
+tours.add("mail_crm_link_list_tags", {
+    steps: () => [
+        {
+            trigger: ".o_list_view .o_data_row:contains('Richiesta di offerta') td[name='from_display']:contains('Giulia Rossi')",
+            content: "The sender by name, not as a raw header",
+        },
+        {
+            trigger: ".o_data_row:contains('Richiesta di offerta') td[name='link_deal_ids'] .o_tag:contains('Client Industries: 40 units')",
+            content: "The deal the mail is on, as a tag",
+        },
+        {
+            trigger: ".o_data_row:contains('Richiesta di offerta') td[name='link_contact_ids'] .o_tag:contains('Giulia Rossi')",
+            content: "The contact, as a tag",
+        },
+        {
+            trigger: ".o_list_view:not(:has(.o_tag:contains('secret project')))",
+            content: "A colleague's deal the salesman cannot read is not named",
+        },
+    ],
+});
+
+tours.add("mail_crm_link_template_on_deal", {
+    steps: () => [
+        {
+            trigger: ".o_form_view .o_field_widget[name='name'] input",
+            content: "A new CRM template, as a salesman",
+            run: "edit Seguito dell'offerta",
+        },
+        {
+            trigger: ".o_field_widget[name='mcl_model'] select",
+            content: "Applies to leads and deals (no access error)",
+            run: 'select "crm.lead"',
+        },
+        {
+            trigger: ".o_field_widget[name='subject'] input",
+            run: "edit Offerta per {{ object.name }}",
+        },
+        {
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_saved, .o_form_view:not(:has(.o_form_button_save:visible))",
+            content: "Saved",
         },
     ],
 });

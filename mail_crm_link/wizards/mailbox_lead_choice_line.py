@@ -1,0 +1,35 @@
+from odoo import fields, models
+
+
+class MailboxLeadChoiceLine(models.TransientModel):
+    """One open lead or deal offered by ``mailbox.lead.choice``."""
+
+    _name = "mailbox.lead.choice.line"
+    _description = "Open Lead or Deal Offered for a Mail"
+    _order = "id"
+
+    wizard_id = fields.Many2one("mailbox.lead.choice", required=True, ondelete="cascade")
+    lead_id = fields.Many2one("crm.lead", string="Lead/Deal", required=True, readonly=True)
+    type = fields.Selection(related="lead_id.type")
+    partner_id = fields.Many2one(related="lead_id.partner_id")
+    stage_id = fields.Many2one(related="lead_id.stage_id")
+    user_id = fields.Many2one(related="lead_id.user_id")
+    expected_revenue = fields.Monetary(
+        related="lead_id.expected_revenue", currency_field="company_currency"
+    )
+    company_currency = fields.Many2one(related="lead_id.company_currency")
+    write_date = fields.Datetime(related="lead_id.write_date", string="Last Updated")
+
+    def action_link(self):
+        """Link the mail to this lead or deal (the link checks that the user may edit it) and
+        open it."""
+        self.ensure_one()
+        lead = self.lead_id
+        self.env["mailbox.message.link"]._add_links(self.wizard_id.message_id, lead)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": lead.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }
