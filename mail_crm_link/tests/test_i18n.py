@@ -122,9 +122,9 @@ class TestScreensInTheUsersLanguage(TransactionCase):
         cls.env["res.lang"]._activate_lang("uk_UA")
         cls.env["res.lang"]._activate_lang("ru_RU")
         cls.env["res.lang"]._activate_lang("it_IT")
-        cls.env["ir.module.module"].search(
-            [("name", "=", "mail_crm_link")]
-        )._update_translations(list(SCREENS))
+        cls.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
+            list(SCREENS)
+        )
         cls.corpus = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN)
 
     def world(self, lang):

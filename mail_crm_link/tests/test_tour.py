@@ -232,6 +232,32 @@ class TestCardTours(MailCrmLinkTourCase):
         self.assertFalse(message.pending)
         self.assertFalse(message.activity_id)
 
+    def test_timeline_in_ukrainian(self):
+        """A Ukrainian salesman's deal: the timeline and the chatter in Ukrainian, no English
+        text of ours (issue 14, point 9)."""
+        self.env["res.lang"]._activate_lang("uk_UA")
+        self.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
+            ["uk_UA"]
+        )
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Олена Продаж",
+                "login": "olena.uk",
+                "password": "olena.uk",
+                "email": f"olena@{OUR_DOMAIN}",
+                "lang": "uk_UA",
+                "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+            }
+        )
+        self.deal.user_id = salesman
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        self.assertIn("Вхідний лист від", str(message.activity_id.note))
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_timeline_uk",
+            login="olena.uk",
+        )
+
     def test_created_lead_in_the_pipeline_with_leads_off(self):
         """The default policy creates a lead for an unknown sender; with Odoo's "Leads"
         setting off (its default) it is an opportunity the pipeline shows (issue 14, 1)."""
@@ -375,8 +401,10 @@ class TestSalesmanTours(MailCrmLinkTourCase):
             login="sara_tours",
         )
         # and the same address, outside the browser, for the same user
-        file = self.env["mailbox.message.file"].with_user(self.salesman).search(
-            [("name", "=", name)]
+        file = (
+            self.env["mailbox.message.file"]
+            .with_user(self.salesman)
+            .search([("name", "=", name), ("lead_id", "=", self.deal.id)])
         )
         self.authenticate("sara_tours", "sara_tours")
         response = self.url_open(file.action_download()["url"])

@@ -149,13 +149,14 @@ tours.add("mail_crm_link_file_download", {
                 Object.defineProperty(browser, "location", {
                     configurable: true,
                     get() {
-                        return new Proxy(real, {
+                        // (an empty target: Location's own methods may not be replaced)
+                        return new Proxy({}, {
                             get(target, prop) {
                                 if (prop === "assign") {
                                     return (url) => window.mclDownloads.push(String(url));
                                 }
-                                const value = target[prop];
-                                return typeof value === "function" ? value.bind(target) : value;
+                                const value = real[prop];
+                                return typeof value === "function" ? value.bind(real) : value;
                             },
                         });
                     },
@@ -197,6 +198,44 @@ tours.add("mail_crm_link_file_download", {
         },
         {
             trigger: "body.o_mcl_downloaded",
+        },
+    ],
+});
+
+tours.add("mail_crm_link_timeline_uk", {
+    steps: () => [
+        {
+            trigger: `${MAIL} .o_mcl_state:contains('Очікує')`,
+            content: "A Ukrainian salesman reads the mail's state in Ukrainian",
+        },
+        {
+            trigger: `${MAIL} .o_mcl_participants:contains('Отримані')`,
+            content: "and its direction",
+        },
+        {
+            trigger: ".o-mail-Message:contains('Richiesta di offerta') .o_mcl_chatter_direction:contains('Вхідний лист')",
+            content: "The chatter says it was received, in Ukrainian",
+        },
+        {
+            trigger: `${MAIL} .o_mcl_timeline_head`,
+            run: "click",
+        },
+        {
+            trigger: `${MAIL} .o_mcl_reply:contains('Відповісти')`,
+        },
+        {
+            trigger: `${MAIL} .o_mcl_process:contains('Позначити обробленим')`,
+        },
+        {
+            trigger: `${MAIL} .o_mcl_open_mail:contains('Відкрити в поштовій скриньці')`,
+        },
+        {
+            trigger: ".o_mcl_timeline:not(:contains('Received')):not(:contains('Pending')):not(:contains('Mark Processed')):not(:contains('Open in Mailbox'))",
+            content: "No English text of ours on the timeline",
+        },
+        {
+            trigger: ".o-mail-Chatter:not(:contains('Incoming email'))",
+            content: "nor in the chatter",
         },
     ],
 });
