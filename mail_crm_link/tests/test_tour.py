@@ -209,6 +209,14 @@ class TestCardTours(MailCrmLinkTourCase):
                 "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
             }
         )
+        self.client_mail_day(salesman, "sara.day")
+
+    def test_client_mail_day_as_admin(self):
+        admin = self.env.ref("base.user_admin")
+        admin.notification_type = "inbox"
+        self.client_mail_day(admin, "admin")
+
+    def client_mail_day(self, salesman, login):
         self.deal.user_id = salesman
         message = self.store(("Giulia Rossi", self.giulia.email))
         told = self.env["mail.notification"].search(
@@ -222,11 +230,11 @@ class TestCardTours(MailCrmLinkTourCase):
         self.assertEqual(
             (told.mail_message_id.model, told.mail_message_id.res_id), ("crm.lead", self.deal.id)
         )
-        self.start_tour("/odoo", "mail_crm_link_client_mail_day", login="sara.day")
+        self.start_tour("/odoo", "mail_crm_link_client_mail_day", login=login)
         reply = self.env["mailbox.message"].search(
             [("mailbox_id", "=", self.mailbox.id), ("direction", "=", "outgoing")]
         )
-        self.assertEqual(reply.send_user_id, salesman)
+        self.assertEqual(reply.send_user_id, salesman)  # the timeline's author of the reply
         self.assertEqual(reply.in_reply_to, message.message_id)
         self.assertTrue(message.processed)
         self.assertFalse(message.pending)
