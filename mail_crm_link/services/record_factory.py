@@ -110,14 +110,17 @@ class MailboxRecordFactory(models.AbstractModel):
 
     @api.model
     def _lead_values(self, mailbox, message, address, name, decision, client):
+        user = self.responsible(mailbox, message, decision, client)
+        # a mail without subject names its lead in the responsible's language, not the sync's
+        in_lang = self.with_context(lang=user.lang or self.env.lang)
         return {
             "name": policy.clean_subject(message.subject)
-            or self.env._("Email from %s", name or address),
+            or in_lang.env._("Email from %s", name or address),
             "type": decision,
             "partner_id": client.id or False,
             "email_from": client.email if client else address,
             "contact_name": False if client else (name or False),
-            "user_id": self.responsible(mailbox, message, decision, client).id or False,
+            "user_id": user.id or False,
             "team_id": mailbox.team_id.id or False,
             "source_id": mailbox.source_id.id or False,
             "medium_id": self.env.ref("utm.utm_medium_email").id,

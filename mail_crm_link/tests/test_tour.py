@@ -189,6 +189,109 @@ class TestCardTours(MailCrmLinkTourCase):
         self.assertEqual(reply.send_user_id, salesman)
         self.assertEqual(reply.in_reply_to, message.message_id)
 
+    def test_client_mail_day_as_salesman(self):
+        """The whole flow of a client mail as its responsible, a salesman with "own
+        documents only": told in the messaging menu, one click to the deal, the mail on its
+        timeline, answered with the original quoted, the answer shown as his, then marked
+        processed (issue 14, "Done when")."""
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Sara Sales",
+                "login": "sara.day",
+                "password": "sara.day",
+                "email": f"sara@{OUR_DOMAIN}",
+                "notification_type": "inbox",
+                compat.USER_GROUPS: [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+            }
+        )
+        self.client_mail_day(salesman, "sara.day")
+
+    def test_client_mail_day_as_admin(self):
+        admin = self.env.ref("base.user_admin")
+        admin.notification_type = "inbox"
+        self.client_mail_day(admin, "admin")
+
+    def client_mail_day(self, salesman, login):
+        self.deal.user_id = salesman
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        told = self.env["mail.notification"].search(
+            [
+                ("res_partner_id", "=", salesman.partner_id.id),
+                ("mail_message_id", "in", message.link_ids.mail_message_id.ids),
+            ]
+        )
+        self.assertEqual(len(told), 1, "told once")
+        self.assertEqual(told.notification_type, "inbox")
+        self.assertEqual(
+            (told.mail_message_id.model, told.mail_message_id.res_id), ("crm.lead", self.deal.id)
+        )
+        self.start_tour("/odoo", "mail_crm_link_client_mail_day", login=login)
+        reply = self.env["mailbox.message"].search(
+            [("mailbox_id", "=", self.mailbox.id), ("direction", "=", "outgoing")]
+        )
+        self.assertEqual(reply.send_user_id, salesman)  # the timeline's author of the reply
+        self.assertEqual(reply.in_reply_to, message.message_id)
+        self.assertTrue(message.processed)
+        self.assertFalse(message.pending)
+        self.assertFalse(message.activity_id)
+
+    def test_timeline_in_ukrainian(self):
+        """A Ukrainian salesman's deal: the timeline and the chatter in Ukrainian, no English
+        text of ours (issue 14, point 9)."""
+        self.env["res.lang"]._activate_lang("uk_UA")
+        self.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
+            ["uk_UA"]
+        )
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Олена Продаж",
+                "login": "olena.uk",
+                "password": "olena.uk",
+                "email": f"olena@{OUR_DOMAIN}",
+                "lang": "uk_UA",
+                compat.USER_GROUPS: [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+            }
+        )
+        self.deal.user_id = salesman
+        message = self.store(("Giulia Rossi", self.giulia.email))
+        self.assertIn("Вхідний лист від", str(message.activity_id.note))
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_timeline_uk",
+            login="olena.uk",
+        )
+
+    def test_created_lead_in_the_pipeline_with_leads_off(self):
+        """The default policy creates a lead for an unknown sender; with Odoo's "Leads"
+        setting off (its default) it is an opportunity the pipeline shows (issue 14, 1)."""
+        self.env["res.config.settings"].create({"group_use_lead": False}).execute()
+        lead = self.store_unknown("Preventivo per 12 stampanti")
+        self.assertEqual(lead.type, "opportunity")
+        self.start_tour("/odoo/crm", "mail_crm_link_lead_in_pipeline", login="admin")
+
+    def test_created_lead_in_the_leads_menu_with_leads_on(self):
+        self.env["res.config.settings"].create({"group_use_lead": True}).execute()
+        lead = self.store_unknown("Preventivo per 30 monitor")
+        self.assertEqual(lead.type, "lead")
+        self.start_tour("/odoo/crm", "mail_crm_link_lead_in_leads_menu", login="admin")
+
+    def store_unknown(self, subject):
+        """A client mail from a sender the CRM does not know, stored and linked as the sync
+        does, through a mailbox owned by the administrator with the default policy."""
+        self.mailbox.write(
+            {"incoming_unknown_action": "lead", "owner_id": self.env.ref("base.user_admin").id}
+        )
+        address = f"luca.verdi@{CLIENT_DOMAIN}"
+        raw = self.corpus.message(sender=("Luca Verdi", address), subject=subject, lang="it")
+        message = self.env["mailbox.message.store"].store_batch(
+            self.mailbox, self.inbox, [({"imap_uid": 7, "uidvalidity": 1}, raw, None)]
+        )
+        self.env["mailbox.crm.linker"].link_safely(message)
+        lead = message.link_ids.lead_id
+        self.assertEqual(lead.name, subject)
+        self.assertEqual(lead.user_id, self.env.ref("base.user_admin"))
+        return lead
+
 
 @tagged("post_install", "-at_install")
 class TestSalesmanTours(MailCrmLinkTourCase):
@@ -275,6 +378,41 @@ class TestSalesmanTours(MailCrmLinkTourCase):
         )
         self.assertEqual(self.env["crm.lead"].search_count([]), leads_before)
         self.assertIn(self.deal, self.message.link_ids.lead_id)
+
+    def test_file_downloaded_from_the_files_list(self):
+        """The deal's Files list: the full name, the size with its unit, and Download gives
+        the salesman the file's bytes (the tour fetches the address the web client
+        downloads from, with his session)."""
+        content = b"%PDF-1.4 listino " * 300
+        name = "Listino prezzi 2026 - versione definitiva.pdf"
+        raw = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN).message(
+            sender=("Giulia Rossi", self.giulia.email),
+            subject="Listino",
+            attachments=[(name, content, "application/pdf")],
+            msgid=f"<listino-2026@{CLIENT_DOMAIN}>",  # not the class's first mail again
+        )
+        self.other_deal.active = False  # one open deal: the mail goes on it
+        message = self.env["mailbox.message.store"].store_batch(
+            self.mailbox, self.inbox, [({"imap_uid": 2, "uidvalidity": 1}, raw, None)]
+        )
+        self.env["mailbox.crm.linker"].link_safely(message)
+        self.other_deal.active = True
+        self.assertIn(self.deal, message.link_ids.lead_id)
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{self.deal.id}",
+            "mail_crm_link_file_download",
+            login="sara_tours",
+        )
+        # and the same address, outside the browser, for the same user
+        file = (
+            self.env["mailbox.message.file"]
+            .with_user(self.salesman)
+            .search([("name", "=", name), ("lead_id", "=", self.deal.id)])
+        )
+        self.authenticate("sara_tours", "sara_tours")
+        response = self.url_open(file.action_download()["url"])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.content, content)
 
     def test_template_on_a_deal(self):
         self.start_tour(
