@@ -2,7 +2,7 @@
     "name": "Mail CRM Link",
     "summary": "Connect company mailboxes (IMAP/POP3) to the CRM: every client email, "
     "incoming and outgoing, lands on its contacts, companies, leads and deals",
-    "version": "18.0.1.0.0",
+    "version": "1.1.0",
     "category": "Sales/CRM",
     "website": "https://github.com/mail-crm-link/mail_crm_link",
     "author": "mail_crm_link developers",
@@ -35,5 +35,6 @@
             "mail_crm_link/static/tests/tours/*.js",
         ],
     },
+    "post_init_hook": "post_init_hook",
     "installable": True,
 }

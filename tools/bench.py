@@ -35,7 +35,7 @@ from corpus import Corpus  # pure modules of the test bench
 from dovecot import DovecotServer
 from smtp_sink import SmtpSink
 
-DB = os.environ.get("MCL_BENCH_DB", "mcl_bench")
+DB = os.environ.get("MCL_BENCH_DB") or f"mcl_bench{devenv.SERIES_TAG}"
 PASSWORD = "bench"
 PUSH_MAX_WAIT = 10  # seconds: a pushed mail stored later than this fails `make bench`
 PUSH_TARGET_P99 = 2  # seconds
@@ -113,14 +113,14 @@ def percentiles(latencies):
 
 
 class Listener:
-    """The real ``odoo-bin mailbox-listen`` command, as production runs it, with its log."""
+    """The real ``odoo-bin mailbox_listen`` command, as production runs it, with its log."""
 
     def __init__(self, config, name, *args):
         addons = ",".join(devenv.odoo_addons_paths())  # first: Odoo finds addon commands so
         self.log_path = os.path.join(devenv.CACHE, f"bench-{name}.log")
         with open(self.log_path, "w", encoding="utf-8") as log_file:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "odoo", f"--addons-path={addons}", "mailbox-listen"]
+                [sys.executable, "-m", "odoo", f"--addons-path={addons}", "mailbox_listen"]
                 + ["-c", config, "-d", DB, "--log-level=info", *args],
                 stdout=subprocess.DEVNULL,
                 stderr=log_file,
@@ -137,10 +137,10 @@ class Listener:
         start = time.monotonic()
         while len(self.idling()) < count:
             if self.proc.poll() is not None:
-                raise SystemExit(f"mailbox-listen exited; see {self.log_path}")
+                raise SystemExit(f"mailbox_listen exited; see {self.log_path}")
             if time.monotonic() - start > timeout:
                 raise SystemExit(
-                    f"mailbox-listen: {len(self.idling())}/{count} mailboxes idling after "
+                    f"mailbox_listen: {len(self.idling())}/{count} mailboxes idling after "
                     f"{timeout}s; see {self.log_path}"
                 )
             time.sleep(0.2)
@@ -243,7 +243,7 @@ def measure_push(dovecot, conn, targets, count, seed, mean_interval):
 
 
 def push_latency(config, dovecot, count):
-    """APPEND → stored and linked, with the mailbox-listen command running (IMAP IDLE)."""
+    """APPEND → stored and linked, with the mailbox_listen command running (IMAP IDLE)."""
     import psycopg2
 
     login = dovecot.add_user("push@mycompany.example", PASSWORD)

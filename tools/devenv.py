@@ -5,7 +5,11 @@
     python3 tools/devenv.py demo                   # Dovecot + demo database + one sync + serve
     python3 tools/devenv.py check-requirements FILE
 
-Run through `make test` / `make demo`, which call tools/setup.sh first.
+Run through `make test` / `make demo`, which call tools/setup.sh first. The Odoo series is the
+one this Python imports (18: python3, 19: its virtual environment, see ODOO_SERIES in the
+Makefile); the databases, config files and data folder of 19 carry a "19" so that both series
+can live side by side: mcl_test / mcl_test19, .cache/test.conf / .cache/test-19.conf
+(MCL_TEST_DB / MCL_TEST_DB19 choose other database names).
 """
 
 import argparse
@@ -19,11 +23,35 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, ".cache")
 ADDON = "mail_crm_link"
+
+
+def odoo_series():
+    """The major version of the Odoo this Python imports (ODOO_SERIES when it imports none)."""
+    try:
+        import odoo.release
+
+        return int(odoo.release.version_info[0])
+    except ImportError:
+        return int(float(os.environ.get("ODOO_SERIES") or 18))
+
+
+SERIES = odoo_series()
+SERIES_TAG = "" if SERIES == 18 else str(SERIES)  # 18 keeps the names it always had
+# MCL_TEST_DB19 names the 19 database when MCL_TEST_DB names the 18 one (one CI run, both)
+TEST_DB = (
+    os.environ.get(f"MCL_TEST_DB{SERIES_TAG}")
+    or os.environ.get("MCL_TEST_DB")
+    or f"mcl_test{SERIES_TAG}"
+)
+DEMO_DB = (
+    os.environ.get(f"MCL_DEMO_DB{SERIES_TAG}")
+    or os.environ.get("MCL_DEMO_DB")
+    or f"mcl_demo{SERIES_TAG}"
+)
+DATA_DIR = os.path.join(CACHE, "filestore" + (SERIES_TAG and f"-{SERIES_TAG}"))
 # installed beside it in the test database: Odoo's OAuth mailboxes, which the XOAUTH2 tests
 # use (google_gmail is auto-installed with mail; microsoft_outlook is not)
 TEST_ALSO = "microsoft_outlook"
-TEST_DB = os.environ.get("MCL_TEST_DB", "mcl_test")
-DEMO_DB = os.environ.get("MCL_DEMO_DB", "mcl_demo")
 DEMO_LOGIN = "sales@mycompany.example"
 DEMO_PASSWORD = "demo-mailbox"
 DEMO_PORTS = {"imap": 10143, "imaps": 10993, "pop3": 10110, "pop3s": 10995}
@@ -37,7 +65,11 @@ def log(message):
 # -- requirements ------------------------------------------------------------------------------
 def check_requirements(path):
     """0 when every requirement of ``path`` is installed at an accepted version."""
-    from packaging.requirements import Requirement
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:  # a fresh virtual environment: nothing of the list is there yet
+        log("missing: packaging")
+        return 1
 
     missing = []
     with open(path, encoding="utf-8") as handle:
@@ -60,9 +92,9 @@ def check_requirements(path):
 
 # -- Odoo configuration ------------------------------------------------------------------------
 def odoo_addons_paths():
-    import odoo
+    import odoo.release  # odoo itself is a namespace package (no __file__) since 19
 
-    source_root = os.path.dirname(os.path.dirname(odoo.__file__))
+    source_root = os.path.dirname(os.path.dirname(os.path.abspath(odoo.release.__file__)))
     paths = [ROOT]
     core = os.path.join(source_root, "addons")
     if os.path.isfile(os.path.join(core, "crm", "__manifest__.py")):
@@ -72,16 +104,16 @@ def odoo_addons_paths():
 
 def write_config(name, db, http_port=8069, extra=None):
     os.makedirs(CACHE, exist_ok=True)
-    path = os.path.join(CACHE, f"{name}.conf")
+    path = os.path.join(CACHE, name + (SERIES_TAG and f"-{SERIES_TAG}") + ".conf")
     values = {
         "addons_path": ",".join(odoo_addons_paths()),
-        "data_dir": os.path.join(CACHE, "filestore"),
+        "data_dir": DATA_DIR,
         "db_name": db,
         "dbfilter": f"^{db}$",
         "http_interface": "127.0.0.1",
         "http_port": http_port,
         "list_db": "False",
-        "without_demo": "all",
+        "without_demo": "all" if SERIES == 18 else "True",  # 19 reads a boolean
         "max_cron_threads": 1,
     }
     for env, key in (
@@ -124,7 +156,7 @@ def db_has_module(db):
 def create_db(config, db, also=""):
     log(f"creating database {db} with {ADDON} installed")
     subprocess.run(["dropdb", "--if-exists", "--force", db], check=True)
-    shutil.rmtree(os.path.join(CACHE, "filestore", "filestore", db), ignore_errors=True)
+    shutil.rmtree(os.path.join(DATA_DIR, "filestore", db), ignore_errors=True)
     start = time.monotonic()
     modules = ",".join(filter(None, [ADDON, also]))
     odoo_bin(config, "-d", db, "-i", modules, "--stop-after-init", "--log-level=warn")
@@ -133,7 +165,7 @@ def create_db(config, db, also=""):
 
 def copy_filestore(source_db, target_db):
     """The filestore of a database copy: hard links (Odoo never rewrites a stored file)."""
-    root = os.path.join(CACHE, "filestore", "filestore")
+    root = os.path.join(DATA_DIR, "filestore")
     target = os.path.join(root, target_db)
     shutil.rmtree(target, ignore_errors=True)
     if os.path.isdir(os.path.join(root, source_db)):
@@ -189,8 +221,8 @@ def cmd_demo(serve=True):
     from dovecot import DovecotServer, free_port
     from smtp_sink import SmtpSink
 
-    # Dovecot: state kept in .cache/demo-dovecot so a second run reuses the mailbox
-    root = os.path.join(CACHE, "demo-dovecot")
+    # Dovecot: state kept in .cache/demo-dovecot(-19) so a second run reuses the mailbox
+    root = os.path.join(CACHE, "demo-dovecot" + (SERIES_TAG and f"-{SERIES_TAG}"))
     os.makedirs(root, exist_ok=True)
     ports = {}
     for key, port in DEMO_PORTS.items():
@@ -329,8 +361,6 @@ def main():
     args = parser.parse_args()
     if args.command == "check-requirements":
         return check_requirements(args.file)
-    if args.command == "test":
-        return cmd_test(args.pytest_args)
     return cmd_demo(serve=not args.no_serve)
 
 

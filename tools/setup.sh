@@ -1,15 +1,33 @@
 #!/usr/bin/env bash
 # Install what `make demo` and `make test` need, and start PostgreSQL when no server answers.
 # Idempotent: a second run only checks. Settings (environment):
-#   PYTHON        the Python to use (default python3)
-#   ODOO_SOURCE   a local Odoo 18.0 source tree or archive (.tar.gz/.zip) used when `import odoo`
-#                 fails; without it, Odoo 18.0 is cloned from upstream into ODOO_HOME
-#   ODOO_HOME     where Odoo is unpacked or cloned (default ~/.cache/mail_crm_link/odoo-18.0)
+#   ODOO_SERIES   18 (default) or 19: the Odoo series to install and test against
+#   PYTHON        the Python to use; default python3 for 18, for 19 the virtual environment
+#                 ODOO_VENV (created with `python3 -m venv`), so that 18 and 19 share no packages
+#   ODOO_VENV     the virtual environment of Odoo 19 (default ~/.cache/mail_crm_link/venv-19)
+#   ODOO18_SOURCE / ODOO19_SOURCE (or ODOO_SOURCE for the series selected)
+#                 a local Odoo source tree or archive (.tar.gz/.zip) of that series, used when
+#                 `import odoo` fails; without it, the series' branch is cloned from upstream
+#                 into ODOO_HOME
+#   ODOO_HOME     where Odoo is unpacked or cloned (default ~/.cache/mail_crm_link/odoo-<series>)
 #   PGHOST PGPORT PGUSER   an existing PostgreSQL server to use
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-ODOO_HOME=${ODOO_HOME:-$HOME/.cache/mail_crm_link/odoo-18.0}
+case "${ODOO_SERIES:-18}" in
+  18 | 18.0) SERIES=18.0 ;;
+  19 | 19.0) SERIES=19.0 ;;
+  *) printf '[setup] ODOO_SERIES=%s: 18 or 19\n' "$ODOO_SERIES" >&2; exit 2 ;;
+esac
+CACHE_HOME=$HOME/.cache/mail_crm_link
+if [ "$SERIES" = 18.0 ]; then
+  PYTHON=${PYTHON:-python3}
+  ODOO_SOURCE=${ODOO18_SOURCE:-${ODOO_SOURCE:-}}
+else
+  ODOO_VENV=${ODOO_VENV:-$CACHE_HOME/venv-19}
+  PYTHON=${PYTHON:-$ODOO_VENV/bin/python}
+  ODOO_SOURCE=${ODOO19_SOURCE:-${ODOO_SOURCE:-}}
+fi
+ODOO_HOME=${ODOO_HOME:-$CACHE_HOME/odoo-$SERIES}
 ODOO_UPSTREAM=${ODOO_UPSTREAM:-https://github.com/odoo/odoo.git}
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -86,7 +104,14 @@ unpack_imap_server courier \
    usr/lib/courier/courier-authlib/authdaemond usr/lib/courier/courier-authlib/makedatprog" \
   courier-imap courier-base courier-authdaemon courier-authlib courier-authlib-userdb gamin
 
-# -- Odoo 18.0 --------------------------------------------------------------------------------
+# -- Odoo (the series chosen) ------------------------------------------------------------------
+if [ "$SERIES" != 18.0 ] && [ "$PYTHON" = "$ODOO_VENV/bin/python" ] && [ ! -x "$PYTHON" ]; then
+  # Odoo 19 and its pinned requirements live in their own environment, apart from 18's
+  say "creating the virtual environment $ODOO_VENV for Odoo $SERIES"
+  mkdir -p "$(dirname "$ODOO_VENV")"
+  python3 -m venv "$ODOO_VENV"
+fi
+is_odoo_tree() { [ -e "$1/odoo/release.py" ] && { [ -e "$1/odoo-bin" ] || [ -e "$1/setup.py" ]; }; }
 odoo_version() { "$PYTHON" -c "import odoo.release as r; print(r.serie)" 2>/dev/null || true; }
 if [ -z "$(odoo_version)" ]; then
   if [ -n "${ODOO_SOURCE:-}" ]; then
@@ -100,30 +125,33 @@ if [ -z "$(odoo_version)" ]; then
         *) tmp=$(mktemp -d) && tar -xf "$ODOO_SOURCE" -C "$tmp" ;;
       esac
       # the archive may hold the tree directly or inside one top folder
-      top=$(find "$tmp" -maxdepth 2 -name odoo-bin -printf '%h\n' | head -1)
-      cp -a "$top"/. "$ODOO_HOME"/ && rm -rf "$tmp"
+      top=$(find "$tmp" -maxdepth 3 -path '*/odoo/release.py' -printf '%h\n' | head -1)
+      cp -a "${top%/odoo}"/. "$ODOO_HOME"/ && rm -rf "$tmp"
       src=$ODOO_HOME
     fi
   else
-    if [ ! -e "$ODOO_HOME/odoo-bin" ]; then
-      say "cloning Odoo 18.0 from $ODOO_UPSTREAM into $ODOO_HOME"
+    if ! is_odoo_tree "$ODOO_HOME"; then
+      say "cloning Odoo $SERIES from $ODOO_UPSTREAM into $ODOO_HOME"
       mkdir -p "$(dirname "$ODOO_HOME")"
-      git clone --depth 1 --branch 18.0 "$ODOO_UPSTREAM" "$ODOO_HOME"
+      git clone --depth 1 --branch "$SERIES" "$ODOO_UPSTREAM" "$ODOO_HOME"
     fi
     src=$ODOO_HOME
   fi
-  [ -e "$src/odoo-bin" ] || { say "no odoo-bin in $src: not an Odoo source tree"; exit 1; }
-  say "installing Odoo 18.0 from $src"
+  # a git checkout (odoo-bin, addons/) or a packaged tree (setup.py, addons in odoo/addons)
+  is_odoo_tree "$src" || { say "no odoo/release.py in $src: not an Odoo source tree"; exit 1; }
+  say "installing Odoo $SERIES from $src into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
   reqs=$(mktemp)
   if [ -e /usr/include/ldap.h ]; then cp "$src/requirements.txt" "$reqs"
   else grep -v '^python-ldap' "$src/requirements.txt" > "$reqs"; fi  # only auth_ldap needs it
   # cbor2 5.4.2 builds only with an older setuptools; the constraint reaches its build env.
   constraints=$(mktemp) && echo "setuptools<66" > "$constraints"
   PIP_CONSTRAINT=$constraints "$PYTHON" -m pip install -q -r "$reqs"
-  "$PYTHON" -m pip install -q --no-deps -e "$src"
+  # compat: a plain .pth to the tree; the default finder hook lands in the namespace package
+  # odoo.addons (19) as a bogus "addons path" entry
+  "$PYTHON" -m pip install -q --no-deps -e "$src" --config-settings editable_mode=compat
   rm -f "$reqs" "$constraints"
 fi
-[ "$(odoo_version)" = "18.0" ] || { say "Odoo $(odoo_version) found, 18.0 needed"; exit 1; }
+[ "$(odoo_version)" = "$SERIES" ] || { say "Odoo $(odoo_version) found, $SERIES needed"; exit 1; }
 
 # -- Python tools for tests and lint ----------------------------------------------------------
 if ! "$PYTHON" tools/devenv.py check-requirements requirements-dev.txt; then

@@ -1,4 +1,4 @@
-"""``odoo-bin --addons-path=PATHS mailbox-listen -c CONFIG -d DATABASE [--shard K/N]``: push
+"""``odoo-bin --addons-path=PATHS mailbox_listen -c CONFIG -d DATABASE [--shard K/N]``: push
 (IMAP IDLE).
 
 Runs beside Odoo's server (multi-process or not): one thread per mailbox with push on, each
@@ -20,11 +20,14 @@ import signal
 import threading
 import time
 
-import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.cli import Command
+from odoo.modules.registry import Registry
+from odoo.tools import config
 
-from ..mailflow import push
+# absolute: Odoo 19 loads this file on its own, as odoo.cli.mailbox_listen (see compat)
+from odoo.addons.mail_crm_link import compat  # pylint: disable=odoo-addons-relative-import
+from odoo.addons.mail_crm_link.mailflow import push  # pylint: disable=odoo-addons-relative-import
 
 _logger = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ class MailboxListener:
         self.max_mailboxes = max_mailboxes
         self.stop = threading.Event()
         self.watchers = {}  # mailbox id → (thread, its own stop event)
+        self.stopping = []  # threads told to stop, maybe still finishing a sync
         self.sync_slots = threading.BoundedSemaphore(sync_slots)
         self.read_slots = threading.BoundedSemaphore(sync_slots * 2)
         self._claims_cr = None
@@ -151,10 +155,12 @@ class MailboxListener:
         wanted = self.push_mailbox_ids()
         gone = set(self.watchers) - set(wanted)
         for mailbox_id in gone:
-            _thread, stop = self.watchers.pop(mailbox_id)
+            thread, stop = self.watchers.pop(mailbox_id)
             stop.set()
+            self.stopping.append(thread)
             _logger.info("mailbox %s: push off or moved: no longer watched", mailbox_id)
         self._release(sorted(gone))
+        self.stopping = [thread for thread in self.stopping if thread.is_alive()]
         room = (
             len(wanted)
             if self.max_mailboxes is None
@@ -187,9 +193,11 @@ class MailboxListener:
         self.stop.set()
         for _thread, stop in self.watchers.values():
             stop.set()
-        for thread, _stop in self.watchers.values():
+        for thread in [*(thread for thread, _stop in self.watchers.values()), *self.stopping]:
+            # none may outlive the listener's cursors
             thread.join(self.stop_poll + push.imap_sync.DEFAULT_TIMEOUT)
         self.watchers.clear()
+        self.stopping.clear()
         if self._claims_cr is not None and not self._claims_cr.closed:
             self._claims_cr.execute("SELECT pg_advisory_unlock_all()")
             self._claims_cr.commit()
@@ -200,9 +208,9 @@ class MailboxListener:
         while not self.stop.is_set():
             try:
                 watched = self.refresh()
-                _logger.debug("mailbox-listen: %s mailboxes watched", len(watched))
+                _logger.debug("mailbox_listen: %s mailboxes watched", len(watched))
             except Exception:
-                _logger.exception("mailbox-listen: cannot read the push mailboxes")
+                _logger.exception("mailbox_listen: cannot read the push mailboxes")
                 if not self._claims_alive():
                     self._drop_claims_connection()
             self.stop.wait(refresh_seconds)
@@ -240,10 +248,10 @@ def _shard(text):
 class MailboxListen(Command):
     """Push for CRM mailboxes: IMAP IDLE connections that import new mail within seconds"""
 
-    name = "mailbox-listen"
+    name = "mailbox_listen"  # the file's name: 19 requires it
 
     def run(self, cmdargs):
-        parser = argparse.ArgumentParser(prog="odoo-bin mailbox-listen")
+        parser = argparse.ArgumentParser(prog="odoo-bin mailbox_listen")
         parser.add_argument(
             "--refresh", type=int, default=60, help="seconds between looks for new push mailboxes"
         )
@@ -268,11 +276,11 @@ class MailboxListen(Command):
             help="mailboxes synced at once (each holds a database connection while it syncs)",
         )
         args, odoo_args = parser.parse_known_args(cmdargs)
-        odoo.tools.config.parse_config(odoo_args)
-        dbname = odoo.tools.config["db_name"]
+        config.parse_config(odoo_args, setup_logging=True)
+        dbname = compat.config_database()
         if not dbname:
             parser.error("a database is needed: -d DATABASE")
-        registry = odoo.modules.registry.Registry(dbname.split(",")[0])
+        registry = Registry(dbname)
         listener = MailboxListener(
             registry,
             shard=args.shard,
@@ -282,8 +290,11 @@ class MailboxListen(Command):
         signal.signal(signal.SIGTERM, lambda *_a: listener.stop.set())
         signal.signal(signal.SIGINT, lambda *_a: listener.stop.set())
         _logger.info(
-            "mailbox-listen: watching push mailboxes of %s%s",
+            "mailbox_listen: watching push mailboxes of %s%s",
             registry.db_name,
             f" (shard {args.shard[0]}/{args.shard[1]})" if args.shard else "",
         )
         listener.run(args.refresh)
+
+
+compat.command_alias(MailboxListen, "mailbox-listen")  # its name before 19 (18 only)

@@ -86,6 +86,6 @@ class CrmLead(models.Model):
                 link.lead_id = self
         return result
 
-    def _notify_get_recipients(self, message, msg_vals, **kwargs):
+    def _notify_get_recipients(self, message, msg_vals=False, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
         return drop_external_recipients(self.env, recipients)

@@ -5,11 +5,14 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .. import compat
 from ..mailflow import addresses, imap_sync, oauth, outbox, parse, pop_sync, rules
 from .fields_extra import SecretChar
 
 _logger = logging.getLogger(__name__)
 
+# what Odoo's own fetch cron looks at to know whether it has mailboxes to fetch
+GATEWAY_CRON_FIELDS = {"state", "server_type", "active", "crm_link_mode"}
 # What Odoo's consent controllers write on the mailbox when its owner connects it again.
 RECONNECT_FIELDS = ("google_gmail_refresh_token", "microsoft_outlook_refresh_token")
 
@@ -64,8 +67,8 @@ class FetchmailServer(models.Model):
     poll_interval = fields.Integer(string="Polling Interval (Minutes)", default=5)
     push_enabled = fields.Boolean(
         string="Push (IMAP IDLE)",
-        help="New mail is imported within seconds by the mailbox-listen command "
-        "(odoo-bin mailbox-listen -d DATABASE); polling still runs as a safety net.",
+        help="New mail is imported within seconds by the mailbox_listen command "
+        "(odoo-bin mailbox_listen -d DATABASE); polling still runs as a safety net.",
     )
     mailbox_access = fields.Selection(
         [("shared", "Shared: all internal users"), ("personal", "Personal")],
@@ -163,23 +166,15 @@ class FetchmailServer(models.Model):
     job_ids = fields.One2many("mailbox.sync.job", "mailbox_id", string="Background Jobs")
     job_progress = fields.Char(compute="_compute_job_progress", string="In the Background")
 
-    _sql_constraints = [
-        (
-            "poll_interval_min",
-            "CHECK(poll_interval >= 1)",
-            "The polling interval is at least one minute.",
-        ),
-        (
-            "connect_timeout_positive",
-            "CHECK(connect_timeout > 0)",
-            "The timeout must be at least one second.",
-        ),
-        (
-            "import_days_positive",
-            "CHECK(import_days >= 0)",
-            "The import window cannot be negative.",
-        ),
-    ]
+    _poll_interval_min = compat.Constraint(
+        "CHECK(poll_interval >= 1)", "The polling interval is at least one minute."
+    )
+    _connect_timeout_positive = compat.Constraint(
+        "CHECK(connect_timeout > 0)", "The timeout must be at least one second."
+    )
+    _import_days_positive = compat.Constraint(
+        "CHECK(import_days >= 0)", "The import window cannot be negative."
+    )
 
     # -- defaults, computes, constraints --------------------------------------------------------
     @api.model
@@ -294,7 +289,10 @@ class FetchmailServer(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             _sync_is_ssl(vals)
-        return super().create(vals_list)
+        Model = self
+        if all(vals.get("crm_link_mode", "off") != "off" for vals in vals_list):
+            Model = compat.gateway_cron_untouched(self)  # not Odoo's cron's business
+        return super(FetchmailServer, Model).create(vals_list).with_env(self.env)
 
     def write(self, vals):
         _sync_is_ssl(vals)
@@ -304,13 +302,27 @@ class FetchmailServer(models.Model):
             # the new refresh token) on a mailbox that waits for it: synced at once, not after
             # the failure backoff that grew while nobody reconnected
             reconnected = self.filtered(lambda m: m.reconnect_needed and m._mcl_is_linked())
-        result = super().write(vals)
+        if GATEWAY_CRON_FIELDS.intersection(vals):
+            result = super().write(vals)
+        else:
+            # a sync's status, say: Odoo's cron is left alone. Its update also flushed the
+            # write (a search); kept, so that a write is not lost when its caller's environment
+            # is gone before the commit (the cursor flushes through the environments alive)
+            result = super(FetchmailServer, compat.gateway_cron_untouched(self)).write(vals)
+            self.flush_recordset()
         if reconnected:
-            super(FetchmailServer, reconnected).write(
+            super(FetchmailServer, compat.gateway_cron_untouched(reconnected)).write(
                 {"next_sync_at": fields.Datetime.now(), "failure_count": 0}
             )
+            reconnected.flush_recordset()
             self.env.ref("mail_crm_link.ir_cron_mailbox_sync").sudo()._trigger()
         return result
+
+    def unlink(self):
+        records = self
+        if all(mailbox._mcl_is_linked() for mailbox in self):
+            records = compat.gateway_cron_untouched(self)
+        return super(FetchmailServer, records).unlink()
 
     def _internal_set(self):
         self.ensure_one()
@@ -414,25 +426,27 @@ class FetchmailServer(models.Model):
             },
         }
 
-    def fetch_mail(self, raise_exception=True):
-        """Odoo's "Fetch Now": native for mailboxes with linking off, ours for the others."""
+    def fetch_mail(self, *args, **kwargs):
+        """Odoo's "Fetch Now": native for mailboxes with linking off, ours for the others.
+        (Its arguments differ between 18 and 19: passed on as they come.)"""
         native = self.filtered(lambda m: not m._mcl_is_linked())
         if self - native:
             (self - native).action_sync_now()
         if native:
-            return super(FetchmailServer, native).fetch_mail(raise_exception=raise_exception)
+            return super(FetchmailServer, native).fetch_mail(*args, **kwargs)
         return True
 
     @api.model
-    def _fetch_mails(self):
+    def _fetch_mails(self, **kwargs):
         """Odoo's fetch cron keeps the native mailboxes only; ours have their own cron."""
-        return self.search(
+        native = self.search(
             [
                 ("state", "=", "done"),
                 ("server_type", "!=", "local"),
                 ("crm_link_mode", "=", "off"),
             ]
-        ).fetch_mail(raise_exception=False)
+        )
+        return compat.fetch_native(native, **kwargs)
 
     # -- the sync (see the mailbox.sync service) ------------------------------------------------
     @api.model

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from .. import compat
+
 
 class MailboxAddressClaim(models.Model):
     """The last time a transaction claimed a new address to create its record (see
@@ -13,9 +15,7 @@ class MailboxAddressClaim(models.Model):
     address = fields.Char(required=True)
     claimed_at = fields.Datetime(required=True)
 
-    _sql_constraints = [
-        ("address_uniq", "unique(address)", "An address is claimed in one row."),
-    ]
+    _address_uniq = compat.Constraint("unique(address)", "An address is claimed in one row.")
 
     @api.autovacuum
     def _gc_old_claims(self):

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from .. import compat
 from .fields_extra import BigInteger
 
 
@@ -40,9 +41,9 @@ class MailboxFolder(models.Model):
     import_total = fields.Integer(string="To Import", readonly=True, copy=False)
     import_done = fields.Integer(string="Imported", readonly=True, copy=False)
 
-    _sql_constraints = [
-        ("mailbox_name_uniq", "unique(mailbox_id, name)", "A folder is listed once per mailbox."),
-    ]
+    _mailbox_name_uniq = compat.Constraint(
+        "unique(mailbox_id, name)", "A folder is listed once per mailbox."
+    )
 
     @api.constrains("role", "sync")
     def _check_spam_not_synced(self):

@@ -6,6 +6,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import format_datetime
 
+from .. import compat
 from ..mailflow import addresses, classify, policy, threads
 from .fields_extra import BigInteger
 
@@ -188,13 +189,9 @@ class MailboxMessage(models.Model):
         "messages in error so that nothing is lost.",
     )
 
-    _sql_constraints = [
-        (
-            "mailbox_dedup_uniq",
-            "unique(mailbox_id, dedup_key)",
-            "A message is stored once per mailbox.",
-        ),
-    ]
+    _mailbox_dedup_uniq = compat.Constraint(
+        "unique(mailbox_id, dedup_key)", "A message is stored once per mailbox."
+    )
 
     def init(self):
         # the outbox looks for due mail often: a small index of what is not sent yet

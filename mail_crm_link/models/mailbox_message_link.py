@@ -3,6 +3,8 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .. import compat
+
 _logger = logging.getLogger(__name__)
 
 LINK_TYPES = [
@@ -58,15 +60,16 @@ class MailboxMessageLink(models.Model):
     subject = fields.Char(related="message_id.subject")
     direction = fields.Selection(related="message_id.direction")
 
-    _sql_constraints = [
-        (
-            "one_target",
-            "CHECK((partner_id IS NULL) != (lead_id IS NULL))",
-            "A link points to exactly one contact or one lead.",
-        ),
-        ("partner_uniq", "unique(message_id, partner_id)", "This mail is already on the contact."),
-        ("lead_uniq", "unique(message_id, lead_id)", "This mail is already on the lead."),
-    ]
+    _one_target = compat.Constraint(
+        "CHECK((partner_id IS NULL) != (lead_id IS NULL))",
+        "A link points to exactly one contact or one lead.",
+    )
+    _partner_uniq = compat.Constraint(
+        "unique(message_id, partner_id)", "This mail is already on the contact."
+    )
+    _lead_uniq = compat.Constraint(
+        "unique(message_id, lead_id)", "This mail is already on the lead."
+    )
 
     @api.depends("partner_id", "lead_id")
     def _compute_display_name(self):

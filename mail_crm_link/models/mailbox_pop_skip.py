@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .. import compat
+
 
 class MailboxPopSkip(models.Model):
     """A POP3 message left out of the initial import window: never fetched, never deleted."""
@@ -11,6 +13,4 @@ class MailboxPopSkip(models.Model):
     mailbox_id = fields.Many2one("fetchmail.server", required=True, ondelete="cascade", index=True)
     uidl = fields.Char(string="UIDL", required=True)
 
-    _sql_constraints = [
-        ("mailbox_uidl_uniq", "unique(mailbox_id, uidl)", "A message is skipped once."),
-    ]
+    _mailbox_uidl_uniq = compat.Constraint("unique(mailbox_id, uidl)", "A message is skipped once.")

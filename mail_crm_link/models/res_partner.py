@@ -50,6 +50,6 @@ class ResPartner(models.Model):
         """A company's card lists the files of all its people's mail too."""
         return ["|", ("partner_id", "=", self.id), ("client_id", "=", self.id)]
 
-    def _notify_get_recipients(self, message, msg_vals, **kwargs):
+    def _notify_get_recipients(self, message, msg_vals=False, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
         return drop_external_recipients(self.env, recipients)

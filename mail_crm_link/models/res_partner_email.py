@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from .. import compat
 from ..mailflow import addresses
 
 
@@ -19,13 +20,9 @@ class ResPartnerEmail(models.Model):
     email_normalized = fields.Char(compute="_compute_email_normalized", store=True, index=True)
     note = fields.Char(string="Used For", help="Private address, old address, assistant…")
 
-    _sql_constraints = [
-        (
-            "partner_email_uniq",
-            "unique(partner_id, email_normalized)",
-            "This address is already on the contact.",
-        ),
-    ]
+    _partner_email_uniq = compat.Constraint(
+        "unique(partner_id, email_normalized)", "This address is already on the contact."
+    )
 
     @api.depends("email")
     def _compute_email_normalized(self):

@@ -12,6 +12,7 @@ from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
 
+from .. import compat
 from ..mailflow import addresses, classify, outbox, policy
 
 
@@ -48,14 +49,17 @@ class MailboxCardPublisher(models.AbstractModel):
                 return owner.partner_id
         return author
 
-    # the chatter entry columns written for mail of the past; every other column of
-    # mail_message is left to its database default (NULL), as the ORM leaves it
+    # the chatter entry columns written for mail of the past (those of them that are columns
+    # on this series: compat.stored_columns); every other column of mail_message is left to
+    # its database default (NULL), as the ORM leaves it
     HISTORY_COLUMNS = (
         "model", "res_id", "record_name", "body", "subject", "message_type", "subtype_id",
         "email_from", "reply_to", "author_id", "message_id", "date", "mcl_message_id",
         "is_internal", "reply_to_force_new", "email_add_signature",
         "create_uid", "create_date", "write_uid", "write_date",
     )  # fmt: skip
+    # and, where Odoo has them, the columns that show who a delivered mail went to (19)
+    HISTORY_RECIPIENT_COLUMNS = tuple(compat.delivered_recipients("", ""))
 
     @api.model
     def _publish_history(self, links, authors):
@@ -70,43 +74,48 @@ class MailboxCardPublisher(models.AbstractModel):
         Entry = self.env["mail.message"]
         comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
         now, uid = self.env.cr.now(), self.env.uid
+        columns = compat.stored_columns(
+            Entry, self.HISTORY_COLUMNS + self.HISTORY_RECIPIENT_COLUMNS
+        )
         rows, files = [], []
         for link in links:
             message = link.message_id
             target = link._target()
             where = {"model": target._name, "res_id": target.id}
-            rows.append(
-                (
-                    target._name,
-                    target.id,
-                    target.display_name,
-                    message.body_html or "",  # sanitized once, when the mail was stored
-                    message.subject or None,
-                    "email",
-                    comment,
-                    message.email_from or None,
-                    message.reply_to or message.email_from or None,
-                    self._author(message, authors).id or None,
-                    message.message_id or Entry._get_message_id(where),
-                    message.date or now,
-                    message.id,
-                    False,
-                    False,
-                    True,
-                    uid,
-                    now,
-                    uid,
-                    now,
-                )
-            )
+            values = {
+                "model": target._name,
+                "res_id": target.id,
+                "record_name": target.display_name,
+                "body": message.body_html or "",  # sanitized once, when the mail was stored
+                "subject": message.subject or None,
+                "message_type": "email",
+                "subtype_id": comment,
+                "email_from": message.email_from or None,
+                "reply_to": message.reply_to or message.email_from or None,
+                "author_id": self._author(message, authors).id or None,
+                "message_id": message.message_id or Entry._get_message_id(where),
+                "date": message.date or now,
+                "mcl_message_id": message.id,
+                "is_internal": False,
+                "reply_to_force_new": False,
+                "email_add_signature": True,
+                "create_uid": uid,
+                "create_date": now,
+                "write_uid": uid,
+                "write_date": now,
+            }
+            for column, value in compat.delivered_recipients(
+                message.email_to, message.email_cc
+            ).items():
+                values[column] = value or None
+            rows.append(tuple(values[column] for column in columns))
             files.append(message.attachment_ids.ids)
         cr = self.env.cr._obj
         entry_ids = [
             row[0]
             for row in execute_values(
                 cr,
-                f"INSERT INTO mail_message ({', '.join(self.HISTORY_COLUMNS)}) VALUES %s "
-                "RETURNING id",
+                f"INSERT INTO mail_message ({', '.join(columns)}) VALUES %s RETURNING id",
                 rows,
                 page_size=1000,
                 fetch=True,
@@ -176,6 +185,7 @@ class MailboxCardPublisher(models.AbstractModel):
             attachment_ids=message.attachment_ids.ids,
             message_id=message.message_id or False,
             date=message.date,
+            **compat.delivered_recipients(message.email_to, message.email_cc),
         )
         entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
         link.mail_message_id = entry

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from .. import compat
 from ..mailflow import errors, rules
 
 _logger = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ class MailboxHealth(models.AbstractModel):
     @api.model
     def _notify_failure(self, mailbox, message):
         """Tell the owner and the administrators, in Odoo, what is wrong."""
-        admins = self.env.ref("base.group_system").sudo().users
+        admins = compat.group_users(self.env.ref("base.group_system").sudo())
         mailbox._mcl_notify_owner(
             self.env._("Mailbox %s cannot be synchronized", mailbox.name),
             self.env._(

@@ -45,6 +45,7 @@ import requests.adapters
 from odoo import SUPERUSER_ID, api, models
 from odoo.exceptions import UserError
 
+from .. import compat
 from ..mailflow import errors, oauth
 
 _logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class MailboxOAuth(models.AbstractModel):
         mailbox.ensure_one()
         provider = self.provider(mailbox)
         with self.env.registry.cursor() as cr:
-            if not self.env.registry.in_test_mode():  # (a test's cursor is already in use)
+            if not compat.is_test_cursor(cr):  # (a test's cursor is already in use)
                 # each statement sees what was committed before it: the row read after the
                 # lock is the newest, not the one of a snapshot taken before waiting
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")

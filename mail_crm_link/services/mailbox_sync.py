@@ -22,6 +22,7 @@ import psycopg2.errors
 from odoo import api, fields, models, sql_db
 from odoo.exceptions import AccessError
 
+from .. import compat
 from ..mailflow import imap_sync, oauth, pop_sync, rules
 
 _logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class MailboxSync(models.AbstractModel):
         cron = self.env.ref("mail_crm_link.ir_cron_mailbox_sync")
         for done, mailbox_id in enumerate(due):
             result = self.sync_isolated(self.env["fetchmail.server"].browse(mailbox_id), deadline)
-            self.env["ir.cron"]._notify_progress(done=done + 1, remaining=len(due) - done - 1)
+            compat.cron_progress(self.env, done=done + 1, remaining=len(due) - done - 1)
             if result.get("partial") or time.monotonic() > deadline:
                 cron._trigger()
                 return

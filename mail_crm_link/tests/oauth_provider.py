@@ -16,10 +16,12 @@ One HTTP server on 127.0.0.1 (``http.server`` in a thread) answers:
 Everything it was asked is kept (``requests``), so tests assert what the provider saw.
 """
 
+import base64
 import contextlib
 import json
 import secrets
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -199,6 +201,8 @@ class OAuthProvider:
             account.refresh_token = "rt-" + secrets.token_hex(12)
             body["refresh_token"] = account.refresh_token
             body["scope"] = form.get("scope", "")
+            if "openid" in body["scope"].split():  # asked by Odoo 19's microsoft_outlook
+                body["id_token"] = _id_token(account.opens or account.username)
         return 200, body
 
 
@@ -206,12 +210,18 @@ class ByeProxy:
     """A TCP relay in front of the test Dovecot that ends every session it carries the way
     Exchange Online does when the session's token expires (``end_sessions``): a ``* BYE``
     line, then the connection closes. Server lines are relayed whole, so the BYE never cuts
-    one."""
+    one. With ``tls`` (``(cert file, key file)``) it speaks IMAP over TLS to its clients, as
+    Exchange does (Odoo 19's google_gmail and microsoft_outlook refuse a mailbox without
+    SSL), and plain IMAP to Dovecot."""
 
     host = "127.0.0.1"
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, tls=None):
         self.target_port = target_port
+        self.tls = None
+        if tls:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(*tls)
         self.listener = None
         self.sessions = []  # (client socket, server socket, lock of the client side)
         self.lock = threading.Lock()
@@ -250,6 +260,11 @@ class ByeProxy:
                 client, _address = self.listener.accept()
             except OSError:
                 return
+            if self.tls:
+                try:
+                    client = self.tls.wrap_socket(client, server_side=True)
+                except OSError:
+                    continue
             server = socket.create_connection((self.host, self.target_port))
             lock = threading.Lock()
             with self.lock:
@@ -306,3 +321,12 @@ def get_oauth_servers():
     elif not _SERVERS[1].running:
         _SERVERS[1].start()
     return _SERVERS
+
+
+def _id_token(email):
+    """An OpenID Connect ID token naming ``email`` (unsigned: Odoo reads its claims only)."""
+
+    def part(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'email': email})}."

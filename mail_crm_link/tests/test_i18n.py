@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import code_translations
 
+from .. import compat
 from .common import CLIENT_DOMAIN, OUR_DOMAIN
 from .corpus import Corpus
 
@@ -137,7 +138,7 @@ class TestScreensInTheUsersLanguage(TransactionCase):
                 "email": f"sales.{tag}@{OUR_DOMAIN}",
                 "lang": lang,
                 "notification_type": "inbox",
-                "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+                compat.USER_GROUPS: [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
             }
         )
         mailbox = self.env["fetchmail.server"].create(

@@ -12,6 +12,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.mail_crm_link import compat
 from odoo.addons.mail_crm_link.mailflow import policy, threads
 from odoo.addons.mail_crm_link.services.record_factory import ADDRESS_LOCK_NAMESPACE
 
@@ -934,6 +935,7 @@ class TestHistoryImport(MailCrmLinkCommon):
                     "date": message.date,
                     "attachment_ids": [(6, 0, message.attachment_ids.ids)],
                     "mcl_message_id": message.id,
+                    **compat.delivered_recipients(message.email_to, message.email_cc),
                 }
             )
         )

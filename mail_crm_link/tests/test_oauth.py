@@ -14,6 +14,7 @@ commit is removed at the end.
 
 import imaplib
 import logging
+import os
 import subprocess
 import threading
 import time
@@ -458,11 +459,10 @@ class TestOAuthMailboxes(TransactionCase):
         - AccessTokenExpired", said here by a relay in front of Dovecot, which from then on
         refuses that token): the listener logs in again at once, without backing off, with a
         fresh token, and imports what comes next."""
-        proxy = ByeProxy(self.dovecot.port_imap).start()
+        tls = (self.dovecot.cert_path, os.path.join(self.dovecot.root, "tls", "key.pem"))
+        proxy = ByeProxy(self.dovecot.port_imap, tls=tls).start()
         self.addCleanup(proxy.stop)
-        mailbox_id, login = self.oauth_mailbox(
-            "gmail", push_enabled=True, port=proxy.port, connection_security="none"
-        )
+        mailbox_id, login = self.oauth_mailbox("gmail", push_enabled=True, port=proxy.port)
         (token,) = self.committed(mailbox_id, "google_gmail_access_token")
         listener = self.start_listener()
         self.assertEqual(listener.refresh(), {mailbox_id})

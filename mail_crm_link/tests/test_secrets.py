@@ -15,6 +15,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import SQL, config
 
+from odoo.addons.mail_crm_link import compat
 from odoo.addons.mail_crm_link.mailflow import secrets
 from odoo.addons.mail_crm_link.models.fields_extra import CONFIG_KEY, SecretChar
 
@@ -134,7 +135,7 @@ class TestSecretsAtRest(MailCrmLinkCommon):
         mailbox = self.make_mailbox(login, crm_link_mode="off")
         self.assertTrue(self.column(mailbox).startswith(secrets.PREFIX))
         self.env.invalidate_all()
-        connection = mailbox.connect()  # Odoo's fetchmail.server.connect: LOGIN user password
+        connection = compat.fetchmail_connect(mailbox)  # Odoo's own LOGIN user password
         connection.logout()
 
     def test_a_new_password_is_encrypted_again(self):

@@ -26,7 +26,10 @@ class SendingCase(MailCrmLinkCommon):
             .with_context(default_res_model=record._name, default_res_id=record.id)
         )
         vals = Compose.default_get(list(Compose._fields))
-        vals.update({"subject": "Offer", "body": "<p>Hello</p>", **values})
+        # this test's mailbox, not the default one (the first of any mailbox in the database)
+        vals.update(
+            {"mailbox_id": self.mailbox.id, "subject": "Offer", "body": "<p>Hello</p>", **values}
+        )
         return Compose.create(vals)
 
     def send(self, composer):

@@ -343,11 +343,9 @@ class TestConnectionErrors(MailCrmLinkCommon):
 
     def test_password_is_for_administrators_only(self):
         mailbox = self.make_mailbox(self.make_mail_user())
-        self.assertFalse(
-            self.env["fetchmail.server"]
-            ._fields["password"]
-            .is_accessible(self.env(user=self.user_sales_manager))
-        )
+        self.assertTrue(mailbox.with_user(self.user_sales_manager).name)  # the mailbox: yes
+        with self.assertRaises(AccessError):  # its password: no
+            mailbox.with_user(self.user_sales_manager).read(["password"])
         self.assertTrue(mailbox.with_user(self.user_admin).password)
 
     def test_personal_mailbox_visible_to_owner_and_members_only(self):

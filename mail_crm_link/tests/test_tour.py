@@ -1,8 +1,6 @@
-import contextlib
-
-from odoo import modules
 from odoo.tests import tagged
 
+from .. import compat
 from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkTourCase, use_savepoints_for_commits
 from .corpus import Corpus
 from .dovecot import get_server
@@ -126,10 +124,7 @@ class TestCardTours(MailCrmLinkTourCase):
         self.assertIn(self.deal, reply.link_ids.lead_id)  # on the card at once
         # the outbox, as its post-commit hook or its cron runs it
         use_savepoints_for_commits(self)
-        with contextlib.ExitStack() as stack:
-            saved = modules.module.current_test
-            modules.module.current_test = None  # let Odoo really talk SMTP to the listener
-            stack.callback(setattr, modules.module, "current_test", saved)
+        with compat.real_smtp(self.env):  # Odoo talks SMTP to the listener
             self.env["mailbox.outbox"].send()
         self.assertEqual(reply.send_state, "sent")
         self.assertEqual(len(sink.messages), 1)
@@ -178,7 +173,7 @@ class TestCardTours(MailCrmLinkTourCase):
                 "login": "sara.timeline",
                 "password": "sara.timeline",
                 "email": f"sara@{OUR_DOMAIN}",
-                "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+                compat.USER_GROUPS: [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
             }
         )
         self.deal.user_id = salesman
@@ -206,7 +201,7 @@ class TestCardTours(MailCrmLinkTourCase):
                 "password": "sara.day",
                 "email": f"sara@{OUR_DOMAIN}",
                 "notification_type": "inbox",
-                "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+                compat.USER_GROUPS: [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
             }
         )
         self.client_mail_day(salesman, "sara.day")
@@ -254,7 +249,7 @@ class TestCardTours(MailCrmLinkTourCase):
                 "password": "olena.uk",
                 "email": f"olena@{OUR_DOMAIN}",
                 "lang": "uk_UA",
-                "groups_id": [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
+                compat.USER_GROUPS: [(6, 0, [self.env.ref("sales_team.group_sale_salesman").id])],
             }
         )
         self.deal.user_id = salesman
@@ -313,7 +308,7 @@ class TestSalesmanTours(MailCrmLinkTourCase):
                 "login": "sara_tours",
                 "password": "sara_tours",
                 "email": f"sara@{OUR_DOMAIN}",
-                "groups_id": [(6, 0, [env.ref("sales_team.group_sale_salesman").id])],
+                compat.USER_GROUPS: [(6, 0, [env.ref("sales_team.group_sale_salesman").id])],
             }
         )
         cls.mailbox = env["fetchmail.server"].create(

@@ -7,6 +7,7 @@ from lxml import etree
 from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
 
+from .. import compat
 from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkTourCase
 from .corpus import Corpus
 from .test_linking import LinkingCase
@@ -214,7 +215,7 @@ class TestFilesDownload(MailCrmLinkTourCase):
                 "login": "sara_files",
                 "password": "sara_files",
                 "email": f"sara@{OUR_DOMAIN}",
-                "groups_id": [(6, 0, [env.ref("sales_team.group_sale_salesman").id])],
+                compat.USER_GROUPS: [(6, 0, [env.ref("sales_team.group_sale_salesman").id])],
             }
         )
         mailbox = env["fetchmail.server"].create(
@@ -277,7 +278,7 @@ class TestFilesDownload(MailCrmLinkTourCase):
                 "name": "No CRM",
                 "login": "nocrm_files",
                 "password": "nocrm_files",
-                "groups_id": [(6, 0, [env.ref("base.group_user").id])],
+                compat.USER_GROUPS: [(6, 0, [env.ref("base.group_user").id])],
             }
         )
         self.authenticate(other.login, "nocrm_files")

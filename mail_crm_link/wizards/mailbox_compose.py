@@ -7,6 +7,7 @@ from odoo import Command, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import format_datetime
 
+from .. import compat
 from ..mailflow import addresses, policy, threads, tracking
 from ..services.outbox import OutgoingMail
 
@@ -305,7 +306,8 @@ class MailboxCompose(models.TransientModel):
             body = Markup(body) + Markup(
                 '<img src="%s" width="1" height="1" alt="" style="display:none"/>'
             ) % tracking.pixel_url(self.get_base_url(), open_token, secret)
-        message = self.env["ir.mail_server"].build_email(
+        message = compat.build_email(
+            self.env["ir.mail_server"],
             email_from=tools.formataddr((self.env.user.name, sender)),
             email_to=[_named(n, a) for n, a in to_pairs],
             email_cc=[_named(n, a) for n, a in cc_pairs],

@@ -458,7 +458,9 @@ class MailboxConnect(models.TransientModel):
         names = [
             name
             for name, field in self.env["mailbox.crm.policy"]._fields.items()
-            if field.store and not field.automatic and name not in POLICY_FIELDS_SKIPPED
+            if field.store
+            and name not in models.MAGIC_COLUMNS
+            and name not in POLICY_FIELDS_SKIPPED
         ] + list(TEMPLATE_FIELDS)
         values = template._convert_to_write({name: template[name] for name in names})
         if values.get("crm_link_mode") == "off":

@@ -141,9 +141,27 @@ tours.add("mail_crm_link_template_on_deal", {
             run: "edit Seguito dell'offerta",
         },
         {
-            trigger: ".o_field_widget[name='mcl_model'] select",
+            // a <select> on Odoo 18, a SelectMenu (an <input>) on 19
+            trigger: ".o_field_widget[name='mcl_model'] :is(select, input)",
             content: "Applies to leads and deals (no access error)",
-            run: 'select "crm.lead"',
+            async run(helpers) {
+                if (this.anchor.tagName === "SELECT") {
+                    await helpers.select('"crm.lead"');
+                } else {
+                    await helpers.click();
+                }
+            },
+        },
+        {
+            trigger:
+                ".o_field_widget[name='mcl_model']:has(select), " +
+                ".o_select_menu_item:contains('Leads and Deals')",
+            content: "On 19: the choice in the menu",
+            async run(helpers) {
+                if (this.anchor.classList.contains("o_select_menu_item")) {
+                    await helpers.click();
+                }
+            },
         },
         {
             trigger: ".o_field_widget[name='subject'] input",

@@ -1,5 +1,19 @@
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+// stepUtils moved between Odoo 18 (@web_tour/tour_service/tour_utils) and 19
+// (@web_tour/tour_utils): its one step used here is written out instead.
+const openAppsMenu = () => ({
+    trigger: ".o_navbar_apps_menu button:enabled",
+    content: "Open the apps menu",
+    run: "click",
+});
+
+// A selection field is a <select> on Odoo 18 and a SelectMenu (an <input> showing the
+// chosen label) on 19: the label shown, on both.
+const shownChoice = (element) =>
+    element.tagName === "SELECT"
+        ? element.selectedOptions[0]?.textContent.trim()
+        : element.value.trim();
 
 // The test sets window.mclConnectTour = {email, server, port, password} (the private Dovecot)
 const given = (key) => window.mclConnectTour[key];
@@ -7,7 +21,7 @@ const given = (key) => window.mclConnectTour[key];
 registry.category("web_tour.tours").add("mail_crm_link_connect_mailbox", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        openAppsMenu(),
         {
             trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
             content: "Open the CRM app",
@@ -31,11 +45,12 @@ registry.category("web_tour.tours").add("mail_crm_link_connect_mailbox", {
             },
         },
         {
-            trigger: ".modal .o_field_widget[name='provider'] select",
+            trigger: ".modal .o_field_widget[name='provider'] :is(select, input)",
             content: "A company address: no known provider",
             run() {
-                if (this.anchor.value !== '"other"') {
-                    throw new Error(`unexpected provider ${this.anchor.value}`);
+                const shown = shownChoice(this.anchor);
+                if (shown !== "Other mail server") {
+                    throw new Error(`unexpected provider ${shown}`);
                 }
             },
         },
@@ -52,8 +67,26 @@ registry.category("web_tour.tours").add("mail_crm_link_connect_mailbox", {
             },
         },
         {
-            trigger: ".modal .o_field_widget[name='connection_security'] select",
-            run: "selectByLabel None (plain text)",
+            trigger: ".modal .o_field_widget[name='connection_security'] :is(select, input)",
+            content: "No TLS (the test's Dovecot port): chosen on 18, the menu opened on 19",
+            async run(helpers) {
+                if (this.anchor.tagName === "SELECT") {
+                    await helpers.selectByLabel("None (plain text)");
+                } else {
+                    await helpers.click();
+                }
+            },
+        },
+        {
+            trigger:
+                ".modal .o_field_widget[name='connection_security']:has(select), " +
+                ".o_select_menu_item:contains('None (plain text)')",
+            content: "On 19: the choice in the menu",
+            async run(helpers) {
+                if (this.anchor.classList.contains("o_select_menu_item")) {
+                    await helpers.click();
+                }
+            },
         },
         {
             trigger: ".modal .o_field_widget[name='password'] input",
@@ -103,7 +136,7 @@ registry.category("web_tour.tours").add("mail_crm_link_connect_mailbox", {
 registry.category("web_tour.tours").add("mail_crm_link_my_mailbox_disconnect", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        openAppsMenu(),
         {
             trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
             run: "click",

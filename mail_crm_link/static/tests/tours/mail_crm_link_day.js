@@ -164,6 +164,12 @@ tours.add("mail_crm_link_file_download", {
                         window.location = value;
                     },
                 });
+                // Odoo 19 opens a download in a new tab (browser.open) instead
+                window.mclOpen = browser.open;
+                browser.open = (url) => {
+                    window.mclDownloads.push(String(url));
+                    return { closed: false };
+                };
                 this.anchor.click();
             },
         },
@@ -174,6 +180,7 @@ tours.add("mail_crm_link_file_download", {
                 for (let i = 0; i < 100 && !window.mclDownloads.length; i++) {
                     await new Promise((resolve) => setTimeout(resolve, 100));
                 }
+                browser.open = window.mclOpen;
                 Object.defineProperty(browser, "location", {
                     configurable: true,
                     get: () => window.location,

@@ -1,10 +1,16 @@
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+// stepUtils moved between Odoo 18 (@web_tour/tour_service/tour_utils) and 19
+// (@web_tour/tour_utils): its one step used here is written out instead.
 
 registry.category("web_tour.tours").add("mail_crm_link_open_mailboxes", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        {
+            trigger: ".o_navbar_apps_menu button:enabled",
+            content: "Open the apps menu",
+            run: "click",
+        },
         {
             trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
             content: "Open the CRM app",
