@@ -98,7 +98,7 @@ class MailboxMessage(models.Model):
         help="Shown only to the mailbox's owner and sales managers, on the mailbox and on "
         "the linked records.",
     )
-    link_count = fields.Integer(compute="_compute_link_count", string="Links")
+    link_count = fields.Integer(compute="_compute_link_tags", string="Links")
     # the list shows who wrote to whom by name and what the mail is on, as the reader may see
     from_display = fields.Char(string="Sender", compute="_compute_correspondents")
     to_display = fields.Char(string="Recipients", compute="_compute_correspondents")
@@ -217,23 +217,15 @@ class MailboxMessage(models.Model):
 
     @api.depends_context("uid")
     @api.depends("link_ids")
-    def _compute_link_count(self):
-        links = self._mcl_visible_links() if self.ids else self.env["mailbox.message.link"]
-        counts = {}
-        for link in links:
-            counts[link.message_id.id] = counts.get(link.message_id.id, 0) + 1
-        for message in self:
-            message.link_count = counts.get(message.id, 0)
-
-    @api.depends_context("uid")
-    @api.depends("link_ids")
     def _compute_link_tags(self):
+        """The links the user may see, counted and told by kind (one read for all)."""
         links = self._mcl_visible_links() if self.ids else self.env["mailbox.message.link"]
         by_message = {}
         for link in links:
             by_message.setdefault(link.message_id.id, []).append(link)
         for message in self:
             mine = by_message.get(message.id, [])
+            message.link_count = len(mine)
             partners = self.env["res.partner"].union(*(link.partner_id for link in mine))
             leads = self.env["crm.lead"].union(*(link.lead_id for link in mine))
             message.link_contact_ids = partners.filtered(lambda p: not p.is_company)
