@@ -39,7 +39,13 @@ CHARSET_ALIASES = {
     "macintosh": "mac_roman",
     "x-mac-ce": "mac_latin2",
     "unknown-8bit": "utf-8",  # the email library's name for raw 8-bit header bytes
+    # Thai and logical-order Hebrew, which Python knows under other names (Odoo's process adds
+    # the same aliases to ``codecs``; the parse helper has no Odoo, and reads them the same)
+    "874": "cp874",
+    "windows-874": "cp874",
+    "windows_874": "cp874",
 }
+_HEBREW_LOGICAL = re.compile(r"iso[-_]?8859[-_]8[-_]?[ei]$")  # iso-8859-8-i, -e: iso-8859-8
 # When the declared charset fails: UTF-8 (what most 8-bit mail is), then Windows-1252, then
 # Latin-1, which reads any byte.
 FALLBACKS = ("utf-8", "cp1252", "latin-1")
@@ -55,6 +61,8 @@ def codec(charset):
     """The Python codec for a charset label, or None when there is no text codec of that name."""
     label = (charset or "").strip().strip("\"'").lower()
     label = CHARSET_ALIASES.get(label, label)
+    if _HEBREW_LOGICAL.match(label):
+        label = "iso8859-8"
     if not label:
         return None
     try:

@@ -152,6 +152,16 @@ class TestEncodedWords(unittest.TestCase):
         )
         self.assertEqual(text.decode_words("=?utf-8?q?a?= =?utf-8?q?b?=")[0], "ab")
 
+    def test_charsets_python_names_otherwise(self):
+        """Logical-order Hebrew and Thai are read by our own aliases, not by the ones Odoo's
+        process adds to ``codecs`` (the parse helper has no Odoo, and must read the same)."""
+        for label in ("ISO-8859-8-I", "iso-8859-8-e", "iso_8859-8-i", "ISO8859-8I"):
+            self.assertEqual(text.codec(label), "iso8859-8", label)
+        self.assertEqual(text.codec("windows-874"), "cp874")
+        self.assertEqual(text.codec("874"), "cp874")
+        hebrew = "=?iso-8859-8-i?b?" + base64.b64encode("שלום".encode("iso8859-8")).decode() + "?="
+        self.assertEqual(text.decode_words(hebrew), ("שלום", True))
+
     def test_malformed_words_are_kept(self):
         self.assertEqual(text.decode_words("=?x-unknown?q?abc?=")[1], False)
         self.assertEqual(text.decode_words("plain =?utf-8?Q?")[0], "plain =?utf-8?Q?")
