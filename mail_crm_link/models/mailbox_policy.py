@@ -150,8 +150,11 @@ class MailboxCrmPolicy(models.AbstractModel):
         glob = self.env["ir.config_parameter"].sudo().get_param("mail_crm_link.never_log", "")
         return addresses.parse_internal(self.never_log) | addresses.parse_internal(glob)
 
-    def _mcl_kind(self, headers, direction, sender, recipients, folder_role, internal=None):
-        """What a mail is, for this mailbox's settings (see ``classify.kind``)."""
+    def _mcl_kind(
+        self, headers, direction, sender, recipients, folder_role, internal=None, never_log=None
+    ):
+        """What a mail is, for this mailbox's settings (see ``classify.kind``). ``internal``
+        and ``never_log``: the mailbox's sets, when the caller read them once for a batch."""
         self.ensure_one()
         return classify.kind(
             headers,
@@ -160,7 +163,7 @@ class MailboxCrmPolicy(models.AbstractModel):
             recipients,
             self._internal_set() if internal is None else internal,
             folder_role,
-            self._mcl_never_log_set(),
+            self._mcl_never_log_set() if never_log is None else never_log,
             self.skip_mailing_lists,
         )
 

@@ -56,10 +56,10 @@ class TestOneMailNeverStopsItsBatch(MailCrmLinkCommon):
         Store = type(self.env["mailbox.message.store"])
         real = Store._values_from_parsed
 
-        def fails_on_mail_2(self_, mailbox, folder, mail, raw, internal):
+        def fails_on_mail_2(self_, mailbox, folder, mail, raw, internal, **kwargs):
             if mail.subject == "Mail 2":
                 raise KeyError("a bug of ours")
-            return real(self_, mailbox, folder, mail, raw, internal)
+            return real(self_, mailbox, folder, mail, raw, internal, **kwargs)
 
         with (
             patch.object(Store, "_values_from_parsed", fails_on_mail_2),
