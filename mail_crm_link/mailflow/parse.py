@@ -102,6 +102,8 @@ class ParsedMail:
     error: str = ""
     # something was lost or replaced (see the module docstring): keep the raw source
     degraded: bool = False
+    # ``html`` sanitized by the parse helper (``parse_ahead``); None: the caller sanitizes
+    html_clean: str | None = None
 
 
 CLASSIFY_HEADERS = (

@@ -2,7 +2,8 @@
 
 Table of contents of a mailbox's sync (``sync``): lock (on a connection of its own) → link
 mail deferred earlier → connect → per folder: examine, plan, search, sizes, fetch in batches
-bounded by count and bytes → store (``mailbox.message.store``) → link
+bounded by count and bytes (the next batch fetched and parsed, in a helper process, while
+this one is stored) → store (``mailbox.message.store``) → link
 (``mailbox.crm.linker``) → checkpoint (commit: the batch, its links and the folder's last UID
 together) → link the deferred mails in a fresh transaction → retry mail in error → health
 (``mailbox.health``).
@@ -192,29 +193,52 @@ class MailboxSync(models.AbstractModel):
             uids = imap_sync.search_uids(conn, plan)
             if plan.reset:
                 folder.import_total = len(uids)
-            for chunk in rules.chunks(uids, batch_size):
-                sizes = imap_sync.fetch_sizes(conn, chunk)
-                for batch in rules.split_by_budget(chunk, sizes, batch_size, BATCH_BYTES):
+            batches = (
+                batch
+                for chunk in rules.chunks(uids, batch_size)
+                for batch in rules.split_by_budget(
+                    chunk, imap_sync.fetch_sizes(conn, chunk), batch_size, BATCH_BYTES
+                )
+            )
+            # batch N+1 is fetched and parsed (in a helper process for a large sync) while
+            # batch N is stored; past the deadline the batch fetched ahead is left for later
+            with self.env["mailbox.message.store"].parser(len(uids)) as parser:
+                pending = None
+                for batch in batches:
                     fetched = imap_sync.fetch_batch(conn, batch)
-                    items = [
-                        ({"imap_uid": uid, "uidvalidity": status.uidvalidity}, raw, date)
-                        for uid, raw, date in fetched
-                    ]
-                    history = folder.import_done < folder.import_total  # initial import
-                    deferred = self._store_and_link(mailbox, folder, items, stats, history)
-                    done, _total = rules.progress(
-                        folder.import_done + len(batch), folder.import_total
-                    )
-                    folder.write({"last_uid": batch[-1], "import_done": done})
-                    self._checkpoint(mailbox, deferred)
-                    if deadline and time.monotonic() > deadline:
+                    ahead = (batch, fetched, parser.submit([(r, d) for _u, r, d in fetched]))
+                    if pending and self._store_imap_batch(
+                        mailbox, folder, status, pending, parser, stats, deadline
+                    ):
                         return True
+                    pending = ahead
+                if pending and self._store_imap_batch(
+                    mailbox, folder, status, pending, parser, stats, deadline
+                ):
+                    return True
             # UIDs below UIDNEXT that were not fetched are outside the import window: done
             if status.uidnext and status.uidnext - 1 > folder.last_uid:
                 folder.last_uid = status.uidnext - 1
             folder.write({"import_since": False, "import_done": folder.import_total})
             self.env.cr.commit()  # checkpoint: the folder is complete  # pylint: disable=invalid-commit
         return False
+
+    @api.model
+    def _store_imap_batch(self, mailbox, folder, status, pending, parser, stats, deadline):
+        """Store, link and checkpoint one fetched batch; True when the deadline is past."""
+        batch, fetched, ticket = pending
+        items = [
+            ({"imap_uid": uid, "uidvalidity": status.uidvalidity}, raw, date)
+            for uid, raw, date in fetched
+        ]
+        history = folder.import_done < folder.import_total  # initial import
+        deferred = self._store_and_link(
+            mailbox, folder, items, stats, history, parsed=parser.result(ticket)
+        )
+        done, _total = rules.progress(folder.import_done + len(batch), folder.import_total)
+        folder.write({"last_uid": batch[-1], "import_done": done})
+        self._checkpoint(mailbox, deferred)
+        return bool(deadline and time.monotonic() > deadline)
 
     @api.model
     def _sync_pop(self, mailbox, conn, stats, deadline, batch_size):
@@ -286,9 +310,9 @@ class MailboxSync(models.AbstractModel):
 
     # -- steps -----------------------------------------------------------------------------
     @api.model
-    def _store_and_link(self, mailbox, folder, items, stats, history):
+    def _store_and_link(self, mailbox, folder, items, stats, history, parsed=None):
         records = self.env["mailbox.message.store"].store_batch(
-            mailbox, folder, items, history=history
+            mailbox, folder, items, history=history, parsed=parsed
         )
         stats["fetched"] += len(items)
         stats["new"] += len(records)

@@ -8,15 +8,22 @@ its raw source. Nothing fetched is ever dropped, except exact duplicates of stor
 
 import base64
 import logging
+import os
 from datetime import timezone
 
+from markupsafe import Markup
+
+import odoo
 from odoo import api, models, tools
 
-from ..mailflow import classify, parse, threads
+from ..mailflow import classify, parse, parse_ahead, threads
 
 _logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
+# a sync that fetches at least this many mails parses them in a helper process (both cores
+# work: it parses the next batch while this one stores the previous); a smaller one parses here
+PARSE_AHEAD_MIN = 200
 # columns a bare error row keeps (besides its state, reason and raw source)
 _ERROR_ROW_KEYS = (
     "mailbox_id",
@@ -49,17 +56,48 @@ class MailboxMessageStore(models.AbstractModel):
     _description = "Mailbox Pipeline: Store Mail"
 
     @api.model
-    def store_batch(self, mailbox, folder, items, history=False):
+    def parser(self, expected):
+        """What parses the mail of a sync that will fetch ``expected`` mails: a helper process
+        (``mailflow.parse_ahead``) for a large one, nothing ahead for a small one. Give what
+        it returns to ``store_batch`` as ``parsed``. Off with ``mail_crm_link_parse_ahead =
+        False`` in the server configuration (``_parse`` overrides then apply to every mail)."""
+        setting = str(tools.config.get("mail_crm_link_parse_ahead", True)).strip().lower()
+        if expected < PARSE_AHEAD_MIN or setting in ("0", "false", "no", "off"):
+            return parse_ahead.InProcess()
+        return parse_ahead.ParseAhead(sanitizer=self._sanitizer_spec())
+
+    @api.model
+    def _sanitizer_spec(self):
+        """The HTML sanitizer the parse helper applies: Odoo's, imported from where this
+        Odoo is (the store's ``_sanitize`` then has nothing left to do)."""
+        return ("odoo.tools.mail", "html_sanitize", os.path.dirname(os.path.dirname(odoo.__file__)))
+
+    @api.model
+    def _sanitize(self, mail):
+        """The stored HTML body: sanitized once, here or by the parse helper."""
+        if mail.html_clean is not None:
+            return Markup(mail.html_clean)
+        return tools.html_sanitize(mail.html)
+
+    @api.model
+    def store_batch(self, mailbox, folder, items, history=False, parsed=None):
         """Store ``items`` = [(ref, raw bytes, internal date)] fetched from ``folder``; ``ref``
         is {'imap_uid': n, 'uidvalidity': v} or {'pop_uidl': s}. Returns the new records.
 
         Mail already stored in the mailbox (same Message-ID, else same content) is skipped,
         so re-syncs, UIDVALIDITY changes and copies in several folders never duplicate.
         ``history``: the mail belongs to an initial import (see ``mailbox.message.history``).
+        ``parsed``: [ParsedMail | None] of ``items`` parsed ahead (see ``parser``); a mail
+        without one is parsed here.
         """
         Message = self.env["mailbox.message"]
         internal = mailbox._internal_set()
-        parsed = [(ref, raw, self._parse(raw, date)) for ref, raw, date in items]
+        never_log = mailbox._mcl_never_log_set()  # read once per batch, not per mail
+        ahead = parsed or [None] * len(items)
+        parsed = [
+            (ref, raw, mail or self._parse(raw, date))
+            for (ref, raw, date), mail in zip(items, ahead, strict=True)
+        ]
         keys = [mail.dedup_key for _r, _raw, mail in parsed]
         stored = {m.dedup_key: m for m in Message.search(self._dedup_domain(mailbox, keys))}
         seen = set(stored)
@@ -71,7 +109,9 @@ class MailboxMessageStore(models.AbstractModel):
                     duplicate.pop_uidl = ref["pop_uidl"]  # so POP3 does not fetch it again
                 continue
             seen.add(mail.dedup_key)
-            vals, attachments = self._values_or_error(mailbox, folder, mail, raw, internal)
+            vals, attachments = self._values_or_error(
+                mailbox, folder, mail, raw, internal, never_log=never_log
+            )
             vals.update(ref, history=history)
             rows.append((vals, raw, attachments))
         records = self._insert(rows)
@@ -100,9 +140,11 @@ class MailboxMessageStore(models.AbstractModel):
             return mail
 
     @api.model
-    def _values_or_error(self, mailbox, folder, mail, raw, internal):
+    def _values_or_error(self, mailbox, folder, mail, raw, internal, never_log=None):
         try:
-            vals = self._values_from_parsed(mailbox, folder, mail, raw, internal)
+            vals = self._values_from_parsed(
+                mailbox, folder, mail, raw, internal, never_log=never_log
+            )
         except Exception as exc:
             _logger.exception("Mailbox %s: internal error while reading a mail", mailbox.id)
             vals = {
@@ -123,7 +165,7 @@ class MailboxMessageStore(models.AbstractModel):
         return vals, ([] if mail.error else mail.attachments)
 
     @api.model
-    def _values_from_parsed(self, mailbox, folder, mail, raw, internal):
+    def _values_from_parsed(self, mailbox, folder, mail, raw, internal, never_log=None):
         role = folder.role if folder else "inbox"
         recipients = [a for _n, a in mail.to + mail.cc]
         vals = {
@@ -142,7 +184,7 @@ class MailboxMessageStore(models.AbstractModel):
             "email_to": format_addresses(mail.to),
             "email_cc": format_addresses(mail.cc),
             "reply_to": format_addresses(mail.reply_to),
-            "body_html": tools.html_sanitize(mail.html)
+            "body_html": self._sanitize(mail)
             if mail.html
             else (tools.plaintext2html(mail.text) if mail.text else False),
             "body_text": mail.text or False,
@@ -160,7 +202,7 @@ class MailboxMessageStore(models.AbstractModel):
         if getattr(mail, "degraded", False):  # something was replaced: keep the original
             vals["raw_source"] = base64.b64encode(raw)
         vals["mail_kind"] = mailbox._mcl_kind(
-            mail.headers, vals["direction"], mail.sender, recipients, role, internal
+            mail.headers, vals["direction"], mail.sender, recipients, role, internal, never_log
         )
         vals["private"] = mailbox._mcl_is_private(
             vals["direction"], mail.sender, recipients, internal

@@ -19,6 +19,7 @@ from . import test_mailflow
 from . import test_outbox
 from . import test_outbox_commits
 from . import test_outbox_rights
+from . import test_parse_ahead
 from . import test_parse_total
 from . import test_sync
 from . import test_tour

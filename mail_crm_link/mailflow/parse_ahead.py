@@ -1,0 +1,278 @@
+"""Parse ahead: a batch of raw mails parsed in a process of its own, while this one writes.
+
+A large import alternates between parsing (pure Python) and storing (the ORM and PostgreSQL).
+In one process only one of the two runs at a time, so on a 2-core machine one core waits.
+``ParseAhead.submit`` hands a batch's bytes to a helper process and returns at once; the sync
+stores the previous batch meanwhile and collects this one with ``result``.
+
+The helper is a fresh interpreter that imports this package and the standard library only. It
+is not a fork: the parent may be an Odoo worker with threads and open database connections,
+whose copies in a forked child could be closed under the parent's feet.
+
+With a ``sanitizer`` (``(module, function, import path)``, e.g. Odoo's ``html_sanitize``), the
+helper also sanitizes the HTML bodies into ``ParsedMail.html_clean``, once it has imported that
+module (in the background: the first batches are answered without it, never later).
+
+Nothing is ever lost to the helper: if it cannot start, dies, answers garbage or takes longer
+than ``timeout``, ``result`` returns ``None`` for the mails it did not parse and the caller
+parses them itself (``parse.parse`` is total). A mail the helper could not parse is ``None``
+as well, so the caller's own error handling applies to it.
+"""
+
+import importlib
+import io
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+
+from . import parse
+
+_logger = logging.getLogger(__name__)
+
+_FRAME = struct.Struct(">Q")  # length of the pickle that follows
+_PACKAGE = __name__.rsplit(".", 1)[0]  # this package as the parent imported it
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # holds mailflow/
+# what the helper's answers may contain (the parent unpickles nothing else)
+_ALLOWED = {
+    ("copyreg", "__newobj__"),
+    ("copyreg", "_reconstructor"),
+    ("builtins", "object"),
+    ("datetime", "datetime"),
+    ("datetime", "timezone"),
+    ("datetime", "timedelta"),
+    ("mailflow.parse", "ParsedMail"),
+    ("mailflow.parse", "Attachment"),
+}
+_CHILD = (
+    "import sys; sys.path.append(sys.argv[1]); from mailflow import parse_ahead; "
+    "parse_ahead.serve(sys.stdin.buffer, sys.stdout.buffer, sys.argv[2:])"
+)
+DEFAULT_TIMEOUT = 300  # seconds a batch may take in the helper before it is parsed here
+
+
+def _write(stream, obj):
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _read_frame(stream):
+    head = stream.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        return None  # end of stream
+    (size,) = _FRAME.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return data
+
+
+class _AnswerUnpickler(pickle.Unpickler):
+    """The helper's answers: parsed mails and dates, nothing else. The helper's ``mailflow``
+    is this process's ``<package>.mailflow``."""
+
+    def find_class(self, module, name):
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"unexpected {module}.{name} from the parse helper")
+        if module.startswith("mailflow."):
+            module = _PACKAGE + module[len("mailflow") :]
+        return super().find_class(module, name)
+
+
+class _Sanitizer:
+    """The sanitizer named by the parent, imported in a background thread: ``get()`` is the
+    function once it is there, else None (that batch's HTML is left to the parent)."""
+
+    def __init__(self, spec):
+        self._function = None
+        if len(spec) == 3:
+            threading.Thread(target=self._load, args=spec, daemon=True).start()
+
+    def _load(self, module, name, path):
+        try:
+            if path and path not in sys.path:
+                sys.path.append(path)
+            function = getattr(importlib.import_module(module), name)
+        except Exception:  # noqa: BLE001 (the parent sanitizes)
+            return
+        self._function = function
+
+    def get(self):
+        return self._function
+
+
+def serve(stdin, stdout, sanitizer=()):
+    """The helper's loop: (ticket, [(raw, date)]) in, (ticket, [ParsedMail | None]) out."""
+    sanitizer = _Sanitizer(sanitizer)
+    while True:
+        data = _read_frame(stdin)
+        if data is None:
+            return
+        ticket, items = pickle.loads(data)
+        answers = []
+        for raw, date in items:
+            try:
+                mail = parse.parse(raw, fallback_date=date)
+            except Exception:  # noqa: BLE001 (the parent parses it and reports it)
+                mail = None
+            sanitize = sanitizer.get()
+            if mail is not None and mail.html and sanitize is not None:
+                try:
+                    mail.html_clean = str(sanitize(mail.html))
+                except Exception:  # noqa: BLE001 (the parent sanitizes it)
+                    mail.html_clean = None
+            answers.append(mail)
+        _write(stdout, (ticket, answers))
+
+
+class ParseAhead:
+    """One helper process for one sync. Use as a context manager, or ``close()`` it."""
+
+    def __init__(self, timeout=DEFAULT_TIMEOUT, executable=None, sanitizer=None):
+        """``sanitizer``: (module, function name, directory to import it from) of the HTML
+        sanitizer the helper applies (see the module docstring)."""
+        self.timeout = timeout
+        self._sanitizer = [str(part or "") for part in sanitizer or ()]
+        self._executable = executable or sys.executable
+        self._proc = None
+        self._dead = False
+        self._next = 0
+        self._answers = {}
+        self._cond = threading.Condition()
+        self._reader = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def _start(self):
+        try:
+            self._proc = subprocess.Popen(  # our own interpreter and code
+                [self._executable, "-s", "-c", _CHILD, _ROOT, *self._sanitizer],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                close_fds=True,
+            )
+        except OSError as exc:
+            _logger.warning("parse helper could not start (%s): parsing in this process", exc)
+            self._dead = True
+            return
+        self._reader = threading.Thread(
+            target=self._read_answers, name="mcl-parse-ahead", daemon=True
+        )
+        self._reader.start()
+
+    def _read_answers(self):
+        stream = self._proc.stdout
+        try:
+            while True:
+                data = _read_frame(stream)
+                if data is None:
+                    break
+                ticket, answers = _AnswerUnpickler(io.BytesIO(data)).load()
+                with self._cond:
+                    self._answers[ticket] = answers
+                    self._cond.notify_all()
+        except Exception:  # the parent parses what is missing
+            _logger.warning("parse helper answered garbage: parsing in this process", exc_info=True)
+        with self._cond:
+            self._dead = True
+            self._cond.notify_all()
+
+    def close(self):
+        proc, self._proc = self._proc, None
+        self._dead = True
+        if proc is None:
+            return
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        proc.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def pid(self):
+        return self._proc.pid if self._proc else None
+
+    # -- work --------------------------------------------------------------------------------
+    def submit(self, items):
+        """Hand ``items`` = [(raw bytes, fallback date)] to the helper; returns a ticket for
+        ``result``. Never raises: a helper that is gone leaves the batch to the caller."""
+        ticket = (self._next, len(items))
+        self._next += 1
+        if self._proc is None and not self._dead:
+            self._start()
+        if self._dead or not items:
+            return ticket
+        try:
+            _write(self._proc.stdin, (ticket[0], list(items)))
+        except (OSError, ValueError, pickle.PicklingError) as exc:
+            _logger.warning("parse helper is gone (%s): parsing in this process", exc)
+            self._kill()
+        return ticket
+
+    def result(self, ticket):
+        """[ParsedMail | None] for the submitted items, in order; ``None`` where the caller
+        must parse the mail itself."""
+        number, count = ticket
+        with self._cond:
+            self._cond.wait_for(lambda: number in self._answers or self._dead, timeout=self.timeout)
+            answers = self._answers.pop(number, None)
+        if answers is None:
+            if not self._dead:
+                _logger.warning(
+                    "parse helper took over %ss for a batch: parsing in this process",
+                    self.timeout,
+                )
+                self._kill()
+            return [None] * count
+        if len(answers) != count:
+            return [None] * count
+        return answers
+
+    def _kill(self):
+        with self._cond:
+            self._dead = True
+            self._cond.notify_all()
+        if self._proc is not None:
+            try:
+                self._proc.kill()
+            except OSError:
+                pass
+
+
+class InProcess:
+    """The same interface, parsing nothing ahead: ``result`` leaves every mail to the caller
+    (small syncs, where starting a helper costs more than it saves)."""
+
+    pid = None
+
+    def submit(self, items):
+        return (None, len(items))
+
+    def result(self, ticket):
+        return [None] * ticket[1]
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
