@@ -540,6 +540,7 @@ def main():
             )
             log(f"import of {size}: {rss}")
             results[f"rss_mb_{_k(size)}"] = rss["peak_rss_mb"]
+            results[f"helper_rss_mb_{_k(size)}"] = rss.get("helper_peak_rss_mb")
 
         # 7. one large mail among small ones: ours and native fetchmail, peak RSS of each
         if "bigmail" in only and opts.big_mail:
@@ -553,6 +554,8 @@ def main():
                 )
                 log(f"{len(big) / 1e6:.1f} MB mail among 200 ({who}): {rss}")
                 results[f"big_mail_rss_mb_{who}"] = rss["peak_rss_mb"]
+                if who == "ours":
+                    results["big_mail_helper_rss_mb"] = rss.get("helper_peak_rss_mb")
                 results[f"big_mail_stored_{who}"] = rss["messages"]
             results["big_mail_mb"] = round(len(big) / 1e6, 1)
 
@@ -652,6 +655,11 @@ def print_table(results):
         for k, v in results.items()
         if k.startswith("rss_mb_")
     ]
+    rows += [
+        (f"  and its parse helper process {k.removeprefix('helper_rss_mb_')}", v, "MB")
+        for k, v in results.items()
+        if k.startswith("helper_rss_mb_")
+    ]
     if results.get("big_mail_mb"):
         rows += [
             (
@@ -661,6 +669,9 @@ def print_table(results):
             )
             for who, key in (("mail_crm_link", "ours"), ("native fetchmail", "native"))
         ]
+        rows.append(
+            ("  and mail_crm_link's parse helper", results.get("big_mail_helper_rss_mb"), "MB")
+        )
     width = max(len(r[0]) for r in rows)
     print()
     for name, value, unit in rows:

@@ -14,6 +14,11 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def helper_peak_rss_mb():
+    """Peak RSS of the largest finished child: the import's parse helper (0: none ran)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
 def mailbox_values(name, login, password, port, mode):
     return {
         "name": name,
@@ -112,6 +117,7 @@ def phase_import():
         "seconds": round(elapsed, 2),
         "msgs_per_s": round(stored / elapsed, 1) if elapsed else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "helper_peak_rss_mb": round(helper_peak_rss_mb(), 1),
     }
 
 
