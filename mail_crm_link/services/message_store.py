@@ -13,7 +13,6 @@ from datetime import timezone
 
 from markupsafe import Markup
 
-import odoo
 from odoo import api, models, tools
 
 from ..mailflow import classify, parse, parse_ahead, threads
@@ -70,7 +69,7 @@ class MailboxMessageStore(models.AbstractModel):
     def _sanitizer_spec(self):
         """The HTML sanitizer the parse helper applies: Odoo's, imported from where this
         Odoo is (the store's ``_sanitize`` then has nothing left to do)."""
-        return ("odoo.tools.mail", "html_sanitize", os.path.dirname(os.path.dirname(odoo.__file__)))
+        return ("odoo.tools.mail", "html_sanitize", odoo_root())
 
     @api.model
     def _sanitize(self, mail):
@@ -347,6 +346,12 @@ class MailboxMessageStore(models.AbstractModel):
         return records
 
 
+def odoo_root():
+    """The directory that holds this process's ``odoo`` package (a namespace package on 19,
+    without ``__file__``)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(tools.mail.__file__))))
+
+
 def format_addresses(pairs):
     """[(name, address)] → 'Name <address>, …' with names readable (not RFC 2047 encoded)."""
     return (
@@ -355,4 +360,4 @@ def format_addresses(pairs):
     )
 
 
-__all__ = ["MailboxMessageStore", "clean", "format_addresses"]
+__all__ = ["MailboxMessageStore", "clean", "format_addresses", "odoo_root"]

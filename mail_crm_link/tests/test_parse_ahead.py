@@ -19,7 +19,6 @@ from unittest.mock import patch
 from hypothesis import given
 from hypothesis import strategies as st
 
-import odoo
 from odoo.tests import tagged
 from odoo.tools import config, html_sanitize
 
@@ -31,7 +30,7 @@ from .test_parse_total import TOTAL, mail_like
 from .test_realmail import TestRealWorldMailImport
 
 FALLBACK = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)  # a mail without a readable date
-SANITIZER = ("odoo.tools.mail", "html_sanitize", os.path.dirname(os.path.dirname(odoo.__file__)))
+SANITIZER = ("odoo.tools.mail", "html_sanitize", message_store.odoo_root())
 
 
 def batches(items, size):
