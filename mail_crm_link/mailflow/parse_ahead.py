@@ -54,6 +54,13 @@ _CHILD = (
 DEFAULT_TIMEOUT = 300  # seconds a batch may take in the helper before it is parsed here
 
 
+def _python():
+    """This process's interpreter, or None when it is embedded in a program that is not
+    Python (a WSGI server): running that with ``-c`` would not start Python."""
+    name = os.path.basename(sys.executable or "")
+    return sys.executable if name.startswith(("python", "pypy")) else None
+
+
 def _write(stream, obj):
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_FRAME.pack(len(data)))
@@ -138,7 +145,7 @@ class ParseAhead:
         sanitizer the helper applies (see the module docstring)."""
         self.timeout = timeout
         self._sanitizer = [str(part or "") for part in sanitizer or ()]
-        self._executable = executable or sys.executable
+        self._executable = executable or _python()
         self._proc = None
         self._dead = False
         self._next = 0
@@ -148,12 +155,18 @@ class ParseAhead:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _start(self):
+        if not self._executable:
+            self._dead = True  # not run by a Python interpreter (embedded): parse here
+            return
+        # the libraries this process imports, found where this process finds them
+        path = os.pathsep.join(p for p in sys.path if p)
         try:
             self._proc = subprocess.Popen(  # our own interpreter and code
-                [self._executable, "-s", "-c", _CHILD, _ROOT, *self._sanitizer],
+                [self._executable, "-c", _CHILD, _ROOT, *self._sanitizer],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 close_fds=True,
+                env={**os.environ, "PYTHONPATH": path},
             )
         except OSError as exc:
             _logger.warning("parse helper could not start (%s): parsing in this process", exc)

@@ -101,6 +101,16 @@ class TestParseAhead(unittest.TestCase):
             ticket = helper.submit([(raw, None) for raw in self.real[:5]])
             self.assertEqual(helper.result(ticket), [None] * 5)
 
+    def test_no_helper_where_this_is_not_a_python_interpreter(self):
+        """Odoo embedded in a WSGI server: sys.executable is that server, never started."""
+        with (
+            patch.object(parse_ahead.sys, "executable", "/usr/bin/uwsgi"),
+            parse_ahead.ParseAhead() as helper,
+        ):
+            ticket = helper.submit([(raw, FALLBACK) for raw in self.real[:2]])
+            self.assertIsNone(helper.pid)
+            self.assertEqual(helper.result(ticket), [None] * 2)
+
     def test_helper_that_hangs_is_given_up(self):
         with tempfile.TemporaryDirectory() as tmp:
             script = os.path.join(tmp, "hangs")
