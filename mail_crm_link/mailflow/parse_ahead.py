@@ -5,29 +5,36 @@ In one process only one of the two runs at a time, so on a 2-core machine one co
 ``ParseAhead.submit`` hands a batch's bytes to a helper process and returns at once; the sync
 stores the previous batch meanwhile and collects this one with ``result``.
 
-The helper is a fresh interpreter that imports this package and the standard library only. It
-is not a fork: the parent may be an Odoo worker with threads and open database connections,
-whose copies in a forked child could be closed under the parent's feet.
+The helper is a fresh interpreter, started with this process's library path, that imports
+this package (and, in the background, the sanitizer below). It is not a fork: the parent may be
+an Odoo worker with threads and open database connections, whose copies in a forked child
+could be closed under the parent's feet. It ends when its input ends, and by itself when the
+parent is gone.
 
-With a ``sanitizer`` (``(module, function, import path)``, e.g. Odoo's ``html_sanitize``), the
-helper also sanitizes the HTML bodies into ``ParsedMail.html_clean``, once it has imported that
-module (in the background: the first batches are answered without it, never later).
+With a ``sanitizer`` (``(module, function, import path, modules to import first)``, e.g.
+Odoo's ``html_sanitize``), the helper also sanitizes the HTML bodies into
+``ParsedMail.html_clean``, once it has imported that module (in the background: the first
+batches are answered without it, never later).
 
 Nothing is ever lost to the helper: if it cannot start, dies, answers garbage or takes longer
-than ``timeout``, ``result`` returns ``None`` for the mails it did not parse and the caller
-parses them itself (``parse.parse`` is total). A mail the helper could not parse is ``None``
-as well, so the caller's own error handling applies to it.
+than ``timeout`` (a minute per batch), ``result`` returns ``None`` for the mails it did not
+parse and the caller parses them itself (``parse.parse`` is total). A mail the helper could not
+parse is ``None`` as well, so the caller's own error handling applies to it.
 """
 
+import contextlib
 import importlib
 import io
 import logging
 import os
 import pickle
+import queue
+import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 
 from . import parse
 
@@ -39,19 +46,19 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # holds mai
 # what the helper's answers may contain (the parent unpickles nothing else)
 _ALLOWED = {
     ("copyreg", "__newobj__"),
-    ("copyreg", "_reconstructor"),
-    ("builtins", "object"),
     ("datetime", "datetime"),
     ("datetime", "timezone"),
     ("datetime", "timedelta"),
     ("mailflow.parse", "ParsedMail"),
     ("mailflow.parse", "Attachment"),
 }
+# ``-c`` puts the working directory first on the path: dropped, so that nothing there shadows
+# the standard library
 _CHILD = (
-    "import sys; sys.path.append(sys.argv[1]); from mailflow import parse_ahead; "
-    "parse_ahead.serve(sys.stdin.buffer, sys.stdout.buffer, sys.argv[2:])"
+    "import sys; sys.path[:] = [p for p in sys.path if p]; sys.path.append(sys.argv[1]); "
+    "from mailflow import parse_ahead; parse_ahead.main(sys.argv[2:])"
 )
-DEFAULT_TIMEOUT = 300  # seconds a batch may take in the helper before it is parsed here
+DEFAULT_TIMEOUT = 60  # seconds a batch may take in the helper before it is parsed here
 
 
 def _python():
@@ -91,19 +98,25 @@ class _AnswerUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+# -- the helper process ------------------------------------------------------------------------
 class _Sanitizer:
     """The sanitizer named by the parent, imported in a background thread: ``get()`` is the
-    function once it is there, else None (that batch's HTML is left to the parent)."""
+    function once it is there, else None (that batch's HTML is left to the parent).
+    ``preload``: modules imported first (Odoo 19's ``odoo.init`` patches lxml, as in the
+    parent)."""
 
     def __init__(self, spec):
         self._function = None
-        if len(spec) == 3:
+        if len(spec) >= 3:
             threading.Thread(target=self._load, args=spec, daemon=True).start()
 
-    def _load(self, module, name, path):
+    def _load(self, module, name, path, *preload):
         try:
             if path and path not in sys.path:
                 sys.path.append(path)
+            for other in preload:
+                if other:
+                    importlib.import_module(other)
             function = getattr(importlib.import_module(module), name)
         except Exception:  # noqa: BLE001 (the parent sanitizes)
             return
@@ -111,6 +124,30 @@ class _Sanitizer:
 
     def get(self):
         return self._function
+
+
+def _watch_parent(parent):
+    """End the helper when the process that started it is gone (killed), whatever it does."""
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def main(sanitizer=()):
+    """The helper's entry point: a clean process state, then ``serve``."""
+    if hasattr(signal, "pthread_sigmask"):  # not the signals blocked in the parent's thread
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    # the answers go to a copy of stdout; anything printed by imported code goes to stderr,
+    # and log records (a sanitizer's warning quotes the mail) go nowhere
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    logging.getLogger().addHandler(logging.NullHandler())
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    try:
+        serve(sys.stdin.buffer, answers, sanitizer)
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass  # the parent is gone or gave up on us: nothing to say
 
 
 def serve(stdin, stdout, sanitizer=()):
@@ -137,12 +174,19 @@ def serve(stdin, stdout, sanitizer=()):
         _write(stdout, (ticket, answers))
 
 
+# -- the parent's side ---------------------------------------------------------------------------
 class ParseAhead:
-    """One helper process for one sync. Use as a context manager, or ``close()`` it."""
+    """One helper process for one sync. Use as a context manager, or ``close()`` it.
+
+    Nothing the sync calls blocks longer than ``timeout``: batches are written to the helper
+    by a thread of their own (a helper that stops reading cannot hold ``submit``) and its
+    answers are read by another."""
+
+    ahead = True  # the caller gains by fetching the next batch before storing this one
 
     def __init__(self, timeout=DEFAULT_TIMEOUT, executable=None, sanitizer=None):
-        """``sanitizer``: (module, function name, directory to import it from) of the HTML
-        sanitizer the helper applies (see the module docstring)."""
+        """``sanitizer``: (module, function name, directory to import it from, modules to
+        import first) of the HTML sanitizer the helper applies (see the module docstring)."""
         self.timeout = timeout
         self._sanitizer = [str(part or "") for part in sanitizer or ()]
         self._executable = executable or _python()
@@ -150,8 +194,10 @@ class ParseAhead:
         self._dead = False
         self._next = 0
         self._answers = {}
+        self._waiting = set()  # tickets submitted and not collected
         self._cond = threading.Condition()
-        self._reader = None
+        self._outbox = queue.Queue()
+        self._threads = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _start(self):
@@ -172,10 +218,26 @@ class ParseAhead:
             _logger.warning("parse helper could not start (%s): parsing in this process", exc)
             self._dead = True
             return
-        self._reader = threading.Thread(
-            target=self._read_answers, name="mcl-parse-ahead", daemon=True
-        )
-        self._reader.start()
+        for target, name in ((self._read_answers, "read"), (self._write_batches, "write")):
+            thread = threading.Thread(target=target, name=f"mcl-parse-ahead-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _write_batches(self):
+        stream = self._proc.stdin
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                break
+            try:
+                _write(stream, item)
+            except (OSError, ValueError, pickle.PicklingError) as exc:
+                if not self._dead:
+                    _logger.warning("parse helper is gone (%s): parsing in this process", exc)
+                self._kill()
+                break
+        with contextlib.suppress(OSError, ValueError):
+            stream.close()
 
     def _read_answers(self):
         stream = self._proc.stdout
@@ -190,27 +252,32 @@ class ParseAhead:
                     self._cond.notify_all()
         except Exception:  # the parent parses what is missing
             _logger.warning("parse helper answered garbage: parsing in this process", exc_info=True)
+            self._kill()
         with self._cond:
             self._dead = True
             self._cond.notify_all()
 
     def close(self):
-        proc, self._proc = self._proc, None
-        self._dead = True
+        """End the helper: at once when answers are still pending (a sync that stopped at
+        its deadline or on an error will not collect them), else once it has read all."""
+        proc = self._proc
         if proc is None:
+            self._dead = True
             return
-        try:
-            proc.stdin.close()
-        except OSError:
-            pass
+        if self._waiting:
+            self._kill()
+        self._outbox.put(None)
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        proc.stdout.close()
+        self._dead = True
+        for thread in self._threads:
+            thread.join(timeout=5)
+        with contextlib.suppress(OSError):
+            proc.stdout.close()
+        self._proc = None
 
     def __enter__(self):
         return self
@@ -225,24 +292,25 @@ class ParseAhead:
     # -- work --------------------------------------------------------------------------------
     def submit(self, items):
         """Hand ``items`` = [(raw bytes, fallback date)] to the helper; returns a ticket for
-        ``result``. Never raises: a helper that is gone leaves the batch to the caller."""
+        ``result`` at once. Never raises: a helper that is gone leaves the batch to the
+        caller."""
         ticket = (self._next, len(items))
         self._next += 1
         if self._proc is None and not self._dead:
             self._start()
         if self._dead or not items:
             return ticket
-        try:
-            _write(self._proc.stdin, (ticket[0], list(items)))
-        except (OSError, ValueError, pickle.PicklingError) as exc:
-            _logger.warning("parse helper is gone (%s): parsing in this process", exc)
-            self._kill()
+        self._waiting.add(ticket[0])
+        self._outbox.put((ticket[0], list(items)))
         return ticket
 
     def result(self, ticket):
         """[ParsedMail | None] for the submitted items, in order; ``None`` where the caller
-        must parse the mail itself."""
+        must parse the mail itself. Waits at most ``timeout``."""
         number, count = ticket
+        if not count:
+            return []
+        self._waiting.discard(number)
         with self._cond:
             self._cond.wait_for(lambda: number in self._answers or self._dead, timeout=self.timeout)
             answers = self._answers.pop(number, None)
@@ -262,11 +330,10 @@ class ParseAhead:
         with self._cond:
             self._dead = True
             self._cond.notify_all()
-        if self._proc is not None:
-            try:
-                self._proc.kill()
-            except OSError:
-                pass
+        proc = self._proc
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                proc.kill()
 
 
 class InProcess:
@@ -274,6 +341,7 @@ class InProcess:
     (small syncs, where starting a helper costs more than it saves)."""
 
     pid = None
+    ahead = False
 
     def submit(self, items):
         return (None, len(items))

@@ -45,7 +45,8 @@ CHARSET_ALIASES = {
     "windows-874": "cp874",
     "windows_874": "cp874",
 }
-_HEBREW_LOGICAL = re.compile(r"iso[-_]?8859[-_]8[-_]?[ei]$")  # iso-8859-8-i, -e: iso-8859-8
+# iso-8859-8-i, -e: iso-8859-8; a prefix match, exactly as Odoo's codec alias matches
+_HEBREW_LOGICAL = re.compile(r"iso[-_]?8859[-_]8[-_]?[ei]", re.IGNORECASE)
 # When the declared charset fails: UTF-8 (what most 8-bit mail is), then Windows-1252, then
 # Latin-1, which reads any byte.
 FALLBACKS = ("utf-8", "cp1252", "latin-1")

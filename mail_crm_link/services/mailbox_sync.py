@@ -200,18 +200,34 @@ class MailboxSync(models.AbstractModel):
                     chunk, imap_sync.fetch_sizes(conn, chunk), batch_size, BATCH_BYTES
                 )
             )
-            # batch N+1 is fetched and parsed (in a helper process for a large sync) while
-            # batch N is stored; past the deadline the batch fetched ahead is left for later
+            # a large sync fetches batch N+1 and has it parsed in a helper process while it
+            # stores batch N; past the deadline the batch fetched ahead is left for later
             with self.env["mailbox.message.store"].parser(len(uids)) as parser:
                 pending = None
-                for batch in batches:
-                    fetched = imap_sync.fetch_batch(conn, batch)
+                while True:
+                    try:
+                        batch = next(batches, None)
+                        fetched = imap_sync.fetch_batch(conn, batch) if batch else None
+                    except Exception:
+                        if pending:  # what was fetched before the failure is stored first
+                            self._store_imap_batch(
+                                mailbox, folder, status, pending, parser, stats, None
+                            )
+                        raise
+                    if fetched is None:
+                        break
                     ahead = (batch, fetched, parser.submit([(r, d) for _u, r, d in fetched]))
                     if pending and self._store_imap_batch(
                         mailbox, folder, status, pending, parser, stats, deadline
                     ):
                         return True
                     pending = ahead
+                    if not parser.ahead:  # parsed here: nothing is gained by waiting
+                        pending = None
+                        if self._store_imap_batch(
+                            mailbox, folder, status, ahead, parser, stats, deadline
+                        ):
+                            return True
                 if pending and self._store_imap_batch(
                     mailbox, folder, status, pending, parser, stats, deadline
                 ):

@@ -9,6 +9,7 @@ its raw source. Nothing fetched is ever dropped, except exact duplicates of stor
 import base64
 import logging
 import os
+import sys
 from datetime import timezone
 
 from markupsafe import Markup
@@ -69,7 +70,9 @@ class MailboxMessageStore(models.AbstractModel):
     def _sanitizer_spec(self):
         """The HTML sanitizer the parse helper applies: Odoo's, imported from where this
         Odoo is (the store's ``_sanitize`` then has nothing left to do)."""
-        return ("odoo.tools.mail", "html_sanitize", odoo_root())
+        # Odoo 19 patches lxml in odoo.init (18 in ``import odoo``): the helper does the same
+        preload = "odoo.init" if "odoo.init" in sys.modules else ""
+        return ("odoo.tools.mail", "html_sanitize", odoo_root(), preload)
 
     @api.model
     def _sanitize(self, mail):

@@ -10,6 +10,7 @@ import os
 import pickle
 import signal
 import stat
+import sys
 import tempfile
 import time
 import unittest
@@ -20,9 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from odoo.tests import tagged
-from odoo.tools import config, html_sanitize
+from odoo.tools import config, html_sanitize, mute_logger
 
-from ..mailflow import parse, parse_ahead
+from ..mailflow import imap_sync, parse, parse_ahead
 from ..services import message_store
 from . import realmail_corpus
 from .common import MailCrmLinkCommon
@@ -30,7 +31,14 @@ from .test_parse_total import TOTAL, mail_like
 from .test_realmail import TestRealWorldMailImport
 
 FALLBACK = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)  # a mail without a readable date
-SANITIZER = ("odoo.tools.mail", "html_sanitize", message_store.odoo_root())
+SERVICES = "odoo.addons.mail_crm_link.services"
+# what the store gives the helper (see MailboxMessageStore._sanitizer_spec)
+SANITIZER = (
+    "odoo.tools.mail",
+    "html_sanitize",
+    message_store.odoo_root(),
+    "odoo.init" if "odoo.init" in sys.modules else "",
+)
 
 
 def batches(items, size):
@@ -66,6 +74,12 @@ class TestParseAhead(unittest.TestCase):
         ``html_sanitize`` gives here; before, it leaves it None (the store sanitizes)."""
         html = [raw for raw in self.real if parse.parse(raw).html]
         self.assertGreater(len(html), 50)
+        # needs Odoo's patch of lxml (odoo.init on 19): the helper must have it too
+        html.append(
+            b"From: a@client.example\r\nContent-Type: text/html\r\n\r\n"
+            b'<div style="background-image:url(data:image/png;base64,AAAA), '
+            b'url(data:image/gif;base64,BBBB)">two images</div>\r\n'
+        )
         with parse_ahead.ParseAhead(sanitizer=SANITIZER) as helper:
             answers = []
             for _round in range(100):  # until the import of odoo.tools.mail is done
@@ -117,11 +131,22 @@ class TestParseAhead(unittest.TestCase):
             with open(script, "w", encoding="utf-8") as handle:
                 handle.write("#!/bin/sh\nexec sleep 60\n")
             os.chmod(script, stat.S_IRWXU)
+            big = b"Subject: big\r\n\r\n" + b"x" * 1_000_000  # far over a pipe's buffer
             with parse_ahead.ParseAhead(timeout=0.5, executable=script) as helper:
-                ticket = helper.submit([(raw, None) for raw in self.real[:3]])
+                ticket = helper.submit([(big, None)] * 3)  # returns: the helper never reads
+                later = helper.submit([(big, None)])
                 self.assertEqual(helper.result(ticket), [None] * 3)
-                later = helper.submit([(self.real[0], None)])
                 self.assertEqual(helper.result(later), [None])
+
+    def test_an_empty_batch_is_answered_at_once(self):
+        """Every UID of a batch expunged between SEARCH and FETCH: nothing to wait for, and
+        the helper stays (it is not taken for a hung one)."""
+        with parse_ahead.ParseAhead(timeout=30) as helper:
+            self.assertEqual(helper.result(helper.submit([])), [])
+            ticket = helper.submit([(self.real[0], FALLBACK)])
+            self.assertEqual(
+                helper.result(ticket), [parse.parse(self.real[0], fallback_date=FALLBACK)]
+            )
 
     def test_answers_may_hold_parsed_mail_only(self):
         """What comes back from the helper cannot make this process run anything."""
@@ -185,12 +210,34 @@ class TestSyncParsesAhead(MailCrmLinkCommon):
             started.append(helper)
             return real_start(helper)
 
-        with patch.object(parse_ahead.ParseAhead, "_start", start):
+        Store = type(self.env["mailbox.message.store"])
+        real_sanitize = Store._sanitize
+        sanitized_there = []
+
+        def sanitize(store, mail):
+            sanitized_there.append(mail.html_clean is not None)
+            return real_sanitize(store, mail)
+
+        real_store = type(self.env["mailbox.sync"])._store_imap_batch
+
+        def store_batch(sync, *args, **kwargs):
+            if not sanitized_there:
+                time.sleep(3)  # once: the helper has imported the sanitizer after that
+            return real_store(sync, *args, **kwargs)
+
+        with (
+            patch.object(parse_ahead.ParseAhead, "_start", start),
+            patch.object(Store, "_sanitize", sanitize),
+            patch.object(type(self.env["mailbox.sync"]), "_store_imap_batch", store_batch),
+        ):
             self.sync_all(ahead, batch_size=7)
             self.assertEqual(len(started), 1, "one helper for the sync")
+            self.assertTrue(any(sanitized_there), "the helper sanitized HTML")
+            sanitized_there.clear()
             with patch.dict(config.options, {"mail_crm_link_parse_ahead": "False"}):
                 self.sync_all(here, batch_size=7)
             self.assertEqual(len(started), 1, "the setting turns it off")
+            self.assertFalse(any(sanitized_there))
         stored_ahead, stored_here = self.snapshot(ahead), self.snapshot(here)
         served = TestRealWorldMailImport.served(self, logins[0])
         self.assertEqual(set(stored_ahead), {parse.parse(raw).dedup_key for raw in served})
@@ -223,6 +270,65 @@ class TestSyncParsesAhead(MailCrmLinkCommon):
             set(errors.mapped("dedup_key")),
             {mail.dedup_key for mail in served if mail.error},
             "in error only what is malformed",
+        )
+
+    def test_connection_lost_while_fetching_ahead_stores_what_was_fetched(self):
+        """The fetch of batch 3 fails: batches 1 and 2 (fetched, the 2nd not yet stored)
+        are committed before the sync reports the failure; the next sync takes the rest."""
+        login = self.make_mail_user()
+        subjects = [f"Order {i}" for i in range(10)]
+        self.dovecot.append_many(login, [self.corpus.message(subject=s) for s in subjects])
+        mailbox = self.make_mailbox(login)
+        real_fetch = imap_sync.fetch_batch
+        calls = []
+
+        def fetch_then_die(conn, uids):
+            calls.append(uids)
+            if len(calls) == 3:
+                raise ConnectionResetError("connection lost in the middle of a fetch")
+            return real_fetch(conn, uids)
+
+        with patch.object(imap_sync, "fetch_batch", fetch_then_die):
+            result = self.sync(mailbox, batch_size=3)
+        self.assertIn("cannot be reached", result["error"])
+        self.assertEqual(len(self.stored(mailbox)), 6, "both fetched batches were committed")
+        self.sync_all(mailbox, batch_size=3)
+        self.assertEqual(sorted(self.stored(mailbox).mapped("subject")), sorted(subjects))
+
+    def test_our_failure_mid_sync_ends_the_helper(self):
+        mails = [self.corpus.message(subject=f"Fails {i}") for i in range(20)]
+        login = self.make_mail_user()
+        self.dovecot.append_many(login, mails)
+        mailbox = self.make_mailbox(login, import_window="all")
+        helpers, batches = [], []
+        real_start = parse_ahead.ParseAhead._start
+        Sync = type(self.env["mailbox.sync"])
+        real_store = Sync._store_imap_batch
+
+        def start(helper):
+            helpers.append(helper)
+            return real_start(helper)
+
+        def store_batch(sync, *args, **kwargs):
+            batches.append(helpers[0].pid)
+            if len(batches) == 2:
+                raise KeyError("a bug of ours")
+            return real_store(sync, *args, **kwargs)
+
+        with (
+            patch.object(parse_ahead.ParseAhead, "_start", start),
+            patch.object(Sync, "_store_imap_batch", store_batch),
+            mute_logger(f"{SERVICES}.mailbox_health"),
+        ):
+            result = self.sync(mailbox, batch_size=5)
+        self.assertTrue(result.get("error"), result)
+        pid = batches[0]
+        with self.assertRaises(ProcessLookupError, msg="the helper is gone and reaped"):
+            os.kill(pid, 0)
+        self.assertEqual(len(self.stored(mailbox)), 5, "the first batch stays stored")
+        self.sync_all(mailbox, batch_size=5)
+        self.assertEqual(
+            sorted(self.stored(mailbox).mapped("subject")), sorted(f"Fails {i}" for i in range(20))
         )
 
     def test_deadline_leaves_the_batch_fetched_ahead_for_the_next_sync(self):
