@@ -158,7 +158,9 @@ class TestLinking(LinkingCase):
         self.assertEqual(lead.type, "lead")
         self.assertEqual(lead.contact_name, "Олена Бондар")
         self.assertEqual(lead.user_id, self.owner)  # no fixed user: the mailbox owner
-        self.assertEqual(lead.source_id, self.env.ref("mail_crm_link.utm_source_mailbox"))
+        # the mailbox's own source, named after it (not a generic word, read in English)
+        self.assertEqual(lead.source_id, self.mailbox.source_id)
+        self.assertEqual(lead.source_id.name, self.mailbox.name)
         self.assertEqual(lead.medium_id, self.env.ref("utm.utm_medium_email"))
         self.assertEqual(message.state, "linked")
         self.assertEqual(message.link_ids.link_type, "policy")
@@ -179,6 +181,33 @@ class TestLinking(LinkingCase):
             activity.date_deadline, policy.next_working_day(fields.Date.context_today(lead))
         )
         self.assertTrue(message.pending)
+
+    def test_each_mailbox_has_its_own_source(self):
+        """A CRM mailbox's source is named after the mailbox; a source of exactly that name is
+        reused; a policy left without source gets the mailbox's own again; a mailbox with CRM
+        linking off (Odoo's gateway) is left alone."""
+        Mailbox, Source = self.env["fetchmail.server"], self.env["utm.source"]
+        values = {"server_type": "imap", "server": "127.0.0.1", "port": 1, "password": "x"}
+        orders = Source.create({"name": "orders@mycompany.example"})
+        first = Mailbox.create(
+            {**values, "name": "orders@mycompany.example", "user": "a", "crm_link_mode": "auto"}
+        )
+        self.assertEqual(first.source_id, orders)
+        fresh = Mailbox.create(
+            {**values, "name": "info@mycompany.example", "user": "b", "crm_link_mode": "manual"}
+        )
+        self.assertEqual(fresh.source_id.name, "info@mycompany.example")
+        self.assertNotEqual(fresh.source_id, self.env.ref("mail_crm_link.utm_source_mailbox"))
+        fresh.source_id = False
+        self.assertEqual(fresh.source_id.name, "info@mycompany.example")
+        self.assertEqual(Source.search_count([("name", "=", "info@mycompany.example")]), 1)
+        native = Mailbox.create({**values, "name": "odoo@mycompany.example", "user": "c"})
+        self.assertFalse(native.source_id)
+        native.crm_link_mode = "auto"
+        self.assertEqual(native.source_id.name, "odoo@mycompany.example")
+        chosen = Source.create({"name": "Trade fair 2026"})
+        native.source_id = chosen
+        self.assertEqual(native.source_id, chosen)
 
     def test_empty_subject_names_the_lead_after_the_sender(self):
         self.deliver(
