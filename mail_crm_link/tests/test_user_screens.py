@@ -6,6 +6,7 @@ from lxml import etree
 
 from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .. import compat
 from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkTourCase
@@ -307,5 +308,34 @@ class TestMailboxForm(LinkingCase):
         for advanced in ("deal_link_mode", "incoming_unknown_action", "copy_mode", "folder_ids"):
             self.assertFalse(crm.xpath(f".//field[@name='{advanced}']"), advanced)
             self.assertTrue(doc.xpath(f"//page//field[@name='{advanced}']"), advanced)
-        port = doc.xpath("//field[@name='port']")[0]
-        self.assertIn("'format': false", port.get("options").replace('"', "'"))
+
+    def test_no_view_groups_the_digits_of_a_port(self):
+        """Every view that shows a port (Odoo's mailbox form as this addon extends it, the
+        personal mailbox, the connect wizard, any list or kanban) shows 10143, not "10,143":
+        the integer field groups digits unless its option ``enable_formatting`` is false (the
+        ``format`` option of Odoo's own form is no longer read since 17)."""
+        ours = self.env["ir.model.data"].search(
+            [("module", "=", "mail_crm_link"), ("model", "=", "ir.model")]
+        )
+        models = {
+            "fetchmail.server",
+            *self.env["ir.model"].browse(ours.mapped("res_id")).mapped("model"),
+        }
+        models = [name for name in models if "port" in self.env[name]._fields]
+        views = self.env["ir.ui.view"].search(
+            [
+                ("model", "in", models),
+                ("type", "in", ("form", "list", "kanban")),
+                ("mode", "=", "primary"),
+            ]
+        )
+        checked = 0
+        for view in views:
+            arch = self.env[view.model].get_view(view.id, view.type)["arch"]
+            for port in etree.fromstring(arch).xpath("//field[@name='port']"):
+                options = safe_eval(port.get("options") or "{}", {"true": True, "false": False})
+                self.assertIs(
+                    options.get("enable_formatting"), False, f"{view.xml_id or view.name}"
+                )
+                checked += 1
+        self.assertGreaterEqual(checked, 3)  # the mailbox, the personal mailbox, the wizard
