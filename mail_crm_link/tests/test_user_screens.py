@@ -2,6 +2,8 @@
 at each sales right level: the mail list's link tags, the buttons a user may use, "Create
 Lead" offering the client's open leads, templates for leads and deals, and files."""
 
+import json
+
 from lxml import etree
 
 from odoo.exceptions import AccessError
@@ -285,6 +287,61 @@ class TestFilesDownload(MailCrmLinkTourCase):
         self.authenticate(other.login, "nocrm_files")
         response = self.url_open(download["url"])
         self.assertNotEqual(response.content, content)
+
+
+@tagged("post_install", "-at_install")
+class TestLongFileNames(MailCrmLinkTourCase):
+    """A file with a long name (80 characters) on the mail's form and in the Files list: the
+    whole name is read (wrapped, not cut with an ellipsis), the full name is the tooltip."""
+
+    NAME = "Specifica tecnica completa delle 40 postazioni di lavoro, versione finale 26.pdf"
+
+    def test_long_file_name_read_in_full(self):
+        self.assertEqual(len(self.NAME), 80)
+        mailbox = self.env["fetchmail.server"].create(
+            {
+                "name": "files@mycompany.example",
+                "server_type": "imap",
+                "server": "127.0.0.1",
+                "port": 1,
+                "user": "long",
+                "password": "unused",
+                "crm_link_mode": "manual",
+                "internal_domains": OUR_DOMAIN,
+            }
+        )
+        inbox = self.env["mailbox.folder"].create(
+            {"mailbox_id": mailbox.id, "name": "INBOX", "label": "Inbox", "role": "inbox"}
+        )
+        raw = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN).message(
+            sender=("Marco Bianchi", f"marco@{CLIENT_DOMAIN}"),
+            subject="Specifica",
+            attachments=[(self.NAME, b"%PDF-1.4 specifica " * 100, "application/pdf")],
+        )
+        message = self.env["mailbox.message.store"].store_batch(
+            mailbox, inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
+        )
+        self.assertEqual(message.file_ids.mapped("name"), [self.NAME])
+        client = self.env["res.partner"].create(
+            {"name": "Marco Bianchi", "email": f"marco@{CLIENT_DOMAIN}"}
+        )
+        self.env["mailbox.message.link"]._add_links(message, client)  # in the Files list
+        self.tour_with_name(
+            f"/odoo/action-mail_crm_link.mailbox_message_action/{message.id}",
+            "mail_crm_link_long_file_name_form",
+        )
+        self.tour_with_name(
+            "/odoo/action-mail_crm_link.mailbox_message_file_action",
+            "mail_crm_link_long_file_name_list",
+        )
+
+    def tour_with_name(self, url, tour):
+        options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "startUrl": url}
+        code = (
+            f"window.mclLongFileName = {json.dumps(self.NAME)}; "
+            f"odoo.startTour({tour!r}, {json.dumps(options)})"
+        )
+        self.start_tour(url, tour, login="admin", code=code)
 
 
 class TestMailboxForm(LinkingCase):
