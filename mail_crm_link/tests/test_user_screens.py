@@ -291,8 +291,9 @@ class TestFilesDownload(MailCrmLinkTourCase):
 
 @tagged("post_install", "-at_install")
 class TestLongFileNames(MailCrmLinkTourCase):
-    """A file with a long name (80 characters) on the mail's form and in the Files list: the
-    whole name is read (wrapped, not cut with an ellipsis), the full name is the tooltip."""
+    """A file with a long name (80 characters) on the mail's form, in the Files list and on
+    the deal's email timeline: the whole name is read (wrapped, not cut with an ellipsis),
+    the full name is the tooltip."""
 
     NAME = "Specifica tecnica completa delle 40 postazioni di lavoro, versione finale 26.pdf"
 
@@ -325,7 +326,12 @@ class TestLongFileNames(MailCrmLinkTourCase):
         client = self.env["res.partner"].create(
             {"name": "Marco Bianchi", "email": f"marco@{CLIENT_DOMAIN}"}
         )
-        self.env["mailbox.message.link"]._add_links(message, client)  # in the Files list
+        deal = self.env["crm.lead"].create(
+            {"name": "Marco: 40 workstations", "type": "opportunity", "partner_id": client.id}
+        )
+        links = self.env["mailbox.message.link"]
+        links._add_links(message, client)  # in the Files list
+        links._add_links(message, deal)  # on the deal's email timeline
         self.tour_with_name(
             f"/odoo/action-mail_crm_link.mailbox_message_action/{message.id}",
             "mail_crm_link_long_file_name_form",
@@ -333,6 +339,10 @@ class TestLongFileNames(MailCrmLinkTourCase):
         self.tour_with_name(
             "/odoo/action-mail_crm_link.mailbox_message_file_action",
             "mail_crm_link_long_file_name_list",
+        )
+        self.tour_with_name(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{deal.id}",
+            "mail_crm_link_long_file_name_timeline",
         )
 
     def tour_with_name(self, url, tour):

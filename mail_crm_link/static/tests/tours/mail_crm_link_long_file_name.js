@@ -43,3 +43,23 @@ registry.category("web_tour.tours").add("mail_crm_link_long_file_name_list", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("mail_crm_link_long_file_name_timeline", {
+    steps: () => [
+        {
+            trigger: ".o_mcl_timeline_mail:contains('Specifica') .o_mcl_timeline_head",
+            content: "Unfold the mail on the deal's email timeline",
+            run: "click",
+        },
+        {
+            trigger: ".o_mcl_timeline_mail:contains('Specifica') .o_mcl_timeline_files a",
+            content: "Its file is shown in full",
+            run: function () {
+                assertNotCut(this.anchor, "timeline");
+                if (this.anchor.getAttribute("title") !== window.mclLongFileName) {
+                    throw new Error(`timeline: the tooltip reads "${this.anchor.title}"`);
+                }
+            },
+        },
+    ],
+});
