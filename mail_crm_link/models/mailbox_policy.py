@@ -1,6 +1,7 @@
 import psycopg2.errors
 
 from odoo import fields, models
+from odoo.tools import mute_logger
 
 from ..mailflow import addresses, classify, policy
 
@@ -177,7 +178,7 @@ class MailboxCrmPolicy(models.AbstractModel):
         if source:
             return source
         try:
-            with self.env.cr.savepoint():
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 return Source.create({"name": name})
         except psycopg2.errors.UniqueViolation:
             return Source
