@@ -7,8 +7,9 @@ and checks what a user sees: links, created records, chatter entries, Email acti
 
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError
+from odoo.modules.registry import Registry
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -208,6 +209,35 @@ class TestLinking(LinkingCase):
         chosen = Source.create({"name": "Trade fair 2026"})
         native.source_id = chosen
         self.assertEqual(native.source_id, chosen)
+
+    def test_own_source_made_meanwhile_by_another_transaction(self):
+        """Another transaction commits the source of the same name after this one began (it
+        cannot see it): the mailbox is saved all the same, without source for now (the next
+        record it creates, in a later transaction, finds the committed one)."""
+        name = f"race.{self.mailbox.id}@mycompany.example"
+        self.env.cr.execute("SELECT 1")  # this transaction's snapshot is taken
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["utm.source"].create({"name": name})
+        self.addCleanup(self._drop_committed_source, name)
+        mailbox = self.env["fetchmail.server"].create(
+            {
+                "name": name,
+                "server_type": "imap",
+                "server": "127.0.0.1",
+                "port": 1,
+                "user": "race",
+                "password": "x",
+                "crm_link_mode": "auto",
+            }
+        )
+        self.assertFalse(mailbox.source_id)
+        self.assertEqual(self.env["fetchmail.server"].search([("name", "=", name)]), mailbox)
+
+    def _drop_committed_source(self, name):
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["utm.source"].search(
+                [("name", "=", name)]
+            ).unlink()
 
     def test_empty_subject_names_the_lead_after_the_sender(self):
         self.deliver(
