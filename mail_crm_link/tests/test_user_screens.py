@@ -366,8 +366,8 @@ class TestMailboxForm(LinkingCase):
         self.assertEqual((self.mailbox.import_done, self.mailbox.import_total), (13, 13))
 
     def test_crm_tab_keeps_the_common_case(self):
-        """The advanced policy settings are on pages of their own, the port has no
-        thousands separator."""
+        """The advanced policy settings are on pages of their own (the port: see
+        test_no_view_groups_the_digits_of_a_port)."""
         arch = self.env["fetchmail.server"].get_view(view_type="form")["arch"]
         doc = etree.fromstring(arch)
         crm = doc.xpath("//page[@name='mail_crm_link']")[0]
