@@ -18,7 +18,9 @@ else:
 env.ref("base.user_admin").partner_id.email = "admin@mycompany.example"
 Mailbox = env["fetchmail.server"]
 values = {
-    "name": "Sales mailbox (demo)",
+    # named by its address, as administrators do: the name of its leads' source too, read
+    # the same in every language
+    "name": "__LOGIN__",
     "server_type": "imap",
     "server": "127.0.0.1",
     "port": __IMAP_PORT__,
@@ -40,6 +42,10 @@ mailbox = Mailbox.search([("user", "=", values["user"])], limit=1)
 if mailbox:
     mailbox.set_draft()
     mailbox.write(values)
+    if mailbox.source_id == env.ref("mail_crm_link.utm_source_mailbox"):
+        # a demo made before each mailbox had its own source (named after it, read the same
+        # in every language): the generic "Mailbox" is replaced by it
+        mailbox.source_id = False
 else:
     mailbox = Mailbox.create(values)
 mailbox.button_confirm_login()

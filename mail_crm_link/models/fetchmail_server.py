@@ -292,7 +292,9 @@ class FetchmailServer(models.Model):
         Model = self
         if all(vals.get("crm_link_mode", "off") != "off" for vals in vals_list):
             Model = compat.gateway_cron_untouched(self)  # not Odoo's cron's business
-        return super(FetchmailServer, Model).create(vals_list).with_env(self.env)
+        mailboxes = super(FetchmailServer, Model).create(vals_list).with_env(self.env)
+        mailboxes.filtered(lambda m: m.crm_link_mode != "off")._mcl_ensure_source()
+        return mailboxes
 
     def write(self, vals):
         _sync_is_ssl(vals)
@@ -316,6 +318,8 @@ class FetchmailServer(models.Model):
             )
             reconnected.flush_recordset()
             self.env.ref("mail_crm_link.ir_cron_mailbox_sync").sudo()._trigger()
+        if vals.get("crm_link_mode", "off") != "off" or "source_id" in vals:
+            self.filtered(lambda m: m.crm_link_mode != "off")._mcl_ensure_source()
         return result
 
     def unlink(self):

@@ -412,7 +412,7 @@ class MailboxMessage(models.Model):
                     "contact_name": name or False,
                     "user_id": self.env.uid,
                     "team_id": mailbox.team_id.id or False,
-                    "source_id": mailbox.source_id.id or False,
+                    "source_id": mailbox._mcl_source().id or False,
                     "medium_id": self.env.ref("utm.utm_medium_email").id,
                 }
             )

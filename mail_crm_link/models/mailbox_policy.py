@@ -1,4 +1,7 @@
+import psycopg2.errors
+
 from odoo import fields, models
+from odoo.tools import mute_logger
 
 from ..mailflow import addresses, classify, policy
 
@@ -48,9 +51,9 @@ class MailboxCrmPolicy(models.AbstractModel):
     team_id = fields.Many2one("crm.team", string="Sales Team")
     source_id = fields.Many2one(
         "utm.source",
-        default=lambda self: self.env.ref(
-            "mail_crm_link.utm_source_mailbox", raise_if_not_found=False
-        ),
+        copy=False,
+        help="The source of the leads and deals this mailbox creates. Empty: a source named "
+        "after the mailbox (its name, e.g. its address) is made for it.",
     )
     incoming_unknown_action = fields.Selection(
         [
@@ -144,6 +147,41 @@ class MailboxCrmPolicy(models.AbstractModel):
         help="A server action run on every stored mail after the create policy "
         "(the mail is the action's record).",
     )
+
+    def _mcl_source(self):
+        """The source of the records this mailbox's policy creates: the policy's, else the
+        mailbox's own (kept on the policy from then on)."""
+        self.ensure_one()
+        if not self.source_id:
+            self._mcl_ensure_source()
+        return self.source_id
+
+    def _mcl_ensure_source(self):
+        """Give each of these mailboxes without a source its own: the ``utm.source`` named
+        after the mailbox. A source's name is not translatable (``utm.source.name`` is a plain
+        Char), so a generic word such as "Mailbox" reads English to every user; the mailbox's
+        name as its administrator typed it (its address, say) is a proper name, read the same
+        in every language, and it tells which mailbox a lead came from."""
+        for mailbox in self.filtered(lambda m: not m.source_id and (m.name or "").strip()):
+            source = mailbox._mcl_own_source()
+            if source:
+                mailbox.sudo().source_id = source
+
+    def _mcl_own_source(self):
+        """The ``utm.source`` of exactly this mailbox's name: an existing one, or a new one
+        (empty when another transaction is creating it at this moment: the next record
+        created finds it)."""
+        self.ensure_one()
+        Source = self.env["utm.source"].sudo()
+        name = self.name.strip()
+        source = Source.search([("name", "=", name)], limit=1)
+        if source:
+            return source
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                return Source.create({"name": name})
+        except psycopg2.errors.UniqueViolation:
+            return Source
 
     def _mcl_never_log_set(self):
         self.ensure_one()

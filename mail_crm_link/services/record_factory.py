@@ -122,7 +122,7 @@ class MailboxRecordFactory(models.AbstractModel):
             "contact_name": False if client else (name or False),
             "user_id": user.id or False,
             "team_id": mailbox.team_id.id or False,
-            "source_id": mailbox.source_id.id or False,
+            "source_id": mailbox._mcl_source().id or False,
             "medium_id": self.env.ref("utm.utm_medium_email").id,
         }
 

@@ -143,7 +143,7 @@ class TestScreensInTheUsersLanguage(TransactionCase):
         )
         mailbox = self.env["fetchmail.server"].create(
             {
-                "name": f"Mailbox {tag}",
+                "name": f"sales.{tag}@{OUR_DOMAIN}",  # as administrators name them
                 "server_type": "imap",
                 "server": "127.0.0.1",
                 "port": 1,
@@ -244,12 +244,34 @@ class TestScreensInTheUsersLanguage(TransactionCase):
                 self.assertEqual(lead.user_id, user)
                 self.assertTrue(lead.name.startswith(expected["lead"]), lead.name)
 
-    @unittest.expectedFailure
     def test_lead_source_in_the_users_language(self):
-        """Known gap: the source of created leads is the utm.source "Mailbox", and Odoo 18
-        does not translate source names (``utm.source.name`` is a plain Char), so every
-        user reads "Mailbox" on the lead's Marketing tab."""
-        source = self.env.ref("mail_crm_link.utm_source_mailbox")
+        """The source of the records a mailbox creates is the mailbox's own, named after it
+        (its address): no English generic word ("Mailbox") on the lead's Marketing tab,
+        whatever the user's language; a lead made by hand from a mail has it too."""
+        generic = self.env.ref("mail_crm_link.utm_source_mailbox")
         for lang in SCREENS:
             with self.subTest(lang=lang):
-                self.assertNotEqual(source.with_context(lang=lang).name, "Mailbox")
+                user, mailbox, inbox, _client, _deal = self.world(lang)
+                mailbox.incoming_unknown_action = "lead"
+                stored = self.store(
+                    mailbox,
+                    inbox,
+                    self.corpus.message(
+                        sender=("Nuovo Cliente", f"source.{lang.lower()}@{CLIENT_DOMAIN}"),
+                        subject="Preventivo",
+                    ),
+                    3,
+                )
+                lead = stored.link_ids.lead_id
+                self.assertTrue(lead)
+                self.assertEqual(lead.source_id, mailbox.source_id)
+                self.assertNotEqual(lead.source_id, generic)
+                as_user = self.env(user=user, context={"lang": lang})
+                seen = as_user["crm.lead"].browse(lead.id).source_id.display_name
+                self.assertEqual(seen, mailbox.name)
+                self.assertNotIn("mailbox", seen.lower())
+                # "Create Lead" on a mail, by the salesman in his language
+                by_hand = as_user["mailbox.message"].browse(stored.id)
+                action = by_hand._mcl_create_record("lead")
+                made = as_user[action["res_model"]].browse(action["res_id"])
+                self.assertEqual(made.source_id, mailbox.source_id)

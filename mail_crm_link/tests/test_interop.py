@@ -209,8 +209,10 @@ class SyncMatrix:
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             mailbox = env["fetchmail.server"].browse(mailbox_id)
+            source = mailbox.source_id  # its own, named after it
             mailbox.mailbox_message_ids.unlink()
             mailbox.unlink()
+            source.unlink()
 
     def committed_subjects(self, mailbox_id):
         with self.registry.cursor() as cr:

@@ -7,8 +7,9 @@ and checks what a user sees: links, created records, chatter entries, Email acti
 
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import AccessError
+from odoo.modules.registry import Registry
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -158,7 +159,9 @@ class TestLinking(LinkingCase):
         self.assertEqual(lead.type, "lead")
         self.assertEqual(lead.contact_name, "Олена Бондар")
         self.assertEqual(lead.user_id, self.owner)  # no fixed user: the mailbox owner
-        self.assertEqual(lead.source_id, self.env.ref("mail_crm_link.utm_source_mailbox"))
+        # the mailbox's own source, named after it (not a generic word, read in English)
+        self.assertEqual(lead.source_id, self.mailbox.source_id)
+        self.assertEqual(lead.source_id.name, self.mailbox.name)
         self.assertEqual(lead.medium_id, self.env.ref("utm.utm_medium_email"))
         self.assertEqual(message.state, "linked")
         self.assertEqual(message.link_ids.link_type, "policy")
@@ -179,6 +182,62 @@ class TestLinking(LinkingCase):
             activity.date_deadline, policy.next_working_day(fields.Date.context_today(lead))
         )
         self.assertTrue(message.pending)
+
+    def test_each_mailbox_has_its_own_source(self):
+        """A CRM mailbox's source is named after the mailbox; a source of exactly that name is
+        reused; a policy left without source gets the mailbox's own again; a mailbox with CRM
+        linking off (Odoo's gateway) is left alone."""
+        Mailbox, Source = self.env["fetchmail.server"], self.env["utm.source"]
+        values = {"server_type": "imap", "server": "127.0.0.1", "port": 1, "password": "x"}
+        orders = Source.create({"name": "orders@mycompany.example"})
+        first = Mailbox.create(
+            {**values, "name": "orders@mycompany.example", "user": "a", "crm_link_mode": "auto"}
+        )
+        self.assertEqual(first.source_id, orders)
+        fresh = Mailbox.create(
+            {**values, "name": "info@mycompany.example", "user": "b", "crm_link_mode": "manual"}
+        )
+        self.assertEqual(fresh.source_id.name, "info@mycompany.example")
+        self.assertNotEqual(fresh.source_id, self.env.ref("mail_crm_link.utm_source_mailbox"))
+        fresh.source_id = False
+        self.assertEqual(fresh.source_id.name, "info@mycompany.example")
+        self.assertEqual(Source.search_count([("name", "=", "info@mycompany.example")]), 1)
+        native = Mailbox.create({**values, "name": "odoo@mycompany.example", "user": "c"})
+        self.assertFalse(native.source_id)
+        native.crm_link_mode = "auto"
+        self.assertEqual(native.source_id.name, "odoo@mycompany.example")
+        chosen = Source.create({"name": "Trade fair 2026"})
+        native.source_id = chosen
+        self.assertEqual(native.source_id, chosen)
+
+    def test_own_source_made_meanwhile_by_another_transaction(self):
+        """Another transaction commits the source of the same name after this one began (it
+        cannot see it): the mailbox is saved all the same, without source for now (the next
+        record it creates, in a later transaction, finds the committed one)."""
+        name = f"race.{self.mailbox.id}@mycompany.example"
+        self.env.cr.execute("SELECT 1")  # this transaction's snapshot is taken
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["utm.source"].create({"name": name})
+        self.addCleanup(self._drop_committed_source, name)
+        mailbox = self.env["fetchmail.server"].create(
+            {
+                "name": name,
+                "server_type": "imap",
+                "server": "127.0.0.1",
+                "port": 1,
+                "user": "race",
+                "password": "x",
+                "crm_link_mode": "auto",
+            }
+        )
+        self.assertFalse(mailbox.source_id)
+        self.assertEqual(self.env["fetchmail.server"].search([("name", "=", name)]), mailbox)
+
+    def _drop_committed_source(self, name):
+        with Registry(self.env.cr.dbname).cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["utm.source"].search(
+                [("name", "=", name)]
+            ).unlink()
 
     def test_empty_subject_names_the_lead_after_the_sender(self):
         self.deliver(

@@ -145,7 +145,10 @@ class CommittedWorld:
                 [("res_model", "=", "mailbox.message"), ("res_id", "in", mails.ids)]
             ).unlink()
             mails.unlink()
-            env["fetchmail.server"].browse(self.mailbox_id).unlink()
+            mailbox = env["fetchmail.server"].browse(self.mailbox_id)
+            source = mailbox.source_id  # its own, named after it
+            mailbox.unlink()
+            source.unlink()
             env["res.partner"].browse(self.partner_ids).unlink()
             env["ir.mail_server"].browse(self.server_id).unlink()
 

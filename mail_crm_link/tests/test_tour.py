@@ -10,13 +10,14 @@ from .smtp_sink import get_sink
 @tagged("post_install", "-at_install")
 class TestTours(MailCrmLinkTourCase):
     def test_tour_crm_and_mailboxes(self):
-        """Chromium opens the CRM app and finds a configured mailbox under Configuration."""
+        """Chromium opens the CRM app, finds a configured mailbox under Configuration and
+        opens it: its port reads 10143, not "10,143"."""
         self.env["fetchmail.server"].create(
             {
                 "name": "Sales mailbox (tour)",
                 "server_type": "imap",
                 "server": "127.0.0.1",
-                "port": 143,
+                "port": 10143,
                 "user": "sales@mycompany.example",
                 "password": "x",
                 "crm_link_mode": "auto",

@@ -2,10 +2,13 @@
 at each sales right level: the mail list's link tags, the buttons a user may use, "Create
 Lead" offering the client's open leads, templates for leads and deals, and files."""
 
+import json
+
 from lxml import etree
 
 from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .. import compat
 from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkTourCase
@@ -286,6 +289,71 @@ class TestFilesDownload(MailCrmLinkTourCase):
         self.assertNotEqual(response.content, content)
 
 
+@tagged("post_install", "-at_install")
+class TestLongFileNames(MailCrmLinkTourCase):
+    """A file with a long name (80 characters) on the mail's form, in the Files list and on
+    the deal's email timeline: the whole name is read (wrapped, not cut with an ellipsis),
+    the full name is the tooltip."""
+
+    NAME = "Specifica tecnica completa delle 40 postazioni di lavoro, versione finale 26.pdf"
+
+    def test_long_file_name_read_in_full(self):
+        self.assertEqual(len(self.NAME), 80)
+        mailbox = self.env["fetchmail.server"].create(
+            {
+                "name": "files@mycompany.example",
+                "server_type": "imap",
+                "server": "127.0.0.1",
+                "port": 1,
+                "user": "long",
+                "password": "unused",
+                "crm_link_mode": "manual",
+                "internal_domains": OUR_DOMAIN,
+            }
+        )
+        inbox = self.env["mailbox.folder"].create(
+            {"mailbox_id": mailbox.id, "name": "INBOX", "label": "Inbox", "role": "inbox"}
+        )
+        raw = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN).message(
+            sender=("Marco Bianchi", f"marco@{CLIENT_DOMAIN}"),
+            subject="Specifica",
+            attachments=[(self.NAME, b"%PDF-1.4 specifica " * 100, "application/pdf")],
+        )
+        message = self.env["mailbox.message.store"].store_batch(
+            mailbox, inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
+        )
+        self.assertEqual(message.file_ids.mapped("name"), [self.NAME])
+        client = self.env["res.partner"].create(
+            {"name": "Marco Bianchi", "email": f"marco@{CLIENT_DOMAIN}"}
+        )
+        deal = self.env["crm.lead"].create(
+            {"name": "Marco: 40 workstations", "type": "opportunity", "partner_id": client.id}
+        )
+        links = self.env["mailbox.message.link"]
+        links._add_links(message, client)  # in the Files list
+        links._add_links(message, deal)  # on the deal's email timeline
+        self.tour_with_name(
+            f"/odoo/action-mail_crm_link.mailbox_message_action/{message.id}",
+            "mail_crm_link_long_file_name_form",
+        )
+        self.tour_with_name(
+            "/odoo/action-mail_crm_link.mailbox_message_file_action",
+            "mail_crm_link_long_file_name_list",
+        )
+        self.tour_with_name(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{deal.id}",
+            "mail_crm_link_long_file_name_timeline",
+        )
+
+    def tour_with_name(self, url, tour):
+        options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "startUrl": url}
+        code = (
+            f"window.mclLongFileName = {json.dumps(self.NAME)}; "
+            f"odoo.startTour({tour!r}, {json.dumps(options)})"
+        )
+        self.start_tour(url, tour, login="admin", code=code)
+
+
 class TestMailboxForm(LinkingCase):
     def test_initial_import_never_shows_more_done_than_planned(self):
         """The counter adds the folders synchronized, each clamped: a row written by an
@@ -298,8 +366,8 @@ class TestMailboxForm(LinkingCase):
         self.assertEqual((self.mailbox.import_done, self.mailbox.import_total), (13, 13))
 
     def test_crm_tab_keeps_the_common_case(self):
-        """The advanced policy settings are on pages of their own, the port has no
-        thousands separator."""
+        """The advanced policy settings are on pages of their own (the port: see
+        test_no_view_groups_the_digits_of_a_port)."""
         arch = self.env["fetchmail.server"].get_view(view_type="form")["arch"]
         doc = etree.fromstring(arch)
         crm = doc.xpath("//page[@name='mail_crm_link']")[0]
@@ -307,5 +375,34 @@ class TestMailboxForm(LinkingCase):
         for advanced in ("deal_link_mode", "incoming_unknown_action", "copy_mode", "folder_ids"):
             self.assertFalse(crm.xpath(f".//field[@name='{advanced}']"), advanced)
             self.assertTrue(doc.xpath(f"//page//field[@name='{advanced}']"), advanced)
-        port = doc.xpath("//field[@name='port']")[0]
-        self.assertIn("'format': false", port.get("options").replace('"', "'"))
+
+    def test_no_view_groups_the_digits_of_a_port(self):
+        """Every view that shows a port (Odoo's mailbox form as this addon extends it, the
+        personal mailbox, the connect wizard, any list or kanban) shows 10143, not "10,143":
+        the integer field groups digits unless its option ``enable_formatting`` is false (the
+        ``format`` option of Odoo's own form is no longer read since 17)."""
+        ours = self.env["ir.model.data"].search(
+            [("module", "=", "mail_crm_link"), ("model", "=", "ir.model")]
+        )
+        models = {
+            "fetchmail.server",
+            *self.env["ir.model"].browse(ours.mapped("res_id")).mapped("model"),
+        }
+        models = [name for name in models if "port" in self.env[name]._fields]
+        views = self.env["ir.ui.view"].search(
+            [
+                ("model", "in", models),
+                ("type", "in", ("form", "list", "kanban")),
+                ("mode", "=", "primary"),
+            ]
+        )
+        checked = 0
+        for view in views:
+            arch = self.env[view.model].get_view(view.id, view.type)["arch"]
+            for port in etree.fromstring(arch).xpath("//field[@name='port']"):
+                options = safe_eval(port.get("options") or "{}", {"true": True, "false": False})
+                self.assertIs(
+                    options.get("enable_formatting"), False, f"{view.xml_id or view.name}"
+                )
+                checked += 1
+        self.assertGreaterEqual(checked, 3)  # the mailbox, the personal mailbox, the wizard

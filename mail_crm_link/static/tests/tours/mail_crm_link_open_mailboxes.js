@@ -34,5 +34,19 @@ registry.category("web_tour.tours").add("mail_crm_link_open_mailboxes", {
             trigger: ".o_data_row:contains('Sales mailbox (tour)')",
             content: "The configured mailbox is listed",
         },
+        {
+            trigger: ".o_data_row:contains('Sales mailbox (tour)') td.o_data_cell",
+            content: "Open it",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name='port'] input",
+            content: "Its port reads without a thousands separator",
+            run: function () {
+                if (this.anchor.value !== "10143") {
+                    throw new Error(`the port reads ${this.anchor.value}`);
+                }
+            },
+        },
     ],
 });
