@@ -165,6 +165,8 @@ class MailboxCrmPolicy(models.AbstractModel):
         for mailbox in self.filtered(lambda m: not m.source_id and (m.name or "").strip()):
             source = mailbox._mcl_own_source()
             if source:
+                # our value on the mailbox of the mail a salesman works on (Create Lead),
+                # who may not write the mailbox's settings
                 mailbox.sudo().source_id = source
 
     def _mcl_own_source(self):
@@ -172,7 +174,7 @@ class MailboxCrmPolicy(models.AbstractModel):
         (empty when another transaction is creating it at this moment: the next record
         created finds it)."""
         self.ensure_one()
-        Source = self.env["utm.source"].sudo()
+        Source = self.env["utm.source"]  # internal users may read and create sources
         name = self.name.strip()
         source = Source.search([("name", "=", name)], limit=1)
         if source:
