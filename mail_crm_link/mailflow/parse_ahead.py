@@ -147,7 +147,7 @@ def main(sanitizer=()):
     try:
         serve(sys.stdin.buffer, answers, sanitizer)
     except (BrokenPipeError, KeyboardInterrupt):
-        pass  # the parent is gone or gave up on us: nothing to say
+        return  # the parent is gone or gave up on us: nothing to say
 
 
 def serve(stdin, stdout, sanitizer=()):
