@@ -11,6 +11,8 @@
 #                 into ODOO_HOME
 #   ODOO_HOME     where Odoo is unpacked or cloned (default ~/.cache/mail_crm_link/odoo-<series>)
 #   PGHOST PGPORT PGUSER   an existing PostgreSQL server to use
+#   MCL_REALMAIL  a folder holding the real-world mail corpus of the tests; without it (and
+#                 without ~/.cache/mail_crm_link/realmail) it is fetched from its repositories
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${ODOO_SERIES:-18}" in
@@ -158,6 +160,11 @@ if ! "$PYTHON" tools/devenv.py check-requirements requirements-dev.txt; then
   say "installing development requirements"
   "$PYTHON" -m pip install -q -r requirements-dev.txt
 fi
+
+# -- The real-world mail corpus of the tests: found (MCL_REALMAIL, the cache), else fetched ---
+# Never fails the setup for want of a network: the tests that need it then skip, saying why
+# (and fail under CI=true). A fetched mail that differs from its sha256 does fail here.
+"$PYTHON" tools/realmail.py --ensure
 
 # -- PostgreSQL -------------------------------------------------------------------------------
 if ! pg_isready -q 2>/dev/null; then

@@ -38,6 +38,38 @@ from .oauth_provider import ByeProxy, get_oauth_servers
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # as in google_gmail_mixin.py
 
 
+class LogWaiter(logging.Handler):
+    """The lines a logger emits, with a wait for a condition on them (no polling, no sleep)."""
+
+    def __init__(self, logger):
+        super().__init__(logging.INFO)
+        self.logger, self.level_before = logger, logger.level
+        self.lines = []
+        self.changed = threading.Condition()
+        logger.addHandler(self)
+        logger.setLevel(logging.INFO)
+
+    def emit(self, record):
+        with self.changed:
+            self.lines.append(record.getMessage())
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, timeout):
+        with self.changed:
+            return self.changed.wait_for(lambda: predicate(self.lines), timeout)
+
+    def close(self):
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level_before)
+        return super().close()
+
+
+def idling_after_a_sync(lines):
+    """A sync was logged, and after it an IDLE."""
+    syncs = [i for i, line in enumerate(lines) if ": sync in " in line]
+    return bool(syncs) and any(line.endswith(": IDLE") for line in lines[syncs[-1] + 1 :])
+
+
 class TestOAuthRules(unittest.TestCase):
     """The pure part (mailflow/oauth.py)."""
 
@@ -464,11 +496,17 @@ class TestOAuthMailboxes(TransactionCase):
         self.addCleanup(proxy.stop)
         mailbox_id, login = self.oauth_mailbox("gmail", push_enabled=True, port=proxy.port)
         (token,) = self.committed(mailbox_id, "google_gmail_access_token")
+        watched = LogWaiter(push._logger)
+        self.addCleanup(watched.close)
         listener = self.start_listener()
         self.assertEqual(listener.refresh(), {mailbox_id})
         msgid, raw = self.message("before")
         self.dovecot.append(login, raw)
         self.assertTrue(self.wait_stored(mailbox_id, msgid, 10))
+        # the event, not the clock: the session is ended while the listener idles again after
+        # that sync, as Exchange does (ended earlier, in the sync's own session or in the check
+        # after it, the test would be about another moment, on a slower machine)
+        self.assertTrue(watched.wait_for(idling_after_a_sync, 30), watched.lines)
 
         with self.assertLogs(push._logger, logging.INFO) as logs:
             self.provider.expire(token)

@@ -24,6 +24,8 @@ import traceback
 from datetime import datetime, timezone
 from unittest import mock
 
+import psycopg2.errors
+
 import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.service.model import retrying
@@ -201,11 +203,29 @@ def run_step(registry, step):
     return result
 
 
+def _load_registry(db, attempts=5):
+    """``Registry(db)`` as Odoo's own workers get it: Odoo 19 loads a registry in a
+    transaction that deletes the "partially updated" marker, and workers that start together
+    on a fresh copy fail there with a serialization error that Odoo's server retries (see its
+    comment in ``Registry.new``). Workers of this harness start at the same instant, so they
+    retry it too, instead of depending on how fast the machine starts them."""
+    for attempt in range(attempts):
+        try:
+            return odoo.modules.registry.Registry(db)
+        except psycopg2.errors.SerializationFailure:
+            # the half-made registry stays in Odoo's cache after this failure: not reused
+            odoo.modules.registry.Registry.delete(db)
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def main(config, db, folder, name):
     odoo.tools.config.parse_config(
         ["-c", config, "-d", db, "--no-http", "--log-level=warn", "--max-cron-threads=0"]
     )
-    registry = odoo.modules.registry.Registry(db)
+    registry = _load_registry(db)
     round_no = 0
     while True:
         _write_json(os.path.join(folder, f"{name}.ready.{round_no}"), {"pid": os.getpid()})
