@@ -20,7 +20,10 @@ class MailCrmLinkController(http.Controller):
         secret = request.env["ir.config_parameter"].sudo().get_param("database.secret")
         if not tracking.verify(token, signature, secret):
             raise NotFound()
-        if not request.env["mailbox.message"].sudo()._mcl_record_open(token):
+        # a colleague logged in to Odoo (who opened the image's address from the back end)
+        # is not the recipient: the image is served, nothing is counted
+        internal = bool(request.session.uid) and request.env.user._is_internal()
+        if not request.env["mailbox.message"].sudo()._mcl_record_open(token, count=not internal):
             raise NotFound()
         return request.make_response(
             tracking.PIXEL_GIF,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from . import classify
-from .addresses import domain_of, in_list
+from .addresses import domain_of, in_list, normalize
 
 LEAD, OPPORTUNITY, CONTACT, COMPANY, NOTHING = "lead", "opportunity", "contact", "company", "none"
 DEALS_ALL, DEALS_RECENT, DEALS_SINGLE, DEALS_NONE = "all", "recent", "single", "none"
@@ -166,3 +166,18 @@ def next_working_day(day, working_days=1):
 def loop_blocked(recent_count, threshold):
     """Odoo's mail gateway loop guard: at most ``threshold`` records per sender per period."""
     return threshold > 0 and recent_count >= threshold
+
+
+# -- Send As -----------------------------------------------------------------------------------
+def send_as_addresses(mailbox_address, login, aliases, user_address=None):
+    """The addresses mail written from the CRM may leave a mailbox from: its own address, its
+    login when that is an address, the aliases its administrator listed (text, one per line
+    or comma-separated), and the sending user's own address (``user_address``; the mailbox's
+    SMTP server may still refuse it). Normalized; a template's or anybody else's address is
+    not among them unless listed as an alias."""
+    found = set()
+    for value in [mailbox_address, login, user_address, *re.split(r"[\s,;]+", aliases or "")]:
+        address = normalize(value or "")
+        if address and "@" in address:
+            found.add(address)
+    return found

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import compat
-from ..mailflow import addresses, imap_sync, oauth, outbox, parse, pop_sync, rules
+from ..mailflow import addresses, imap_sync, oauth, outbox, parse, policy, pop_sync, rules
 from .fields_extra import SecretChar
 
 _logger = logging.getLogger(__name__)
@@ -112,6 +112,13 @@ class FetchmailServer(models.Model):
         string="Mailbox Address",
         help="The address of this mailbox, used as sender of mail written from the CRM "
         "(empty: the login when it is an address).",
+    )
+    send_as_aliases = fields.Text(
+        string="May Also Send As",
+        help="Other addresses this mailbox may send from (its aliases, a shared address), one "
+        "per line. Mail written from the CRM leaves only from the mailbox's address, these, "
+        "or the sending user's own address: a template's From that is none of them is "
+        "refused.",
     )
     mail_server_id = fields.Many2one(
         "ir.mail_server",
@@ -233,7 +240,7 @@ class FetchmailServer(models.Model):
     def _mcl_store_forwarded(self, raw):
         """Store forwarded mail as mail of this mailbox's Inbox, then link it."""
         self.ensure_one()
-        records = self.env["mailbox.message.store"].store_forwarded(self, raw)
+        records = self.env["mailbox.message.store"]._store_forwarded(self, raw)
         return records[:1].id or False
 
     @api.depends("job_ids.state", "job_ids.done", "job_ids.total")
@@ -336,6 +343,25 @@ class FetchmailServer(models.Model):
         self.ensure_one()
         return addresses.normalize(self.email_address or self.user or "")
 
+    def _mcl_check_send_as(self, sender, user):
+        """Refuse a From this mailbox may not send as (issue 23: a template any employee may
+        write must not make the company's server send as anybody)."""
+        self.ensure_one()
+        allowed = policy.send_as_addresses(
+            self.email_address, self.user, self.send_as_aliases, user.email
+        )
+        if addresses.normalize(sender or "") not in allowed:
+            raise UserError(
+                self.env._(
+                    "Mailbox %(mailbox)s may not send as %(sender)s: it sends only as "
+                    "%(allowed)s. An administrator may add the address to the mailbox's "
+                    '"May Also Send As" list.',
+                    mailbox=self.name,
+                    sender=sender,
+                    allowed=", ".join(sorted(allowed)),
+                )
+            )
+
     def _mcl_saves_sent(self):
         """Whether mail sent from the CRM is APPENDed to this mailbox's Sent folder."""
         self.ensure_one()
@@ -366,7 +392,8 @@ class FetchmailServer(models.Model):
 
     def action_apply_private(self):
         """Apply the private correspondents to all the stored mail, in the background."""
-        self.env["mailbox.sync.job"].schedule(self, "private")
+        self.check_access("write")
+        self.env["mailbox.sync.job"]._schedule(self, "private")
         return True
 
     def _mcl_is_linked(self):
@@ -374,7 +401,10 @@ class FetchmailServer(models.Model):
 
     # -- buttons ------------------------------------------------------------------------------
     def button_confirm_login(self):
-        """Test the connection; for CRM mailboxes, say clearly what is wrong and find folders."""
+        """Test the connection; for CRM mailboxes, say clearly what is wrong and find folders.
+        Who may edit the mailbox only: the rights are checked before the stored secret is
+        used to log in."""
+        self.check_access("write")
         native = self.filtered(lambda m: not m._mcl_is_linked())
         if native:
             super(FetchmailServer, native).button_confirm_login()
@@ -399,6 +429,9 @@ class FetchmailServer(models.Model):
         return True
 
     def action_detect_folders(self):
+        """List the server's folders again (who may edit the mailbox: checked before the
+        stored secret is used to log in)."""
+        self.check_access("write")
         for mailbox in self.filtered(lambda m: m.server_type in oauth.IMAP_TYPES):
             conn = mailbox._mcl_connect()
             try:
@@ -410,7 +443,7 @@ class FetchmailServer(models.Model):
     def action_reconnect(self):
         """Gmail / Microsoft 365: Odoo's consent page again (access withdrawn or expired)."""
         self.ensure_one()
-        return self.env["mailbox.oauth"].consent_action(self)
+        return self.env["mailbox.oauth"]._consent_action(self)
 
     def action_sync_now(self):
         """Ask for a sync of these mailboxes as soon as possible (by the sync cron, which may
@@ -465,8 +498,10 @@ class FetchmailServer(models.Model):
         return self.env["mailbox.sync"].sync(self, deadline=deadline, **kwargs)
 
     def action_relink(self):
-        """Run matching again on all the mail of these mailboxes, in the background."""
-        self.env["mailbox.sync.job"].schedule(self, "relink")
+        """Run matching again on all the mail of these mailboxes, in the background (asking
+        again while it runs keeps its progress: see ``mailbox.sync.job._schedule``)."""
+        self.check_access("write")
+        self.env["mailbox.sync.job"]._schedule(self, "relink")
         return True
 
     def _mcl_window_since(self):
@@ -529,7 +564,7 @@ class FetchmailServer(models.Model):
             None if oauth_mailbox else self._mcl_secret("password"),
             timeout=self.connect_timeout or 30,
             verify=self.tls_verify,
-            token=self.env["mailbox.oauth"].authenticator(self, min_validity)
+            token=self.env["mailbox.oauth"]._authenticator(self, min_validity)
             if oauth_mailbox
             else None,
         )
@@ -538,7 +573,7 @@ class FetchmailServer(models.Model):
         (pop_sync if self.server_type == "pop" else imap_sync).close(conn)
 
     def _mcl_error_message(self, exc):
-        return self.env["mailbox.health"].error_message(self, exc)
+        return self.env["mailbox.health"]._error_message(self, exc)
 
     def _mcl_notify_owner(self, subject, body, also=None):
         users = self.owner_id | (also or self.env["res.users"])

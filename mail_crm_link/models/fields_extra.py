@@ -49,3 +49,16 @@ class SecretChar(fields.Char):
 
     def convert_to_record_multi(self, values, records):
         return [self.convert_to_record(value, records) for value in values]
+
+
+class TypedSecretChar(SecretChar):
+    """A secret a user types in a form (the "Connect my mailbox" wizard's password): stored
+    as ``SecretChar``, readable by the server code, but never sent back to any client (read,
+    web_read, search_read, export): the field groups of a secret, for a field its own user
+    must be able to write."""
+
+    def convert_to_read(self, value, record, use_display_name=True):
+        return False
+
+    def convert_to_export(self, value, record):
+        return ""

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 
 class MailMessage(models.Model):
@@ -12,6 +13,23 @@ class MailMessage(models.Model):
         readonly=True,
         help="The stored mail this chatter entry shows (its visibility follows the mail's).",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._mcl_check_own_field(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._mcl_check_own_field([vals])
+        return super().write(vals)
+
+    def _mcl_check_own_field(self, vals_list):
+        """Which stored mail a chatter entry shows is this addon's to say (the entry's
+        visibility follows it): a user pointing their own entry at a colleague's private
+        mail over RPC is refused."""
+        if self.env.su or not any("mcl_message_id" in vals for vals in vals_list):
+            return
+        raise AccessError(self.env._("The mail a chatter entry shows is set by mail_crm_link."))
 
     def _extras_to_store(self, store, format_reply):
         """The chatter tells received from sent mail at a glance (``mcl_direction``, shown

@@ -62,6 +62,7 @@ class MailboxCardMixin(models.AbstractModel):
     def action_mcl_files(self):
         """ "Files": attachments of the mail on this card."""
         self.ensure_one()
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "mail_crm_link.mailbox_message_file_action"
         )
@@ -80,6 +81,7 @@ class MailboxCardMixin(models.AbstractModel):
     def action_mcl_compose(self):
         """ "New Email" from the card, sent through a CRM mailbox and linked to the card."""
         self.ensure_one()
+        self.check_access("read")
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("New Email"),

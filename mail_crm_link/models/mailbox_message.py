@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import format_datetime
 
 from .. import compat
-from ..mailflow import addresses, classify, policy, threads
+from ..mailflow import addresses, classify, policy, threads, tracking
 from .fields_extra import BigInteger
 
 _logger = logging.getLogger(__name__)
@@ -300,14 +300,14 @@ class MailboxMessage(models.Model):
         if len(messages) <= RELINK_NOW:
             messages._mcl_relink()
         else:
-            self.env["mailbox.sync.job"].sudo().schedule(messages.mailbox_id, "relink", messages)
+            self.env["mailbox.sync.job"].sudo()._schedule(messages.mailbox_id, "relink", messages)
         return True
 
     def _mcl_relink(self):
         """Classify again and link as history, creating nothing."""
         for message in self:
             message.mail_kind = message._mcl_classify()
-        return self.env["mailbox.crm.linker"].link(
+        return self.env["mailbox.crm.linker"]._link(
             self, allow_create=False, run_hooks=False, history=True
         )
 
@@ -321,6 +321,7 @@ class MailboxMessage(models.Model):
     def action_remove_from_record(self):
         """ "Remove from card": the mail leaves the record named by the context (the card the
         list was opened from), not the rest of its thread."""
+        self.check_access("read")
         model = self.env.context.get("mcl_res_model")
         res_id = self.env.context.get("mcl_res_id")
         field = {"crm.lead": "lead_id", "res.partner": "partner_id"}.get(model)
@@ -402,7 +403,7 @@ class MailboxMessage(models.Model):
         mailbox = self.sudo().mailbox_id
         name, address = self._mcl_main_correspondent()
         if kind in (policy.LEAD, policy.OPPORTUNITY):
-            kind = policy.lead_type(kind, self.env["mailbox.record.factory"].leads_in_use(mailbox))
+            kind = policy.lead_type(kind, self.env["mailbox.record.factory"]._leads_in_use(mailbox))
             record = self.env["crm.lead"].create(
                 {
                     "name": policy.clean_subject(self.subject)
@@ -517,7 +518,7 @@ class MailboxMessage(models.Model):
                     filter(None, [mailbox.private_addresses, address])
                 )
             mailbox._mcl_apply_private(message)
-            self.env["mailbox.sync.job"].sudo().schedule(mailbox, "private")
+            self.env["mailbox.sync.job"].sudo()._schedule(mailbox, "private")
         return True
 
     def _mcl_check_owner(self):
@@ -565,25 +566,36 @@ class MailboxMessage(models.Model):
 
     # -- outgoing mail --------------------------------------------------------------------------
     @api.model
-    def _mcl_record_open(self, token):
+    def _mcl_record_open(self, token, count=True):
         """One open of the mail with this tracking token, counted in one SQL statement: two
-        opens at once both count (a read-then-write in Python would lose one). Returns the
-        mail, or an empty recordset for an unknown token."""
+        opens at once both count (a read-then-write in Python would lose one), but the image
+        fetched again within ``tracking.OPEN_REPEAT_SECONDS`` of the last open counts once
+        (a mail program loads it for the preview and again for the mail). ``count=False``
+        (an internal user) counts nothing. Returns the mail, or an empty recordset for an
+        unknown token."""
         self.flush_model(["open_token", "open_count", "open_first", "open_last"])
-        self.env.cr.execute(
-            """
-            UPDATE mailbox_message
-               SET open_count = COALESCE(open_count, 0) + 1,
-                   open_last = now() AT TIME ZONE 'UTC',
-                   open_first = COALESCE(open_first, now() AT TIME ZONE 'UTC')
-             WHERE open_token = %s
-         RETURNING id
-            """,
-            [token],
-        )
-        messages = self.browse([row[0] for row in self.env.cr.fetchall()])
-        messages.invalidate_recordset(["open_count", "open_first", "open_last"])
-        return messages
+        cr = self.env.cr
+        if count:
+            cr.execute(
+                """
+                UPDATE mailbox_message
+                   SET open_count = COALESCE(open_count, 0) + 1,
+                       open_last = now() AT TIME ZONE 'UTC',
+                       open_first = COALESCE(open_first, now() AT TIME ZONE 'UTC')
+                 WHERE open_token = %s
+                   AND (open_last IS NULL
+                        OR open_last <= now() AT TIME ZONE 'UTC' - make_interval(secs => %s))
+             RETURNING id
+                """,
+                [token, tracking.OPEN_REPEAT_SECONDS],
+            )
+            counted = [row[0] for row in cr.fetchall()]
+            if counted:
+                messages = self.browse(counted)
+                messages.invalidate_recordset(["open_count", "open_first", "open_last"])
+                return messages
+        cr.execute("SELECT id FROM mailbox_message WHERE open_token = %s", [token])
+        return self.browse([row[0] for row in cr.fetchall()])
 
     def action_retry_send(self):
         """Send failed mail again (or waiting mail now): allowed to whoever wrote it and to
@@ -601,13 +613,13 @@ class MailboxMessage(models.Model):
                 )
         Outbox = self.env["mailbox.outbox"]
         for mailbox in self.sudo().mailbox_id:
-            Outbox.check_server(mailbox)
-        Outbox.requeue(self.sudo())
+            Outbox._check_server(mailbox)
+        Outbox._requeue(self.sudo())
         return True
 
     # -- errors -------------------------------------------------------------------------------
     def action_retry(self):
         """Read the kept raw source again (after a fix); the recovered mail is linked."""
-        recovered = self.env["mailbox.message.store"].retry(self)
-        self.env["mailbox.crm.linker"].link_safely(recovered)
+        recovered = self.env["mailbox.message.store"]._retry(self)
+        self.env["mailbox.crm.linker"]._link_safely(recovered)
         return True

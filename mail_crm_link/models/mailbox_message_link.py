@@ -111,7 +111,8 @@ class MailboxMessageLink(models.Model):
             ]
         )
         todo.sudo().write({"state": "linked", "needs_deal_choice": False})
-        self.env["mailbox.card.publisher"].sudo().publish(links, history=False)
+        # many mails at once notify each record once (their newest), not once per mail
+        self.env["mailbox.card.publisher"].sudo()._publish(links, history=False, notify_once=True)
         return links
 
     def action_remove(self):

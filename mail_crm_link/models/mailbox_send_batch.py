@@ -47,14 +47,38 @@ class MailboxSendBatch(models.Model):
         string="Status",
     )
 
+    # kept by the outbox only: whatever a caller gives for them on create is replaced by the
+    # values of a new mass sending, and only the superuser (the outbox) writes them
+    BOOKKEEPING = ("preparing", "prepared_count", "record_count", "skipped_count", "skipped_note")
+
     @api.model_create_multi
     def create(self, vals_list):
         """A mass sending is always the current user's: the cron prepares it with the rights
-        (and, with "Send As: My own address", the address) of its Sent By user. Only the
-        outbox changes it afterwards (as superuser): users have no write access."""
+        (and, with "Send As: My own address", the address) of its Sent By user. Its
+        bookkeeping starts from nothing, whatever a caller gives (one created over RPC with
+        ``prepared_count=-1000`` used to stop the outbox for everybody). Only the outbox
+        changes it afterwards (as superuser): users have no write access."""
         if not self.env.su:
-            vals_list = [{**vals, "user_id": self.env.uid} for vals in vals_list]
+            vals_list = [
+                {
+                    **{k: v for k, v in vals.items() if k not in self.BOOKKEEPING},
+                    "user_id": self.env.uid,
+                    "preparing": True,
+                    "prepared_count": 0,
+                    "record_count": len(vals.get("res_ids") or [])
+                    if isinstance(vals.get("res_ids"), list)
+                    else 0,
+                    "skipped_count": 0,
+                    "skipped_note": False,
+                }
+                for vals in vals_list
+            ]
         return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and set(vals) & {*self.BOOKKEEPING, "user_id", "res_ids", "res_model"}:
+            raise AccessError(self.env._("The progress of a mass sending is kept by the outbox."))
+        return super().write(vals)
 
     @api.constrains("res_model", "res_ids")
     def _check_records(self):
@@ -98,8 +122,7 @@ class MailboxSendBatch(models.Model):
         and queued. A record that cannot get a mail is listed with the reason; the others go
         on. Works inside the transaction it is given."""
         self.ensure_one()
-        done = self.prepared_count
-        ids = (self.res_ids or [])[done : done + limit]
+        done, ids, total = self._next_ids(limit)
         records = self.env[self.res_model].browse(ids).exists()
         readable = records._filtered_access("read")
         skipped = [  # by id: the name of a card the user may not read is not theirs to see
@@ -118,19 +141,28 @@ class MailboxSendBatch(models.Model):
                         raise UserError(
                             self.env._("The template could not be filled in: %s", values)
                         )
-                    mails.append(self._build_one(mailbox, record, values))
+                    with self.env.cr.savepoint():  # one recipient's failure is its own
+                        mails.append(self._build_one(mailbox, record, values))
                 except UserError as exc:
                     skipped.append(f"{record.display_name}: {exc.args[0]}")
+                except Exception as exc:  # any data of one record: it alone fails
+                    _logger.info(
+                        "mass sending %s: record %s skipped", self.id, record.id, exc_info=True
+                    )
+                    skipped.append(
+                        f"{record.display_name!r}: "
+                        + self.env._("the mail could not be written: %s", exc)
+                    )
         self.sudo().write(
             {
                 "prepared_count": done + len(ids),
-                "preparing": done + len(ids) < len(self.res_ids or []),
-                "skipped_count": self.skipped_count + len(skipped),
+                "preparing": done + len(ids) < total,
+                "skipped_count": max(self.skipped_count, 0) + len(skipped),
                 "skipped_note": "\n".join(filter(None, [self.skipped_note, *skipped])) or False,
             }
         )
         if mails:
-            self.env["mailbox.outbox"].queue(
+            self.env["mailbox.outbox"]._queue(
                 mailbox, mails, batch=self, history=True, after_commit=after_commit
             )
         return len(ids)
@@ -139,20 +171,55 @@ class MailboxSendBatch(models.Model):
         """The next ``limit`` records could not be prepared (an internal error): listed as
         not written to, with the reason."""
         self.ensure_one()
-        done = self.prepared_count
-        ids = (self.res_ids or [])[done : done + limit]
+        done, ids, total = self._next_ids(limit)
         reason = self.env._(
             "internal error of mail_crm_link, not sent (see the server log): %s", exc
         )
         records = self.env[self.res_model].sudo().browse(ids).exists()
         readable = records.with_user(self.user_id)._filtered_access("read")
         names = [f"{r.display_name if r in readable else f'#{r.id}'}: {reason}" for r in records]
-        self.write(
+        self.sudo().write(
             {
                 "prepared_count": done + len(ids),
-                "preparing": done + len(ids) < len(self.res_ids or []),
-                "skipped_count": self.skipped_count + len(ids),
+                "preparing": done + len(ids) < total,
+                "skipped_count": max(self.skipped_count, 0) + len(ids),
                 "skipped_note": "\n".join(filter(None, [self.skipped_note, *names])) or False,
+            }
+        )
+
+    def _next_ids(self, limit):
+        """``(done, ids, total)``: the records of the next step, from a list and a count
+        taken as they are stored, whatever they hold: a list that is not a list of ids is
+        empty, a count is kept between 0 and the list's length, a step is one record at
+        least. So each step progresses, and the last one ends the preparing."""
+        ids = self.res_ids if isinstance(self.res_ids, list) else []
+        ids = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+        total = len(ids)
+        done = min(max(self.prepared_count or 0, 0), total)
+        return done, ids[done : done + max(int(limit or 1), 1)], total
+
+    def _stop_preparing(self):
+        """Stop preparing (the outbox saw a step that did not progress): what was not
+        prepared is counted as not written to."""
+        self.ensure_one()
+        done, _ids, total = self._next_ids(1)
+        left = total - done
+        self.sudo().write(
+            {
+                "preparing": False,
+                "prepared_count": total,
+                "skipped_count": max(self.skipped_count, 0) + left,
+                "skipped_note": "\n".join(
+                    filter(
+                        None,
+                        [
+                            self.skipped_note,
+                            self.env._("%s records not prepared (internal error).", left)
+                            if left
+                            else False,
+                        ],
+                    )
+                ),
             }
         )
 
@@ -239,6 +306,6 @@ class MailboxSendBatch(models.Model):
         if failed:
             Outbox = self.env["mailbox.outbox"]
             for mailbox in failed.mailbox_id:
-                Outbox.check_server(mailbox)
-            Outbox.requeue(failed)
+                Outbox._check_server(mailbox)
+            Outbox._requeue(failed)
         return True

@@ -35,24 +35,40 @@ class MailboxSyncJob(models.Model):
             )
 
     @api.model
-    def schedule(self, mailboxes, kind, messages=None):
-        """A job per mailbox (one pending job of a kind per mailbox: asking again restarts
-        it), and the sync cron asked to run soon."""
+    def _schedule(self, mailboxes, kind, messages=None):
+        """A job per mailbox (one pending job of a kind per mailbox), and the sync cron
+        asked to run soon. Asking again while a job is pending never restarts it: the mails
+        it already covers keep its progress; mails it does not cover widen it (from the
+        first of them on, or from the start when the whole mailbox is asked for)."""
         jobs = self.browse()
         for mailbox in mailboxes:
-            domain = self._message_domain(mailbox, messages)
-            vals = {
-                "last_message_id": 0,
-                "done": 0,
-                "total": self.env["mailbox.message"].search_count(domain),
-                "message_ids": messages.filtered(lambda m, mb=mailbox: m.mailbox_id == mb).ids
-                if messages
-                else False,
-            }
+            ids = (
+                messages.filtered(lambda m, mb=mailbox: m.mailbox_id == mb).ids if messages else []
+            )
+            if messages and not ids:
+                continue
             job = self.search(
                 [("mailbox_id", "=", mailbox.id), ("kind", "=", kind), ("state", "=", "pending")],
                 limit=1,
             )
+            covered = job and (not job.message_ids or (ids and set(ids) <= set(job.message_ids)))
+            if covered:
+                jobs |= job  # already asked for: it goes on where it is
+                continue
+            if job and not ids:  # the whole mailbox now: from the start, once
+                scope, cursor = False, 0
+            elif job:  # more mails: the new ones from the first of them on
+                scope = sorted(set(job.message_ids) | set(ids))
+                cursor = min(job.last_message_id, min(ids) - 1)
+            else:
+                scope, cursor = ids or False, 0
+            domain = self._message_domain(mailbox, self.env["mailbox.message"].browse(scope or []))
+            vals = {
+                "last_message_id": cursor,
+                "message_ids": scope,
+                "total": self.env["mailbox.message"].search_count(domain),
+                "done": self.env["mailbox.message"].search_count(domain + [("id", "<=", cursor)]),
+            }
             if job:
                 job.write(vals)
             else:
@@ -68,7 +84,7 @@ class MailboxSyncJob(models.Model):
             domain.append(("id", "in", messages.ids))
         return domain
 
-    def next_batch(self, size):
+    def _next_batch(self, size):
         """The next mails to do, in id order (resumable after a crash: by id)."""
         self.ensure_one()
         domain = self._message_domain(self.mailbox_id) + [("id", ">", self.last_message_id)]
@@ -76,7 +92,7 @@ class MailboxSyncJob(models.Model):
             domain.append(("id", "in", self.message_ids))
         return self.env["mailbox.message"].search(domain, order="id", limit=size)
 
-    def apply(self, messages):
+    def _apply(self, messages):
         """Do the job on ``messages`` (in the caller's transaction) and move the cursor."""
         self.ensure_one()
         if self.kind == "relink":

@@ -4,6 +4,8 @@ from odoo.exceptions import UserError
 from ..mailflow import addresses, classify
 
 TIMELINE_MODELS = {"crm.lead": "lead_id", "res.partner": "partner_id"}
+TIMELINE_PAGE = 20  # mails per page by default (the panel asks for this many)
+TIMELINE_MAX = 200  # mails per call at most, whatever the caller asks: the panel pages
 
 
 class MailboxTimeline(models.AbstractModel):
@@ -18,10 +20,13 @@ class MailboxTimeline(models.AbstractModel):
     _description = "Email Timeline of a CRM Card"
 
     @api.model
-    def read_timeline(self, res_model, res_id, limit=20, offset=0):
+    def read_timeline(self, res_model, res_id, limit=TIMELINE_PAGE, offset=0):
         """``{"total": n, "mails": [{...}, ...]}``: the mail of the card ``res_model`` /
         ``res_id``, newest first: a lead's; a person's and their deals'; a company's, its
-        people's and their deals'."""
+        people's and their deals'. ``limit`` is kept between 1 and ``TIMELINE_MAX`` (200;
+        no limit, or a wrong one, gives a page of 20), ``offset`` at 0 or more: one call is
+        one bounded page."""
+        limit, offset = _page(limit, offset)
         if res_model not in TIMELINE_MODELS:
             raise UserError(self.env._("Mail is shown on contacts, companies and leads."))
         record = self.env[res_model].browse(int(res_id)).exists()
@@ -110,3 +115,16 @@ class MailboxTimeline(models.AbstractModel):
         if activity.user_id == self.env.user:
             return True
         return self.env[activity.res_model].browse(activity.res_id).has_access("write")
+
+
+def _page(limit, offset):
+    """``(limit, offset)`` as integers in range, from whatever the web client sent."""
+    try:
+        limit = int(limit) if limit else TIMELINE_PAGE
+    except (TypeError, ValueError):
+        limit = TIMELINE_PAGE
+    try:
+        offset = max(int(offset or 0), 0)
+    except (TypeError, ValueError):
+        offset = 0
+    return (min(limit, TIMELINE_MAX) if limit > 0 else TIMELINE_PAGE), offset

@@ -13,6 +13,12 @@ mailbox_oauth    mailbox.oauth           OAuth logins (Gmail, Microsoft 365): Od
 outbox           mailbox.outbox          mail written in the CRM: stored and queued in the
                                          request, sent after the commit, never twice; the ONLY
                                          place that commits in the outbound path
+
+Odoo serves every public method of every model over JSON-RPC, AbstractModels included, to
+any logged-in user (portal too). So the methods of these services are private ("_"
+prefixed): server code calls and overrides them by those names, no client can. The one
+exception is mailbox.sync, whose public entry points (cron_sync, sync_isolated, sync,
+run_jobs) refuse anyone but the superuser and administrators (``_check_system``).
 """
 
 from . import mailbox_health

@@ -7,6 +7,8 @@ re-link) is published as history: entries created in one batch, no activity, no 
 Works inside the transaction it is given.
 """
 
+import datetime
+
 from markupsafe import Markup
 from psycopg2.extras import execute_values
 
@@ -15,19 +17,23 @@ from odoo import api, fields, models
 from .. import compat
 from ..mailflow import addresses, classify, outbox, policy
 
+_EPOCH = datetime.datetime.min
+
 
 class MailboxCardPublisher(models.AbstractModel):
     _name = "mailbox.card.publisher"
     _description = "Mailbox Pipeline: Publish on CRM Cards"
 
     @api.model
-    def publish(self, links, authors=None, history=False):
-        """Show each new link's mail on its record; live mail also gets its Email activity."""
+    def _publish(self, links, authors=None, history=False, notify_once=False):
+        """Show each new link's mail on its record; live mail also gets its Email activity.
+        ``notify_once``: many mails linked in one go (by hand) notify each record once, by
+        the newest of them; the others are shown on it as history."""
         if history:
             self._publish_history(links, authors or {})
             return
-        self._publish_live(links, authors or {})
-        self.schedule_activities(links.message_id)
+        self._publish_live(links, authors or {}, notify_once)
+        self._schedule_activities(links.message_id)
 
     @api.model
     def _author(self, message, authors):
@@ -144,7 +150,7 @@ class MailboxCardPublisher(models.AbstractModel):
             )
 
     @api.model
-    def _publish_live(self, links, authors):
+    def _publish_live(self, links, authors, notify_once=False):
         """A new client mail is told once: its entry on its main record (deal, else contact,
         else company; ``main_record``) notifies that record's internal followers and its
         responsible, as Odoo notifies (inbox, or email for who chose it); its entries on
@@ -152,13 +158,21 @@ class MailboxCardPublisher(models.AbstractModel):
         its company and a deal used to send three notifications. Nothing is ever sent to
         clients (``mail_crm_link_publish``, see ``drop_external_recipients``)."""
         quiet = links.browse()
+        loud_by_record = {}  # record → [(link, record)], in the order of the mails
         for message in links.message_id:
             its = links.filtered(lambda link, m=message: link.message_id == m)
-            main = self.main_record(message)
+            main = self._main_record(message)
             loud = its.filtered(lambda link, r=main: link._target() == r)[:1]
             quiet |= its - loud
             if loud:
-                self._post_notified(loud, main, authors)
+                loud_by_record.setdefault(main, []).append(loud)
+        for record, louds in loud_by_record.items():
+            if notify_once and len(louds) > 1:  # the newest tells; the others are history
+                louds = sorted(louds, key=lambda link: (link.message_id.date or _EPOCH, link.id))
+                quiet |= links.browse().union(*louds[:-1])
+                louds = louds[-1:]
+            for loud in louds:
+                self._post_notified(loud, record, authors)
         self._publish_history(quiet, authors)
 
     @api.model
@@ -192,7 +206,7 @@ class MailboxCardPublisher(models.AbstractModel):
 
     # -- the delivery state of mail written in the CRM ---------------------------------------
     @api.model
-    def show_send_state(self, messages, failure=None, refused=(), reason=False):
+    def _show_send_state(self, messages, failure=None, refused=(), reason=False):
         """Odoo's own delivery indicator on the chatter entries of mail written in the CRM
         (the envelope, its popover, the Resend dialog, the writer's failures in the
         messaging menu): one email ``mail.notification`` per recipient contact on each entry
@@ -233,7 +247,7 @@ class MailboxCardPublisher(models.AbstractModel):
         partners = self._recipient_partners(messages)
         vals_list, by_values = [], {}
         for message in messages:
-            main = self.main_record(message)
+            main = self._main_record(message)
             states = outbox.notification_states(
                 list(partners[message.id]), message.send_state, failure, refused
             )
@@ -314,7 +328,7 @@ class MailboxCardPublisher(models.AbstractModel):
         return result
 
     @api.model
-    def schedule_activities(self, messages):
+    def _schedule_activities(self, messages):
         """An incoming client mail puts one Email activity on its main record (deal, else
         contact, else company) for that record's responsible; pending until processed.
         Mail of the past (``history``) never gets one."""
@@ -332,7 +346,7 @@ class MailboxCardPublisher(models.AbstractModel):
                 or message.processed
             ):
                 continue
-            record = self.main_record(message)
+            record = self._main_record(message)
             if not record:
                 continue
             user = record._mcl_responsible_user() or mailbox.owner_id
@@ -354,7 +368,7 @@ class MailboxCardPublisher(models.AbstractModel):
             )
 
     @api.model
-    def main_record(self, message):
+    def _main_record(self, message):
         links = message.link_ids
         leads = links.lead_id.sorted(lambda lead: (lead.type != "opportunity", -lead.id))
         persons = links.partner_id.filtered(lambda p: not p.is_company)

@@ -58,7 +58,7 @@ class MailboxCrmLinker(models.AbstractModel):
 
     # -- entry points ----------------------------------------------------------------------
     @api.model
-    def link_safely(self, messages, history=None):
+    def _link_safely(self, messages, history=None):
         """Link ``messages``; linking never costs the mail: if it fails, the mails stay
         stored, unlinked, with the reason, and "Re-link" tries again. Returns the mails
         deferred to a fresh transaction. ``history``: None follows each mail's own flag."""
@@ -66,7 +66,7 @@ class MailboxCrmLinker(models.AbstractModel):
             return messages
         try:
             with self.env.cr.savepoint():
-                return self.link(messages, history=history)
+                return self._link(messages, history=history)
         except psycopg2.errors.SerializationFailure:
             # a record the batch touches was changed by another transaction: link these
             # mails again in a fresh one, as for a busy new address
@@ -76,7 +76,7 @@ class MailboxCrmLinker(models.AbstractModel):
             if len(messages) > 1:  # one mail's failure must not cost the others their links
                 deferred = messages.browse()
                 for message in messages:
-                    deferred |= self.link_safely(message, history=history)
+                    deferred |= self._link_safely(message, history=history)
                 return deferred
             _logger.exception("mail_crm_link: linking failed for %s", messages)
             messages.write(
@@ -90,7 +90,7 @@ class MailboxCrmLinker(models.AbstractModel):
             return messages.browse()
 
     @api.model
-    def link(self, messages, allow_create=True, run_hooks=True, history=None):
+    def _link(self, messages, allow_create=True, run_hooks=True, history=None):
         """Classify, match, apply the create policy, link and publish ``messages``.
         Returns the mails deferred (their new address is being created elsewhere)."""
         deferred = self.env["mailbox.message"]
@@ -110,7 +110,7 @@ class MailboxCrmLinker(models.AbstractModel):
 
     @api.model
     def _link_mailbox(self, mailbox, batch, allow_create, run_hooks, history):
-        with self.env["mailbox.record.factory"].cron_triggers_once() as env:
+        with self.env["mailbox.record.factory"]._cron_triggers_once() as env:
             return self._link_mailbox_in(env, mailbox, batch, allow_create, run_hooks, history)
 
     @api.model
@@ -126,7 +126,7 @@ class MailboxCrmLinker(models.AbstractModel):
         for message in batch.sorted(lambda m: (m.date or fields.Datetime.now(), m.id)):
             self.with_env(env)._link_one(run, message)
         new_links = self.with_env(env)._write_links(run)
-        env["mailbox.card.publisher"].publish(new_links, run.authors, history=history)
+        env["mailbox.card.publisher"]._publish(new_links, run.authors, history=history)
         if run_hooks and mailbox.server_action_id:
             for message in batch - run.deferred:
                 mailbox.server_action_id.with_context(
@@ -285,8 +285,8 @@ class MailboxCrmLinker(models.AbstractModel):
         if not decision:
             return
         factory = self.env["mailbox.record.factory"]
-        factory.claim(address)  # AddressBusy: another transaction creates it; defer
-        created = factory.create_record(run.mailbox, message, address, name, decision, partners)
+        factory._claim(address)  # AddressBusy: another transaction creates it; defer
+        created = factory._create_record(run.mailbox, message, address, name, decision, partners)
         if created is None:
             flags["note"] = self.env._(
                 "Nothing created: %(address)s sent more mail than the loop guard allows.",

@@ -31,7 +31,7 @@ class MailboxHealth(models.AbstractModel):
         return mailbox.with_context(fetchmail_cron_running=True)
 
     @api.model
-    def record_success(self, mailbox):
+    def _record_success(self, mailbox):
         self._status_writer(mailbox).write(
             {
                 "last_sync_at": fields.Datetime.now(),
@@ -43,10 +43,10 @@ class MailboxHealth(models.AbstractModel):
         )
 
     @api.model
-    def record_failure(self, mailbox, exc):
+    def _record_failure(self, mailbox, exc):
         """Write what went wrong on ``mailbox`` and when to try again; returns the sentence."""
         kind = errors.classify(exc)
-        message = self.error_message(mailbox, exc)
+        message = self._error_message(mailbox, exc)
         if kind == errors.INTERNAL:
             _logger.error(
                 "Mailbox %s (id %s): internal error of mail_crm_link",
@@ -74,7 +74,7 @@ class MailboxHealth(models.AbstractModel):
                 "next_sync_at": self._next_sync(mailbox, failures, server_kind),
                 # a new consent of the owner mends it (or may): the form shows "Reconnect"
                 "reconnect_needed": kind == errors.TOKEN_REFUSED
-                or (kind == errors.AUTH and bool(self.env["mailbox.oauth"].provider(mailbox))),
+                or (kind == errors.AUTH and bool(self.env["mailbox.oauth"]._provider(mailbox))),
             }
         )
         if failures == FAILURES_BEFORE_NOTICE or (
@@ -89,7 +89,7 @@ class MailboxHealth(models.AbstractModel):
         return fields.Datetime.now() + timedelta(minutes=minutes)
 
     @api.model
-    def error_message(self, mailbox, exc):
+    def _error_message(self, mailbox, exc):
         """A translated sentence that says what is wrong and how to fix it. Never contains
         the password."""
         kind = errors.classify(exc)
@@ -97,7 +97,7 @@ class MailboxHealth(models.AbstractModel):
         password = mailbox.sudo().password
         if password:
             detail = detail.replace(password, "********")
-        provider = self.env["mailbox.oauth"].provider(mailbox)
+        provider = self.env["mailbox.oauth"]._provider(mailbox)
         messages = {
             errors.AUTH: self.env._(
                 "The server refused the login or password of mailbox %(name)s. "

@@ -144,22 +144,22 @@ class MailboxOAuth(models.AbstractModel):
     _description = "Mailbox Pipeline: OAuth Tokens"
 
     @api.model
-    def provider(self, mailbox):
+    def _provider(self, mailbox):
         """The mailbox's ``Provider``, or None for a password mailbox."""
         return PROVIDERS.get(mailbox.server_type)
 
     @api.model
-    def authenticator(self, mailbox, min_validity=oauth.REFRESH_MARGIN):
+    def _authenticator(self, mailbox, min_validity=oauth.REFRESH_MARGIN):
         """What ``imap_sync.connect`` calls for a token: ``(force) -> oauth.Token``."""
-        return lambda force=False: self.token(mailbox, min_validity=min_validity, force=force)
+        return lambda force=False: self._token(mailbox, min_validity=min_validity, force=force)
 
     @api.model
-    def token(self, mailbox, min_validity=oauth.REFRESH_MARGIN, force=False):
+    def _token(self, mailbox, min_validity=oauth.REFRESH_MARGIN, force=False):
         """An ``oauth.Token`` for the login of ``mailbox`` valid for ``min_validity`` seconds at
         least (``force``: a new one, the server refused the stored one), refreshed and saved
         in a short transaction of its own that commits at once (see the module's doc)."""
         mailbox.ensure_one()
-        provider = self.provider(mailbox)
+        provider = self._provider(mailbox)
         with self.env.registry.cursor() as cr:
             if not compat.is_test_cursor(cr):  # (a test's cursor is already in use)
                 # each statement sees what was committed before it: the row read after the
@@ -217,9 +217,9 @@ class MailboxOAuth(models.AbstractModel):
 
     # -- the way back: Odoo's consent page ------------------------------------------------------
     @api.model
-    def consent_action(self, mailbox):
+    def _consent_action(self, mailbox):
         """The action of Odoo's "Connect your account" button of this mailbox's provider."""
-        provider = self.provider(mailbox)
+        provider = self._provider(mailbox)
         if provider is None:
             raise UserError(self.env._("Mailbox %s does not log in with OAuth.", mailbox.name))
         return getattr(mailbox, provider.consent_method)()

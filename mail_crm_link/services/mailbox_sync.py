@@ -92,13 +92,14 @@ class MailboxSync(models.AbstractModel):
     def sync_isolated(self, mailbox, deadline=None):
         """``sync``, and whatever escapes it is this mailbox's failure only: rolled back,
         written on the mailbox (as an internal error), committed."""
+        self._check_system()  # before anything of the caller's arguments is touched
         try:
             return self.sync(mailbox, deadline=deadline)
         except Exception as exc:  # noqa: BLE001 (one mailbox never stops the others)
             self.env.cr.rollback()
             try:
                 message = self._finish(
-                    mailbox, lambda e=exc: self.env["mailbox.health"].record_failure(mailbox, e)
+                    mailbox, lambda e=exc: self.env["mailbox.health"]._record_failure(mailbox, e)
                 )
             except Exception:
                 self.env.cr.rollback()
@@ -116,8 +117,8 @@ class MailboxSync(models.AbstractModel):
         Returns a dict: ``busy`` (another worker holds the mailbox), ``partial`` (time budget
         spent, more to do), ``error`` (a sentence for people) and counters.
         """
+        self._check_system()  # first: a caller's argument may be anything
         mailbox.ensure_one()
-        self._check_system()
         lock = self._lock(mailbox)
         if lock is None:
             return {"busy": True}
@@ -143,10 +144,10 @@ class MailboxSync(models.AbstractModel):
         except Exception as exc:  # noqa: BLE001 (the mailbox says why; the last checkpoint holds)
             self.env.cr.rollback()  # back to the last checkpoint: nothing half-stored
             message = self._finish(
-                mailbox, lambda e=exc: self.env["mailbox.health"].record_failure(mailbox, e)
+                mailbox, lambda e=exc: self.env["mailbox.health"]._record_failure(mailbox, e)
             )
             return {"error": message, **stats}
-        self._finish(mailbox, lambda: self.env["mailbox.health"].record_success(mailbox))
+        self._finish(mailbox, lambda: self.env["mailbox.health"]._record_success(mailbox))
         return {"partial": partial, **stats}
 
     @api.model
@@ -202,7 +203,7 @@ class MailboxSync(models.AbstractModel):
             )
             # a large sync fetches batch N+1 and has it parsed in a helper process while it
             # stores batch N; past the deadline the batch fetched ahead is left for later
-            with self.env["mailbox.message.store"].parser(len(uids)) as parser:
+            with self.env["mailbox.message.store"]._parser(len(uids)) as parser:
                 pending = None
                 while True:
                     try:
@@ -327,13 +328,13 @@ class MailboxSync(models.AbstractModel):
     # -- steps -----------------------------------------------------------------------------
     @api.model
     def _store_and_link(self, mailbox, folder, items, stats, history, parsed=None):
-        records = self.env["mailbox.message.store"].store_batch(
+        records = self.env["mailbox.message.store"]._store_batch(
             mailbox, folder, items, history=history, parsed=parsed
         )
         stats["fetched"] += len(items)
         stats["new"] += len(records)
         stats["failed"] += len(records.filtered(lambda m: m.state == "error"))
-        return self.env["mailbox.crm.linker"].link_safely(records)
+        return self.env["mailbox.crm.linker"]._link_safely(records)
 
     @api.model
     def _checkpoint(self, mailbox, deferred):
@@ -355,15 +356,15 @@ class MailboxSync(models.AbstractModel):
             if not messages:
                 return
             time.sleep(0.05 * attempt)
-            messages = self.env["mailbox.crm.linker"].link_safely(messages.exists())
+            messages = self.env["mailbox.crm.linker"]._link_safely(messages.exists())
             self.env.cr.commit()  # a fresh snapshot for the next round  # pylint: disable=invalid-commit
 
     @api.model
     def _retry_errors(self, mailbox):
         """Mail in error read again (at most a few times); the recovered is linked at once."""
-        recovered = self.env["mailbox.message.store"].retry_errors(mailbox)
+        recovered = self.env["mailbox.message.store"]._retry_errors(mailbox)
         if recovered:
-            self._checkpoint(mailbox, self.env["mailbox.crm.linker"].link_safely(recovered))
+            self._checkpoint(mailbox, self.env["mailbox.crm.linker"]._link_safely(recovered))
 
     # -- background jobs -------------------------------------------------------------------
     @api.model
@@ -378,14 +379,14 @@ class MailboxSync(models.AbstractModel):
                 continue  # the mailbox is syncing: next time
             try:
                 while True:
-                    batch = job.next_batch(JOB_BATCH)
+                    batch = job._next_batch(JOB_BATCH)
                     if not batch:
                         job.state = "done"
                         self.env.cr.commit()  # the job is complete  # pylint: disable=invalid-commit
                         break
                     try:
                         with self.env.cr.savepoint():
-                            job.apply(batch)
+                            job._apply(batch)
                     except Exception:
                         _logger.exception("mailbox job %s failed on %s; skipped", job.id, batch)
                         job.last_message_id = batch[-1].id

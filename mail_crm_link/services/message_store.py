@@ -56,7 +56,7 @@ class MailboxMessageStore(models.AbstractModel):
     _description = "Mailbox Pipeline: Store Mail"
 
     @api.model
-    def parser(self, expected):
+    def _parser(self, expected):
         """What parses the mail of a sync that will fetch ``expected`` mails: a helper process
         (``mailflow.parse_ahead``) for a large one, nothing ahead for a small one. Give what
         it returns to ``store_batch`` as ``parsed``. Off with ``mail_crm_link_parse_ahead =
@@ -82,7 +82,7 @@ class MailboxMessageStore(models.AbstractModel):
         return tools.html_sanitize(mail.html)
 
     @api.model
-    def store_batch(self, mailbox, folder, items, history=False, parsed=None):
+    def _store_batch(self, mailbox, folder, items, history=False, parsed=None):
         """Store ``items`` = [(ref, raw bytes, internal date)] fetched from ``folder``; ``ref``
         is {'imap_uid': n, 'uidvalidity': v} or {'pop_uidl': s}. Returns the new records.
 
@@ -275,7 +275,7 @@ class MailboxMessageStore(models.AbstractModel):
 
     # -- mail in error ---------------------------------------------------------------------
     @api.model
-    def retry(self, messages):
+    def _retry(self, messages):
         """Read the kept raw source of ``messages`` in error again (after a fix), at most
         MAX_RETRIES times by the sync. Returns the recovered mails (to be linked at once).
         A recovered mail whose Message-ID can now be read gets it as its dedup key, unless
@@ -327,9 +327,9 @@ class MailboxMessageStore(models.AbstractModel):
         return True
 
     @api.model
-    def retry_errors(self, mailbox):
+    def _retry_errors(self, mailbox):
         """The mails of ``mailbox`` in error that may be retried; returns the recovered."""
-        return self.retry(
+        return self._retry(
             self.env["mailbox.message"].search(
                 [
                     ("mailbox_id", "=", mailbox.id),
@@ -340,12 +340,12 @@ class MailboxMessageStore(models.AbstractModel):
         )
 
     @api.model
-    def store_forwarded(self, mailbox, raw):
+    def _store_forwarded(self, mailbox, raw):
         """Mail forwarded to ``mailbox``'s alias (Odoo's mail gateway received it): stored as
         mail of its Inbox and linked, in the gateway's transaction."""
         inbox = mailbox.folder_ids.filtered(lambda f: f.role == "inbox")[:1]
-        records = self.store_batch(mailbox, inbox, [({}, raw, None)])
-        self.env["mailbox.crm.linker"].link_safely(records)
+        records = self._store_batch(mailbox, inbox, [({}, raw, None)])
+        self.env["mailbox.crm.linker"]._link_safely(records)
         return records
 
 

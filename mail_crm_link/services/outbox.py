@@ -1,12 +1,12 @@
 """The outbox: mail written in the CRM is stored first, sent after the commit, never twice.
 
-In the request (``queue``, called by the composers): the mail, built with its final
+In the request (``_queue``, called by the composers): the mail, built with its final
 Message-ID, is stored as an outgoing ``mailbox.message`` (recipients, attachments, links to
 its card, its chatter entry) in send state *queued*, and its sending is registered for after
 the commit. Nothing talks SMTP or IMAP inside the request: a request that Odoo re-runs after a
 serialization failure was rolled back, its mail never left, and the re-run queues it afresh.
 
-After the commit (``send``: from the post-commit hook, in a new cursor, for the few mails of
+After the commit (``_send_queued``: from the post-commit hook, in a new cursor, for the few mails of
 one request; from the cron for everything else), one mail at a time:
 
   1. claim: ``SELECT … FOR UPDATE SKIP LOCKED`` on a queued mail, mark it *sending* with a
@@ -22,13 +22,13 @@ A connection that breaks in step 3 after the whole mail was handed over, before 
 server's answer, is the same uncertainty: that mail is *failed* with "it may have been
 sent", never retried by itself. A worker that dies in step 3 leaves the mail *sending* and
 its row unlocked. The SMTP server
-may or may not have taken the mail, and the outbox cannot know which: ``recover_stale``
+may or may not have taken the mail, and the outbox cannot know which: ``_recover_stale``
 marks such a mail *failed* with "it may have been sent" and the user decides with Retry.
 A duplicate to a client is worse than a mail the user is told about, so nothing is ever
 resent silently.
 
 This service is the ONLY owner of commits in the outbound path, as ``mailbox.sync`` is in
-the inbound one; ``queue`` works inside the request's transaction and never commits.
+the inbound one; ``_queue`` works inside the request's transaction and never commits.
 """
 
 import base64
@@ -50,7 +50,7 @@ from odoo.modules.registry import Registry
 from odoo.tools import SQL
 
 from .. import compat
-from ..mailflow import imap_sync, outbox, parse
+from ..mailflow import imap_sync, outbox, parse, tracking
 
 _logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ STALE_MINUTES = 2  # a mail "sending" and unlocked for this long: its worker die
 STALE = "stale"  # failure kind of a mail whose worker died while sending
 SETUP = "setup"  # failure kind of a setup problem that Odoo or the outbox says in a sentence
 
-# One mail for ``queue``: the MIME bytes (with their final Message-ID), the card it is
+# One mail for ``_queue``: the MIME bytes (with their final Message-ID), the card it is
 # written from (a crm.lead or res.partner record) and its open-tracking token (or False).
 OutgoingMail = namedtuple("OutgoingMail", "raw record open_token")
 
@@ -74,7 +74,7 @@ class MailboxOutbox(models.AbstractModel):
 
     # -- in the request: store and queue (never sends, never commits) ----------------------
     @api.model
-    def check_server(self, mailbox):
+    def _check_server(self, mailbox):
         """Refuse to queue mail that could never leave: the mailbox has no outgoing server,
         and Odoo has none either."""
         server = mailbox.sudo().mail_server_id
@@ -116,7 +116,7 @@ class MailboxOutbox(models.AbstractModel):
         )
 
     @api.model
-    def queue(self, mailbox, mails, batch=None, history=False, after_commit=True):
+    def _queue(self, mailbox, mails, batch=None, history=False, after_commit=True):
         """Store ``mails`` (a list of :data:`OutgoingMail`) as outgoing mail of ``mailbox``,
         linked to their cards on behalf of the current user, in send state *queued*; their
         sending is registered for after the commit. Returns the stored mails, in order.
@@ -124,14 +124,14 @@ class MailboxOutbox(models.AbstractModel):
         ``history``: publish the chatter entries in one batch without notifying followers
         (a mass sending); otherwise as live mail. ``after_commit``: False when the caller
         sends them itself (the cron). Never sends, never commits."""
-        self.check_server(mailbox)
+        self._check_server(mailbox)
         mailbox = mailbox.sudo()
         folder = mailbox.folder_ids.filtered(lambda f: f.role == "sent")[:1]
         now = fields.Datetime.now()
         stored = (
             self.env["mailbox.message.store"]
             .sudo()
-            .store_batch(mailbox, folder, [({}, mail.raw, now) for mail in mails])
+            ._store_batch(mailbox, folder, [({}, mail.raw, now) for mail in mails])
         )
         by_id = {message.message_id: message for message in stored}
         Message = self.env["mailbox.message"].sudo()
@@ -167,13 +167,13 @@ class MailboxOutbox(models.AbstractModel):
                 }
             )
         # the recipients: known ones linked, new ones per the mailbox's outgoing policy
-        self.env["mailbox.crm.linker"].sudo().link(
+        self.env["mailbox.crm.linker"].sudo()._link(
             ordered, allow_create=mailbox.allow_any_address, run_hooks=False, history=history
         )
         self._link_cards(ordered, records, history)
         self._show_send_state(ordered)  # on the card at once: queued
         if after_commit:
-            self.send_after_commit(ordered)
+            self._send_after_commit(ordered)
         return ordered.with_env(self.env)
 
     @api.model
@@ -208,7 +208,7 @@ class MailboxOutbox(models.AbstractModel):
         messages.sudo().filtered(lambda m: m.state != "linked").write(
             {"state": "linked", "needs_deal_choice": False}
         )
-        self.env["mailbox.card.publisher"].sudo().publish(links, history=history)
+        self.env["mailbox.card.publisher"].sudo()._publish(links, history=history)
         return links
 
     @api.model
@@ -218,12 +218,12 @@ class MailboxOutbox(models.AbstractModel):
         and recorded all the same (the card's Emails list says its state)."""
         try:
             with self.env.cr.savepoint():
-                self.env["mailbox.card.publisher"].sudo().show_send_state(messages, **state)
+                self.env["mailbox.card.publisher"].sudo()._show_send_state(messages, **state)
         except Exception:
             _logger.exception("mail_crm_link: the state of mail %s not shown", messages.ids)
 
     @api.model
-    def send_after_commit(self, messages):
+    def _send_after_commit(self, messages):
         """Send ``messages`` once the current transaction is committed: right after it, in a
         new cursor, for the few mails of one request (as Odoo's ``send_after_commit``);
         through the cron for many. A rolled-back transaction sends nothing."""
@@ -238,27 +238,30 @@ class MailboxOutbox(models.AbstractModel):
             self.env.ref("mail_crm_link.ir_cron_outbox_send")._trigger()
         if not first:
             return
-        dbname = cr.dbname
 
         @cr.postcommit.add
         def send_queued_mail():
             ids = list(pending)
             if len(ids) > AFTER_COMMIT_MAX:
                 return  # the cron was triggered: never hold the request for a long list
-            self.send_in_background(dbname, ids)
+            self._send_in_background(ids)
 
     @api.model
-    def send_in_background(self, dbname, ids):
-        """Send the committed mails ``ids`` in a thread of its own, with its own cursor: the
-        request that queued them answers at once, whatever the mail server does (a server
-        that accepts the connection and never answers held the composer 60 s). Sending is
-        claimed per mail (``_claim``): the cron never sends the same mail as this thread; a
-        process that stops meanwhile leaves it to ``recover_stale``. Returns the thread."""
+    def _send_in_background(self, ids):
+        """Send the committed mails ``ids`` in a thread of its own, with its own cursor on
+        this environment's database (never a database named by a caller): the request that
+        queued them answers at once, whatever the mail server does (a server that accepts
+        the connection and never answers held the composer 60 s). Sending is claimed per
+        mail (``_claim``): the cron never sends the same mail as this thread; a process that
+        stops meanwhile leaves it to ``_recover_stale``. Returns the thread."""
+        dbname = self.env.cr.dbname
+        ids = [int(i) for i in ids]
 
         def run():
             try:
                 with Registry(dbname).cursor() as new_cr:
-                    api.Environment(new_cr, SUPERUSER_ID, {})["mailbox.outbox"].send(ids=ids)
+                    env = api.Environment(new_cr, SUPERUSER_ID, {})
+                    env["mailbox.outbox"]._send_queued(ids=ids)
             except Exception:
                 _logger.exception("mail_crm_link: sending after commit failed; the cron retries")
 
@@ -271,13 +274,15 @@ class MailboxOutbox(models.AbstractModel):
     def _cron_send(self, time_budget=CRON_BUDGET, limit=CRON_BATCH):
         """The cron: recover mail whose worker died while sending, prepare mass sendings,
         send what is queued (in a bounded run; it re-triggers itself for the rest), save
-        sent mail in Sent folders."""
+        sent mail in Sent folders. Preparing gets half the run at most: whatever the mass
+        sendings hold, the mail already queued still leaves."""
         self.env.cr.commit()  # nothing pending: each step has its own transactions  # pylint: disable=invalid-commit
-        self.recover_stale()
-        deadline = time.monotonic() + time_budget
-        more = self.prepare_batches(deadline=deadline)
-        stats = self.send(limit=limit, deadline=deadline)
-        self.append_pending(deadline=deadline)
+        self._recover_stale()
+        start = time.monotonic()
+        deadline = start + time_budget
+        more = self._prepare_batches(deadline=start + time_budget / 2)
+        stats = self._send_queued(limit=limit, deadline=deadline)
+        self._append_pending(deadline=deadline)
         remaining = self._count_due()
         done = stats["sent"] + stats["failed"] + stats["retry"]
         compat.cron_progress(self.env, done=done, remaining=remaining)
@@ -286,24 +291,42 @@ class MailboxOutbox(models.AbstractModel):
         return stats
 
     @api.model
-    def prepare_batches(self, deadline=None, chunk=PREPARE_CHUNK):
+    def _prepare_batches(self, deadline=None, chunk=PREPARE_CHUNK):
         """Prepare long mass sendings in committed chunks, each as the user who sent it.
         A chunk that fails as a whole (an internal error) is rolled back and its records are
         listed as not written to, with the reason; the rest of the list goes on. Returns True
-        when work is left for the next run."""
+        when work is left for the next run. ``deadline`` (``time.monotonic()``): by default
+        one cron run's budget from now, never unbounded.
+
+        Whatever a mass sending's bookkeeping holds, each step progresses or ends its
+        preparing (``mailbox.send.batch._prepare_next``); a step that did neither stops it
+        (with a note), so no stored value keeps the loop, or the cron, busy forever."""
+        if deadline is None:
+            deadline = time.monotonic() + CRON_BUDGET
+        chunk = max(int(chunk or PREPARE_CHUNK), 1)
         Batch = self.env["mailbox.send.batch"].sudo()
         for batch in Batch.search([("preparing", "=", True)], order="id"):
             while batch.preparing:
-                if deadline and time.monotonic() > deadline:
+                if time.monotonic() > deadline:
                     return True
+                before = batch.prepared_count
                 try:
                     batch.with_user(batch.user_id)._prepare_next(chunk, after_commit=False)
                     self.env.cr.commit()  # checkpoint: this chunk's mails, and the list's cursor  # pylint: disable=invalid-commit
                 except Exception as exc:  # one chunk never stops the list
                     self.env.cr.rollback()
                     _logger.exception("mass sending %s: a chunk could not be prepared", batch.id)
-                    batch._skip_next(chunk, exc)
+                    try:
+                        batch._skip_next(chunk, exc)
+                    except Exception:  # not even listed (a list stored broken): stopped
+                        self.env.cr.rollback()
+                        _logger.exception("mass sending %s: stopped", batch.id)
+                        batch._stop_preparing()
                     self.env.cr.commit()  # the failure is visible on the mass sending  # pylint: disable=invalid-commit
+                if batch.preparing and batch.prepared_count <= before:
+                    _logger.warning("mass sending %s: no progress, preparing stopped", batch.id)
+                    batch._stop_preparing()
+                    self.env.cr.commit()  # never the same step again  # pylint: disable=invalid-commit
         return False
 
     @api.model
@@ -319,15 +342,15 @@ class MailboxOutbox(models.AbstractModel):
         return self.env.cr.fetchone()[0]
 
     @api.model
-    def send(self, ids=None, limit=None, deadline=None):
+    def _send_queued(self, ids=None, limit=None, deadline=None):
         """Send queued mail (``ids``: only these), one mail at a time in its own
         transactions. Returns a Counter: ``sent``, ``failed``, ``retry`` (a temporary
         failure, tried again later), ``skipped`` (taken by another worker meanwhile).
         Commits; call it only where committing is fine (the cron, a new cursor, a script)."""
-        return self.sudo()._send(ids, limit, deadline)
+        return self.sudo()._send_run(ids, limit, deadline)
 
     @api.model
-    def _send(self, ids, limit, deadline):
+    def _send_run(self, ids, limit, deadline):
         stats = Counter(sent=0, failed=0, retry=0, skipped=0)
         connections = _Connections(self.env)
         try:
@@ -340,7 +363,7 @@ class MailboxOutbox(models.AbstractModel):
                 try:
                     stats[self._send_claimed(*claimed, connections)] += 1
                 except Exception:
-                    # left "sending": recover_stale says it may have been sent
+                    # left "sending": _recover_stale says it may have been sent
                     self.env.cr.rollback()
                     _logger.exception("mail_crm_link: internal error sending mail %s", claimed[0])
                     stats["failed"] += 1
@@ -385,12 +408,17 @@ class MailboxOutbox(models.AbstractModel):
                         "send_attempts": message.send_attempts + 1,
                     }
                 )
-                cr.commit()  # durable: an attempt started (see recover_stale)  # pylint: disable=invalid-commit
+                cr.commit()  # durable: an attempt started (see _recover_stale)  # pylint: disable=invalid-commit
                 return row[0], token
             except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
                 # another worker claimed it after our snapshot: look again, afresh
                 cr.rollback()
         return None
+
+    @api.model
+    def _pixel_url(self, message):
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        return tracking.pixel_url(message.get_base_url(), message.open_token, secret)
 
     @api.model
     def _lock_claimed(self, message_id, token):
@@ -421,7 +449,11 @@ class MailboxOutbox(models.AbstractModel):
         message = self.env["mailbox.message"].browse(message_id)
         mailbox = message.mailbox_id
         try:
-            mail = _as_message(base64.b64decode(message.outgoing_raw or b""))
+            raw = base64.b64decode(message.outgoing_raw or b"")
+            pixel = message.open_token and self._pixel_url(message)
+            if pixel:  # the recipient's copy only: the stored one has no image
+                raw = tracking.add_pixel(raw, pixel)
+            mail = _as_message(raw)
             refused = connections.smtp_send(mailbox, mail)
         except Exception as exc:
             failure = outbox.classify(exc)
@@ -435,6 +467,8 @@ class MailboxOutbox(models.AbstractModel):
             self.env.cr.commit()  # the attempt is over: nothing left  # pylint: disable=invalid-commit
             return result
         sent = mail.as_bytes()  # as the server got it (Odoo may adjust From)
+        if pixel:  # but for the image: the Sent folder is read by colleagues too
+            sent = tracking.remove_pixel(sent, pixel)
         saved = connections.saves_sent(mailbox)
         self._record_sent(message, sent, saved, refused)
         self.env.cr.commit()  # the mail left: it is never sent again  # pylint: disable=invalid-commit
@@ -467,7 +501,7 @@ class MailboxOutbox(models.AbstractModel):
 
     @api.model
     def _record_failure(self, message, failure):
-        sentence = self.failure_message(message.mailbox_id, failure)
+        sentence = self._failure_message(message.mailbox_id, failure)
         wait = outbox.after_failure(failure, message.send_attempts)
         values = {"send_claim": False}
         if wait is None:
@@ -494,7 +528,7 @@ class MailboxOutbox(models.AbstractModel):
         return result
 
     @api.model
-    def failure_message(self, mailbox, failure):
+    def _failure_message(self, mailbox, failure):
         """A translated sentence that says why a mail did not leave and what to do."""
         server = mailbox.sudo().mail_server_id
         name = server.display_name or self.env._("Odoo's default outgoing server")
@@ -602,7 +636,7 @@ class MailboxOutbox(models.AbstractModel):
         cr.commit()  # the Sent folder's copy is recorded  # pylint: disable=invalid-commit
 
     @api.model
-    def append_pending(self, deadline=None):
+    def _append_pending(self, deadline=None):
         """Sent mail whose copy to the Sent folder was not made (its worker stopped)."""
         before = fields.Datetime.now() - timedelta(minutes=STALE_MINUTES)
         messages = self.env["mailbox.message"].search(
@@ -619,7 +653,7 @@ class MailboxOutbox(models.AbstractModel):
 
     # -- crashed workers, retry ------------------------------------------------------------
     @api.model
-    def recover_stale(self, minutes=STALE_MINUTES):
+    def _recover_stale(self, minutes=STALE_MINUTES):
         """Mail left *sending* by a worker that died (its row is no longer locked): it may
         have been sent, so it is *failed* with that reason, never resent silently."""
         cr = self.env.cr
@@ -642,7 +676,7 @@ class MailboxOutbox(models.AbstractModel):
         for message in messages:
             started = fields.Datetime.to_string(message.send_started_at)
             failure = outbox.Failure(STALE, False, started)
-            sentence = self.failure_message(message.mailbox_id, failure)
+            sentence = self._failure_message(message.mailbox_id, failure)
             message.write(
                 {
                     "send_state": "failed",
@@ -655,7 +689,7 @@ class MailboxOutbox(models.AbstractModel):
         return messages
 
     @api.model
-    def requeue(self, messages):
+    def _requeue(self, messages):
         """Queue failed (or waiting) mail again for one more attempt, sent after the
         commit. The caller checked who may."""
         messages.sudo().write(
@@ -668,7 +702,7 @@ class MailboxOutbox(models.AbstractModel):
             }
         )
         self._show_send_state(messages)  # ready again
-        self.send_after_commit(messages)
+        self._send_after_commit(messages)
 
 
 class _Connections:
@@ -715,7 +749,7 @@ class _Connections:
         if not mailbox.mail_server_id and not self.env["mailbox.outbox"]._odoo_has_server():
             raise outbox.NoServer()
         if mailbox.mail_server_id and not mailbox.mail_server_id.active:  # archived meanwhile
-            self.env["mailbox.outbox"].check_server(mailbox)  # raises its sentence
+            self.env["mailbox.outbox"]._check_server(mailbox)  # raises its sentence
         try:
             session = compat.smtp_connect(
                 Server,

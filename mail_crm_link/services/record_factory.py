@@ -48,7 +48,7 @@ class MailboxRecordFactory(models.AbstractModel):
 
     # -- one record per new address --------------------------------------------------------
     @api.model
-    def claim(self, address):
+    def _claim(self, address):
         """Claim ``address`` for a creation in this transaction, or raise ``AddressBusy``."""
         cr = self.env.cr
         cr.execute(
@@ -73,7 +73,7 @@ class MailboxRecordFactory(models.AbstractModel):
 
     @api.model
     @contextlib.contextmanager
-    def cron_triggers_once(self):
+    def _cron_triggers_once(self):
         """An environment in which the crons that record creations wake up (the lead
         enrichment of ``crm_iap_enrich`` asks for each lead) are asked once, when the block
         ends, instead of once per record: the same wake-up after the commit, without a
@@ -89,28 +89,28 @@ class MailboxRecordFactory(models.AbstractModel):
 
     # -- records ---------------------------------------------------------------------------
     @api.model
-    def create_record(self, mailbox, message, address, name, decision, partners):
+    def _create_record(self, mailbox, message, address, name, decision, partners):
         """The record ``decision`` (a ``policy`` kind) for ``address``; None when the loop
         guard stops it (then ``message`` gets a note)."""
         forms = addresses.lookup_forms(address, mailbox.fold_plus)
         if decision in (policy.LEAD, policy.OPPORTUNITY):
-            if self.loop_blocked(forms):
+            if self._loop_blocked(forms):
                 return None
             client = partners.filtered(lambda p: not p.is_company)[:1] or partners[:1]
-            decision = policy.lead_type(decision, self.leads_in_use(mailbox))
+            decision = policy.lead_type(decision, self._leads_in_use(mailbox))
             return self.env["crm.lead"].create(
                 self._lead_values(mailbox, message, address, name, decision, client)
             )
         return self.env["res.partner"].create(
             {
                 **policy.partner_values(decision, name, address),
-                "user_id": self.responsible(mailbox, message, decision, False).id or False,
+                "user_id": self._responsible(mailbox, message, decision, False).id or False,
             }
         )
 
     @api.model
     def _lead_values(self, mailbox, message, address, name, decision, client):
-        user = self.responsible(mailbox, message, decision, client)
+        user = self._responsible(mailbox, message, decision, client)
         # a mail without subject names its lead in the responsible's language, not the sync's
         in_lang = self.with_context(lang=user.lang or self.env.lang)
         return {
@@ -127,14 +127,14 @@ class MailboxRecordFactory(models.AbstractModel):
         }
 
     @api.model
-    def leads_in_use(self, mailbox):
+    def _leads_in_use(self, mailbox):
         """Odoo's rule for its mail alias (``crm.team._alias_get_creation_values``): leads
         when the "Leads" setting is on and the sales team uses them."""
         team = mailbox.team_id
         return self.env.user.has_group("crm.group_use_lead") and (not team or team.use_leads)
 
     @api.model
-    def loop_blocked(self, forms):
+    def _loop_blocked(self, forms):
         """Odoo's mail gateway loop guard: too many leads from one address lately."""
         param = self.env["ir.config_parameter"].sudo().get_param
         minutes = int(param("mail.gateway.loop.minutes", 120))
@@ -149,27 +149,27 @@ class MailboxRecordFactory(models.AbstractModel):
 
     # -- responsible -----------------------------------------------------------------------
     @api.model
-    def responsible(self, mailbox, message, decision, client):
+    def _responsible(self, mailbox, message, decision, client):
         """Who is responsible for a record the policy creates (an active internal user)."""
         if message.direction == classify.OUTGOING:
             if mailbox.outgoing_assign == "fixed":
                 user = mailbox.outgoing_user_id
             else:
-                user = self.user_by_address(mailbox, message.sender)
+                user = self._user_by_address(mailbox, message.sender)
         elif client:
             if mailbox.known_assign == "fixed":
                 user = mailbox.known_user_id
             else:
                 user = client._mcl_responsible_user()
         elif mailbox.incoming_assign == "round_robin":
-            user = self.round_robin(mailbox)
+            user = self._round_robin(mailbox)
         else:
             user = mailbox.incoming_user_id
         user = user.filtered(lambda u: u.active and not u.share)
         return user or mailbox.owner_id
 
     @api.model
-    def user_by_address(self, mailbox, address):
+    def _user_by_address(self, mailbox, address):
         partners = self.env["res.partner"]._mcl_find_by_addresses(
             addresses.lookup_forms(address, mailbox.fold_plus)
         )
@@ -177,7 +177,7 @@ class MailboxRecordFactory(models.AbstractModel):
         return users.filtered(lambda u: u.active and not u.share)[:1]
 
     @api.model
-    def round_robin(self, mailbox):
+    def _round_robin(self, mailbox):
         """The next active member of the sales team; the owner, with a notice, when nobody
         is left."""
         members = mailbox.team_id.member_ids.filtered(lambda u: u.active and not u.share)

@@ -13,6 +13,7 @@ from . import test_policy
 from . import test_pipeline
 from . import test_realcommit
 from . import test_realmail
+from . import test_rpc_audit
 from . import test_secrets
 from . import test_sending
 from . import test_mailflow

@@ -177,7 +177,7 @@ class MailCrmLinkCommon(TestCrmCommon):
         transaction, commits emulated); returns what the SMTP listener received. ``refuse``:
         addresses the listener refuses."""
         with self.real_smtp(refuse=refuse) as sink:
-            self.env["mailbox.outbox"].send(**kwargs)
+            self.env["mailbox.outbox"]._send_queued(**kwargs)
         self.env.invalidate_all()
         return list(sink.messages)
 

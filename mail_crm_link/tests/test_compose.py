@@ -151,12 +151,11 @@ class TestCompose(MailCrmLinkCommon):
             default_res_id=self.contact_client.id,
         )
         self.assertFalse(defaults.get("mailbox_id"))  # not offered
-        wizard = self.compose(
-            self.user_sales_leads,
-            {"subject": "Hi", "mailbox_id": self.mailbox.id},
-            default_res_model="crm.lead",
-            default_res_id=self.lead_client.id,
-        )
-        with self.assertRaises(AccessError):
-            wizard.action_send()
+        with self.assertRaises(AccessError):  # a composer on it is refused at once
+            self.compose(
+                self.user_sales_leads,
+                {"subject": "Hi", "mailbox_id": self.mailbox.id},
+                default_res_model="crm.lead",
+                default_res_id=self.lead_client.id,
+            )
         self.assertFalse(self.send_queued())

@@ -99,8 +99,11 @@ class TestConnectMyMailbox(ConnectCommon):
         )
 
     def test_users_cannot_aim_the_server_at_any_port(self):
+        state, message = self.sentence(port=5432)  # the test says so, and logs in nowhere
+        self.assertEqual(state, "failed")
+        self.assertIn("is not a mail port", message)
         with self.assertRaisesRegex(UserError, "is not a mail port"):
-            self.wizard(port=5432).action_test()
+            self.wizard(port=5432).action_connect()
 
     def test_gmail_preset_and_outlook_needs_oauth(self):
         wizard = (

@@ -171,10 +171,10 @@ class TestScreensInTheUsersLanguage(TransactionCase):
         return user, mailbox, inbox, client, deal
 
     def store(self, mailbox, inbox, raw, uid):
-        message = self.env["mailbox.message.store"].store_batch(
+        message = self.env["mailbox.message.store"]._store_batch(
             mailbox, inbox, [({"imap_uid": uid, "uidvalidity": 1}, raw, None)]
         )
-        self.env["mailbox.crm.linker"].link_safely(message)
+        self.env["mailbox.crm.linker"]._link_safely(message)
         return message
 
     def assertNoEnglish(self, text, where):

@@ -61,8 +61,8 @@ class LinkingCase(MailCrmLinkCommon):
         folder = folder or self.inbox
         uid = self.env["mailbox.message"].search_count([]) + 1000
         items = [({"imap_uid": uid + i, "uidvalidity": 1}, raw, None) for i, raw in enumerate(raws)]
-        records = self.env["mailbox.message.store"].store_batch(mailbox, folder, items)
-        self.env["mailbox.crm.linker"].link_safely(records)
+        records = self.env["mailbox.message.store"]._store_batch(mailbox, folder, items)
+        self.env["mailbox.crm.linker"]._link_safely(records)
         if not notes:  # no linking failure nor loop guard unless the test expects one
             self.assertFalse(records.filtered("link_note").mapped("link_note"))
         return records
@@ -575,9 +575,14 @@ class TestLinking(LinkingCase):
     def test_tracking_token_in_references(self):
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
         token = threads.make_message_id(
-            "crm.lead", self.lead_client.id, secret, "crm.example", "0a1b2c3d"
+            "crm.lead", self.lead_client.id, secret, "crm.example", "0a1b2c3d0a1b"
         )
-        forged = token.replace(f"l{self.lead_client.id}.", f"l{self.opportunity_client.id}.")
+        # the same signature over another record's token: found nothing
+        other = threads.make_message_id(
+            "crm.lead", self.opportunity_client.id, secret, "crm.example", "0a1b2c3d0a1b"
+        )
+        local, host = other.split("@")
+        forged = f"{local.rsplit('.', 1)[0]}.{token.split('@')[0].rsplit('.', 1)[1]}@{host}"
         good = self.deliver(
             self.corpus.message(
                 sender=("X", f"x1@{CLIENT_DOMAIN}"), extra_headers={"References": token}
@@ -710,8 +715,8 @@ class TestLinking(LinkingCase):
         self.mailbox.server_action_id = action
         uid = 5000
         items = [({"imap_uid": uid, "uidvalidity": 1}, self.corpus.message(), None)]
-        message = self.env["mailbox.message.store"].store_batch(self.mailbox, self.inbox, items)
-        self.env["mailbox.crm.linker"].link_safely(message)
+        message = self.env["mailbox.message.store"]._store_batch(self.mailbox, self.inbox, items)
+        self.env["mailbox.crm.linker"]._link_safely(message)
         self.assertEqual(message.link_note, "hook ran on client")
         self.assertEqual(message.state, "linked")  # after the policy
 
@@ -740,15 +745,17 @@ class TestLinking(LinkingCase):
         with (
             patch.object(
                 type(self.env["mailbox.crm.linker"]),
-                "link",
+                "_link",
                 side_effect=RuntimeError("boom"),
             ),
             mute_logger("odoo.addons.mail_crm_link.services.crm_linker"),
         ):
             raw = self.corpus.message(sender=("Giulia", self.contact_client.email))
             items = [({"imap_uid": 7000, "uidvalidity": 1}, raw, None)]
-            message = self.env["mailbox.message.store"].store_batch(self.mailbox, self.inbox, items)
-            self.env["mailbox.crm.linker"].link_safely(message)
+            message = self.env["mailbox.message.store"]._store_batch(
+                self.mailbox, self.inbox, items
+            )
+            self.env["mailbox.crm.linker"]._link_safely(message)
         self.assertTrue(message.exists())
         self.assertEqual(message.state, "new")
         self.assertIn("boom", message.link_note)
@@ -763,18 +770,18 @@ class TestLinking(LinkingCase):
         items = [
             ({"imap_uid": 8000, "uidvalidity": 1}, self.corpus.message(sender=("R", address)), None)
         ]
-        message = self.env["mailbox.message.store"].store_batch(self.mailbox, self.inbox, items)
+        message = self.env["mailbox.message.store"]._store_batch(self.mailbox, self.inbox, items)
         with self.registry.cursor() as other:
             other.execute(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ADDRESS_LOCK_NAMESPACE, address]
             )
-            deferred = self.env["mailbox.crm.linker"].link_safely(message)
+            deferred = self.env["mailbox.crm.linker"]._link_safely(message)
             self.assertEqual(deferred, message)
             self.assertTrue(message.link_deferred)
             self.assertEqual(message.state, "new")
             self.assertFalse(self.leads_from(address))
             other.rollback()
-        self.assertFalse(self.env["mailbox.crm.linker"].link_safely(message))
+        self.assertFalse(self.env["mailbox.crm.linker"]._link_safely(message))
         self.assertFalse(message.link_deferred)
         self.assertEqual(message.state, "linked")
         self.assertEqual(len(self.leads_from(address)), 1)

@@ -304,7 +304,7 @@ class TestOAuthMailboxes(TransactionCase):
         # and it works: the next refresh (forced) uses it
         with self.registry.cursor() as cr:
             mailbox = self.env_of(cr)["fetchmail.server"].browse(mailbox_id)
-            token = self.env_of(cr)["mailbox.oauth"].token(mailbox, force=True)
+            token = self.env_of(cr)["mailbox.oauth"]._token(mailbox, force=True)
         self.assertTrue(token.refreshed)
         self.assertEqual(len(self.provider.refreshes(login)), 2)
 
@@ -322,7 +322,7 @@ class TestOAuthMailboxes(TransactionCase):
                     env = self.env_of(cr)
                     mailbox = env["fetchmail.server"].browse(mailbox_id)
                     barrier.wait(5)
-                    tokens.append(env["mailbox.oauth"].token(mailbox))
+                    tokens.append(env["mailbox.oauth"]._token(mailbox))
             except Exception as exc:  # noqa: BLE001 (reported by the test thread)
                 failures.append(exc)
 
@@ -560,7 +560,7 @@ class TestOAuthMailboxes(TransactionCase):
             self.assertTrue(mailbox.name)  # the sync's transaction has its snapshot
             with self.registry.cursor() as other:  # the listener, committing its new token
                 other_env = self.env_of(other)
-                renewed = other_env["mailbox.oauth"].token(
+                renewed = other_env["mailbox.oauth"]._token(
                     other_env["fetchmail.server"].browse(mailbox_id), force=True
                 )
             result = env["mailbox.sync"].sync(mailbox)

@@ -59,7 +59,7 @@ class TestOutbox(OutboxCase):
         self.assertEqual(self.dovecot.count(self.mailbox.user, "Sent"), 1)
         # the hook and the cron both run: still one mail, one copy in Sent
         self.assertEqual(self.send_queued(), [])
-        self.env["mailbox.outbox"].append_pending()
+        self.env["mailbox.outbox"]._append_pending()
         self.assertEqual(self.dovecot.count(self.mailbox.user, "Sent"), 1)
 
     def test_no_outgoing_server_is_a_sentence_before_queuing(self):
@@ -175,8 +175,8 @@ class TestOutbox(OutboxCase):
         claimed = Outbox._claim()
         self.assertEqual(claimed[0], mail.id)
         self.assertEqual(mail.send_state, "sending")
-        self.assertFalse(Outbox.recover_stale())  # recent: its worker may be alive
-        self.assertEqual(Outbox.recover_stale(minutes=0), mail)
+        self.assertFalse(Outbox._recover_stale())  # recent: its worker may be alive
+        self.assertEqual(Outbox._recover_stale(minutes=0), mail)
         self.assertEqual(mail.send_state, "failed")
         self.assertIn("it may have been sent", mail.send_error)
         self.assertFalse(self.send_queued())
@@ -191,12 +191,12 @@ class TestOutbox(OutboxCase):
         mail = self.write_to(self.contact_client)
         with self.real_smtp() as sink:
             sink.drop = True
-            self.env["mailbox.outbox"].send()
+            self.env["mailbox.outbox"]._send_queued()
             self.assertEqual(len(sink.messages), 1)  # the server has it
         self.assertEqual(mail.send_state, "failed", mail.send_error)
         self.assertIn("it may have been sent", mail.send_error)
         mail.sudo().send_after = False  # however long one waits
-        self.env["mailbox.outbox"].recover_stale(minutes=0)
+        self.env["mailbox.outbox"]._recover_stale(minutes=0)
         self.assertEqual(self.send_queued(), [])  # never a second copy by itself
         self.assertEqual(mail.send_state, "failed")
 
@@ -297,7 +297,7 @@ class TestMassSending(OutboxCase):
         self.assertEqual(
             (batch.state, batch.record_count, batch.count_queued), ("preparing", 201, 0)
         )
-        self.assertFalse(self.env["mailbox.outbox"].prepare_batches())
+        self.assertFalse(self.env["mailbox.outbox"]._prepare_batches())
         batch.invalidate_recordset()
         self.assertEqual((batch.state, batch.prepared_count), ("sending", 201))
         self.assertEqual((batch.count_queued, batch.skipped_count), (200, 1))
@@ -343,7 +343,7 @@ class TestMassSending(OutboxCase):
                 }
             )
         )
-        self.env["mailbox.outbox"].prepare_batches()
+        self.env["mailbox.outbox"]._prepare_batches()
         batch.invalidate_recordset()
         self.assertEqual((batch.skipped_count, batch.count_queued), (1, 0))
         note = batch.with_user(self.user_sales_salesman).skipped_note
@@ -373,7 +373,7 @@ class TestMassSending(OutboxCase):
             }
         )
         self.env.cr.commit()  # as its request did (a savepoint here)  # pylint: disable=invalid-commit
-        self.env["mailbox.outbox"].prepare_batches()
+        self.env["mailbox.outbox"]._prepare_batches()
         batch.invalidate_recordset()
         self.assertEqual((batch.skipped_count, batch.count_queued), (2, 0))
         self.assertNotIn(self.lead_client.name, batch.skipped_note)

@@ -135,7 +135,7 @@ class TestChatterSendState(OutboxCase):
     def test_a_mail_that_may_have_been_sent_says_so(self):
         mail = self.write_to(self.contact_client)
         self.env["mailbox.outbox"]._claim()
-        self.env["mailbox.outbox"].recover_stale(minutes=0)
+        self.env["mailbox.outbox"]._recover_stale(minutes=0)
         notifications = self.entries(mail).notification_ids
         self.assertEqual(set(notifications.mapped("notification_status")), {"exception"})
         self.assertEqual(set(notifications.mapped("failure_type")), {"unknown"})

@@ -123,7 +123,9 @@ class TestComposerRights(HttpCase):
         sink = get_sink()
         sink.reset()
         with compat.real_smtp(self.env):  # Odoo sends nothing in tests unless told to
-            self.env["mailbox.outbox"].send()  # what the post-commit hook and the cron would do
+            self.env[
+                "mailbox.outbox"
+            ]._send_queued()  # what the post-commit hook and the cron would do
         self.assertFalse(sink.messages)
 
     def test_the_user_sends_what_they_may(self):
@@ -144,7 +146,7 @@ class TestComposerRights(HttpCase):
         sink = get_sink()
         sink.reset()
         with compat.real_smtp(self.env):  # Odoo sends nothing in tests unless told to
-            self.env["mailbox.outbox"].send()
+            self.env["mailbox.outbox"]._send_queued()
         self.assertEqual(len(sink.messages), 1)
 
     def test_another_users_private_file_is_refused(self):

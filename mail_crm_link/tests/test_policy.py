@@ -129,15 +129,18 @@ class TestThreads(unittest.TestCase):
         self.assertEqual(threads.ancestors("", ""), [])
 
     def test_token_round_trip(self):
-        msgid = threads.make_message_id("crm.lead", 42, self.SECRET, "crm.example", "3f9a1c2e")
-        self.assertTrue(msgid.startswith("<mcl.l42.3f9a1c2e."))
+        msgid = threads.make_message_id("crm.lead", 42, self.SECRET, "crm.example", "3f9a1c2e3f9a")
+        self.assertTrue(msgid.startswith("<mcl.3f9a1c2e3f9a."))
+        self.assertTrue(msgid.endswith("@crm.example>"))
         self.assertEqual(threads.read_token(msgid, self.SECRET), ("crm.lead", 42))
-        partner = threads.make_message_id("res.partner", 7, self.SECRET, "h", "abcdef01")
+        partner = threads.make_message_id("res.partner", 7, self.SECRET, "h", "abcdef01abcd")
         self.assertEqual(threads.read_token(partner, self.SECRET), ("res.partner", 7))
 
     def test_forged_or_foreign_tokens_find_nothing(self):
-        msgid = threads.make_message_id("crm.lead", 42, self.SECRET, "h", "3f9a1c2e")
-        forged = msgid.replace("l42", "l43")
+        msgid = threads.make_message_id("crm.lead", 42, self.SECRET, "h", "3f9a1c2e3f9a")
+        nonce, box, signature = msgid[5:].split("@")[0].split(".")
+        flipped = f"{int(box[-1], 16) ^ 1:x}"
+        forged = f"<mcl.{nonce}.{box[:-1]}{flipped}.{signature}@h>"
         self.assertIsNone(threads.read_token(forged, self.SECRET))
         self.assertIsNone(threads.read_token(msgid, "other secret"))
         self.assertIsNone(threads.read_token("<CAF=x@mail.gmail.com>", self.SECRET))
@@ -256,3 +259,17 @@ class TestPolicy(unittest.TestCase):
         self.assertFalse(policy.loop_blocked(19, 20))
         self.assertTrue(policy.loop_blocked(20, 20))
         self.assertFalse(policy.loop_blocked(500, 0))
+
+
+class TestSendAs(unittest.TestCase):
+    def test_addresses_a_mailbox_may_send_as(self):
+        self.assertEqual(
+            policy.send_as_addresses(
+                "Sales@My.Example", "login-not-an-address", "info@my.example,\n x@my.example;", None
+            ),
+            {"sales@my.example", "info@my.example", "x@my.example"},
+        )
+        self.assertIn(
+            "me@my.example", policy.send_as_addresses(None, "box@my.example", "", "Me@my.example")
+        )
+        self.assertNotIn("ceo@my.example", policy.send_as_addresses("sales@my.example", "", "", ""))

@@ -1,6 +1,7 @@
 """Sending from the CRM (issue 6): templates with personal and shared access, the sender's
 identity, the address policy, open tracking and the forwarding alias."""
 
+import base64
 from email.utils import getaddresses
 
 from odoo.exceptions import UserError, ValidationError
@@ -164,6 +165,34 @@ class TestTemplates(SendingCase):
         batch.invalidate_recordset()
         self.assertEqual((batch.count_queued, batch.count_sent, batch.state), (0, 2, "done"))
 
+    def test_one_bad_recipient_fails_alone(self):
+        """Issue 23, finding 8: a contact whose name holds CR/LF used to abort the
+        whole mass sending (only UserError was caught): each recipient now fails alone, with
+        its reason, and the others leave."""
+        template = self.template(self.user_sales_salesman)
+        bad = self.env["res.partner"].create(
+            {"name": "Evil\r\nBcc: victim@elsewhere.example", "email": f"evil@{CLIENT_DOMAIN}"}
+        )
+        good = self.env["res.partner"].create(
+            {"name": "Marco Bianchi", "email": f"marco@{CLIENT_DOMAIN}"}
+        )
+        wizard = (
+            self.env["mailbox.mass.compose"]
+            .with_user(self.user_sales_salesman)
+            .with_context(active_model="res.partner", active_ids=(bad | good).ids)
+            .create({"template_id": template.id, "mailbox_id": self.mailbox.id})
+        )
+        batch = self.env["mailbox.send.batch"].browse(wizard.action_send()["res_id"])
+        messages = self.send_queued()
+        self.assertIn(good.email, [m.rcpt_tos[0] for m in messages])
+        for message in messages:
+            self.assertNotIn("victim@elsewhere.example", message.rcpt_tos, "no header injection")
+            self.assertNotIn(b"\nBcc:", message.raw)
+        batch.invalidate_recordset()
+        self.assertEqual((batch.count_sent, batch.skipped_count), (1, 1))
+        self.assertIn("Evil", batch.skipped_note)
+        self.assertIn("could not be written", batch.skipped_note)
+
 
 class TestSenderAndAddresses(SendingCase):
     def test_sender_choice_and_the_mailbox_gets_the_answer(self):
@@ -186,6 +215,12 @@ class TestSenderAndAddresses(SendingCase):
                 "subject": "x",
             }
         )
+        # issue 23, finding 6: the template's address only when the mailbox may send as it
+        with self.assertRaisesRegex(UserError, "may not send as support@"):
+            self.composer(
+                user, self.contact_client, sender_mode="template", template_id=template.id
+            ).action_send()
+        self.mailbox.send_as_aliases = f"info@{OUR_DOMAIN}\nSupport@{OUR_DOMAIN}"
         (mail,) = self.send(
             self.composer(
                 user, self.contact_client, sender_mode="template", template_id=template.id
@@ -210,6 +245,43 @@ class TestSenderAndAddresses(SendingCase):
         self.sync(self.mailbox)
         answer = self.stored(self.mailbox, direction="incoming")
         self.assertIn(self.contact_client, answer.link_ids.partner_id)
+
+    def test_a_template_cannot_send_as_anybody(self):
+        """Issue 23, finding 6: any employee may write a template; its From must not make
+        the company's server send as the CEO, in one mail or in a mass sending."""
+        user = self.user_sales_salesman
+        template = (
+            self.env["mail.template"]
+            .with_user(user)
+            .create(
+                {
+                    "name": "From the boss",
+                    "mcl_crm": True,
+                    "model_id": self.env["ir.model"]._get_id("res.partner"),
+                    "email_from": f"ceo@{OUR_DOMAIN}",
+                    "subject": "Pay now",
+                }
+            )
+        )
+        with self.assertRaisesRegex(UserError, f"may not send as ceo@{OUR_DOMAIN}"):
+            self.composer(
+                user, self.contact_client, sender_mode="template", template_id=template.id
+            ).action_send()
+        wizard = (
+            self.env["mailbox.mass.compose"]
+            .with_user(user)
+            .with_context(active_model="res.partner", active_ids=self.contact_client.ids)
+            .create(
+                {
+                    "template_id": template.id,
+                    "mailbox_id": self.mailbox.id,
+                    "sender_mode": "template",
+                }
+            )
+        )
+        with self.assertRaisesRegex(UserError, "may not send as ceo@"):
+            wizard.action_send()  # none of the records can be written to: said, none leaves
+        self.assertEqual(self.send_queued(), [])
 
     def test_no_duplicate_contact_and_new_addresses(self):
         user = self.user_sales_salesman
@@ -273,16 +345,39 @@ class TestOpenTracking(HttpCase):
         message.invalidate_recordset()
         self.assertEqual(message.open_count, 1)
         first_open = message.open_first
+        self.assertEqual(self.url_open(url).status_code, 200)
+        message.invalidate_recordset()
+        self.assertEqual(message.open_count, 1, "fetched again within a minute: one open")
+        self.env.cr.execute(  # a minute later, the recipient opens it again
+            "UPDATE mailbox_message SET open_last = open_last - interval '61 seconds'"
+            " WHERE id = %s",
+            [message.id],
+        )
         self.url_open(url)
         message.invalidate_recordset()
         self.assertEqual(message.open_count, 2)
         self.assertEqual(message.open_first, first_open)
-        self.assertGreaterEqual(message.open_last, first_open)
         forged = tracking.pixel_url("", "tok-123", "another secret")
         self.assertEqual(self.url_open(forged).status_code, 404)
         self.assertEqual(self.url_open(tracking.pixel_url("", "tok-999", secret)).status_code, 404)
         message.invalidate_recordset()
         self.assertEqual(message.open_count, 2)
+
+    def test_colleagues_logged_in_are_not_counted(self):
+        """Issue 23, finding 7: a salesman who opens the image's address while logged in
+        (from the card, a copy) is not 'the recipient opened it'."""
+        mailbox = self.env["fetchmail.server"].create(
+            {"name": "T", "server_type": "imap", "server": "127.0.0.1", "crm_link_mode": "auto"}
+        )
+        message = self.env["mailbox.message"].create(
+            {"mailbox_id": mailbox.id, "dedup_key": "<t2@x>", "open_token": "tok-456"}
+        )
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        self.authenticate("admin", "admin")
+        response = self.url_open(tracking.pixel_url("", "tok-456", secret))
+        self.assertEqual(response.status_code, 200, "the image is served")
+        message.invalidate_recordset()
+        self.assertEqual(message.open_count, 0, "nothing counted")
 
 
 class TestTrackedSending(SendingCase):
@@ -293,6 +388,17 @@ class TestTrackedSending(SendingCase):
         self.assertIn("/mail_crm_link/open/", mail.raw.decode(errors="replace"))
         stored = self.stored(self.mailbox, message_id=str(mail["Message-ID"]))
         self.assertTrue(stored.sudo().open_token)
+        # issue 23, finding 7: the image is in the recipient's copy only
+        self.assertNotIn("/mail_crm_link/open/", str(stored.body_html or ""))
+        self.assertNotIn(b"/mail_crm_link/open/", base64.b64decode(stored.outgoing_raw or b""))
+        chatter = self.contact_client.message_ids.filtered(lambda m: "Offer" in (m.body or ""))
+        self.assertFalse([m for m in chatter if "/mail_crm_link/open/" in m.body])
+        with self.dovecot.imap(self.mailbox.user) as conn:
+            conn.select("Sent", readonly=True)
+            _typ, data = conn.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        sent = b"".join(item[1] for item in data if isinstance(item, tuple))
+        self.assertIn(b"Offer", sent)
+        self.assertNotIn(b"/mail_crm_link/open/", sent, "the Sent copy has no image")
         colleague = self.env["res.partner"].create({"name": "Boss", "email": f"boss@{OUR_DOMAIN}"})
         (mail,) = self.send(self.composer(user, colleague, email_to=colleague.email))
         self.assertNotIn("/mail_crm_link/open/", mail.raw.decode(errors="replace"))

@@ -139,7 +139,7 @@ class TestImapSync(MailCrmLinkCommon):
         self.dovecot.append_many(login, [self.corpus.message() for _i in range(5)])
         mailbox = self.make_mailbox(login)
         Linker = type(self.env["mailbox.crm.linker"])
-        real_hook = Linker.link_safely
+        real_hook = Linker._link_safely
         batches = []
 
         def hook_then_die(self_, records, **kwargs):
@@ -148,7 +148,7 @@ class TestImapSync(MailCrmLinkCommon):
                 raise OSError("worker killed")
             return real_hook(self_, records, **kwargs)
 
-        with patch.object(Linker, "link_safely", hook_then_die):
+        with patch.object(Linker, "_link_safely", hook_then_die):
             self.sync(mailbox, batch_size=2)
         self.assertEqual(len(self.stored(mailbox)), 2)
         self.sync(mailbox, batch_size=2)

@@ -74,10 +74,10 @@ class TestCardTours(MailCrmLinkTourCase):
 
     def store(self, sender):
         raw = self.corpus.message(sender=sender, subject="Richiesta di offerta", lang="it")
-        message = self.env["mailbox.message.store"].store_batch(
+        message = self.env["mailbox.message.store"]._store_batch(
             self.mailbox, self.inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
         )
-        self.env["mailbox.crm.linker"].link_safely(message)
+        self.env["mailbox.crm.linker"]._link_safely(message)
         return message
 
     def test_link_by_hand(self):
@@ -126,7 +126,7 @@ class TestCardTours(MailCrmLinkTourCase):
         # the outbox, as its post-commit hook or its cron runs it
         use_savepoints_for_commits(self)
         with compat.real_smtp(self.env):  # Odoo talks SMTP to the listener
-            self.env["mailbox.outbox"].send()
+            self.env["mailbox.outbox"]._send_queued()
         self.assertEqual(reply.send_state, "sent")
         self.assertEqual(len(sink.messages), 1)
         self.assertEqual(sink.messages[0].rcpt_tos, [self.giulia.email])
@@ -284,10 +284,10 @@ class TestCardTours(MailCrmLinkTourCase):
         )
         address = f"luca.verdi@{CLIENT_DOMAIN}"
         raw = self.corpus.message(sender=("Luca Verdi", address), subject=subject, lang="it")
-        message = self.env["mailbox.message.store"].store_batch(
+        message = self.env["mailbox.message.store"]._store_batch(
             self.mailbox, self.inbox, [({"imap_uid": 7, "uidvalidity": 1}, raw, None)]
         )
-        self.env["mailbox.crm.linker"].link_safely(message)
+        self.env["mailbox.crm.linker"]._link_safely(message)
         lead = message.link_ids.lead_id
         self.assertEqual(lead.name, subject)
         self.assertEqual(lead.user_id, self.env.ref("base.user_admin"))
@@ -356,10 +356,10 @@ class TestSalesmanTours(MailCrmLinkTourCase):
         raw = Corpus(domain=CLIENT_DOMAIN, our_domain=OUR_DOMAIN).message(
             sender=("Giulia Rossi", cls.giulia.email), subject="Richiesta di offerta", lang="it"
         )
-        cls.message = env["mailbox.message.store"].store_batch(
+        cls.message = env["mailbox.message.store"]._store_batch(
             cls.mailbox, cls.inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
         )
-        env["mailbox.crm.linker"].link_safely(cls.message)
+        env["mailbox.crm.linker"]._link_safely(cls.message)
         cls.other_deal.active = True
         cls.message.action_link_record("crm.lead", cls.other_deal.id)
 
@@ -393,10 +393,10 @@ class TestSalesmanTours(MailCrmLinkTourCase):
             msgid=f"<listino-2026@{CLIENT_DOMAIN}>",  # not the class's first mail again
         )
         self.other_deal.active = False  # one open deal: the mail goes on it
-        message = self.env["mailbox.message.store"].store_batch(
+        message = self.env["mailbox.message.store"]._store_batch(
             self.mailbox, self.inbox, [({"imap_uid": 2, "uidvalidity": 1}, raw, None)]
         )
-        self.env["mailbox.crm.linker"].link_safely(message)
+        self.env["mailbox.crm.linker"]._link_safely(message)
         self.other_deal.active = True
         self.assertIn(self.deal, message.link_ids.lead_id)
         self.start_tour(

@@ -254,10 +254,10 @@ class TestFilesDownload(MailCrmLinkTourCase):
             sender=("Marco Bianchi", client.email),
             attachments=[(name, content, "application/pdf")],
         )
-        message = env["mailbox.message.store"].store_batch(
+        message = env["mailbox.message.store"]._store_batch(
             mailbox, inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
         )
-        env["mailbox.crm.linker"].link_safely(message)
+        env["mailbox.crm.linker"]._link_safely(message)
         files = env["mailbox.message.file"].with_user(salesman).search([("name", "=", name)])
         self.assertTrue(files)
         file = files[0]
@@ -319,7 +319,7 @@ class TestLongFileNames(MailCrmLinkTourCase):
             subject="Specifica",
             attachments=[(self.NAME, b"%PDF-1.4 specifica " * 100, "application/pdf")],
         )
-        message = self.env["mailbox.message.store"].store_batch(
+        message = self.env["mailbox.message.store"]._store_batch(
             mailbox, inbox, [({"imap_uid": 1, "uidvalidity": 1}, raw, None)]
         )
         self.assertEqual(message.file_ids.mapped("name"), [self.NAME])

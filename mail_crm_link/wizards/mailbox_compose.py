@@ -8,8 +8,9 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import format_datetime
 
 from .. import compat
-from ..mailflow import addresses, policy, threads, tracking
+from ..mailflow import addresses, policy, threads
 from ..services.outbox import OutgoingMail
+from . import chosen
 
 _logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class MailboxCompose(models.TransientModel):
         model = values.get("res_model") or ctx.get("active_model")
         res_id = values.get("res_id") or ctx.get("active_id")
         if parent and not (model in ("crm.lead", "res.partner") and res_id):
-            main = self.env["mailbox.card.publisher"].main_record(parent)
+            main = self.env["mailbox.card.publisher"]._main_record(parent)
             model, res_id = main._name, main.id
         if model not in ("crm.lead", "res.partner") or not res_id:
             return values
@@ -153,6 +154,10 @@ class MailboxCompose(models.TransientModel):
             raise UserError(self.env._("Mail is written from contacts, companies and leads."))
         return self.env[self.res_model].browse(self.res_id).exists()
 
+    @api.constrains("mailbox_id", "parent_id", "template_id")
+    def _check_chosen_records(self):
+        chosen.check_chosen(self, ["mailbox_id", "parent_id", "template_id"])
+
     def _check_choices(self):
         """What the user chose is read as the user: the card, the mailbox, the mail answered
         and every attached file (never with sudo: a crafted request could name anything)."""
@@ -173,11 +178,11 @@ class MailboxCompose(models.TransientModel):
         record = self._check_choices()
         mailbox = self.mailbox_id.sudo()
         Outbox = self.env["mailbox.outbox"]
-        Outbox.check_server(mailbox)
+        Outbox._check_server(mailbox)
         sender = self._sender(mailbox)
         self._check_recipients(mailbox)
         raw, open_token = self._build(mailbox, sender)
-        Outbox.queue(mailbox, [OutgoingMail(raw, record, open_token)])
+        Outbox._queue(mailbox, [OutgoingMail(raw, record, open_token)])
         self._mark_answered_processed(mailbox)
         return {"type": "ir.actions.act_window_close"}
 
@@ -270,6 +275,7 @@ class MailboxCompose(models.TransientModel):
         threading headers, the mailbox in Cc or Reply-To when the mail leaves from another
         address, and the open tracking image when the mailbox asks for it and every recipient
         is a client. Returns ``(raw, open_token or False)``."""
+        mailbox._mcl_check_send_as(sender, self.env.user)
         parent = (parent or self.env["mailbox.message"]).sudo()  # read access checked
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
         message_id = threads.make_message_id(
@@ -277,7 +283,7 @@ class MailboxCompose(models.TransientModel):
             res_id,
             secret,
             addresses.domain_of(sender) or "localhost",
-            secrets.token_hex(8),
+            secrets.token_hex(6),
         )
         headers = {}
         references = None
@@ -302,10 +308,9 @@ class MailboxCompose(models.TransientModel):
             addresses.is_internal(a, internal) for _n, a in to_pairs + cc_pairs if a != own
         )
         if mailbox.open_tracking and clients_only:
+            # the image itself is added by the outbox to the copy that goes to the recipient
+            # only (tracking.add_pixel): never stored, shown on the card or saved in Sent
             open_token = secrets.token_urlsafe(18)
-            body = Markup(body) + Markup(
-                '<img src="%s" width="1" height="1" alt="" style="display:none"/>'
-            ) % tracking.pixel_url(self.get_base_url(), open_token, secret)
         message = compat.build_email(
             self.env["ir.mail_server"],
             email_from=tools.formataddr((self.env.user.name, sender)),

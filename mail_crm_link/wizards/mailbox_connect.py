@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..mailflow import addresses, errors, imap_sync, pop_sync, presets
-from ..models.fields_extra import SecretChar
+from ..models.fields_extra import TypedSecretChar
 
 _logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class MailboxConnect(models.TransientModel):
         readonly=False,
         help="Usually the address itself.",
     )
-    password = SecretChar()
+    password = TypedSecretChar()  # typed here, never read back (see the field)
     auth = fields.Selection(
         [
             (presets.PASSWORD, "Password"),
@@ -83,6 +83,18 @@ class MailboxConnect(models.TransientModel):
     test_state = fields.Selection([("ok", "Works"), ("failed", "Failed")], readonly=True)
     test_message = fields.Char(readonly=True)
     allowed = fields.Boolean(default=lambda self: self._mcl_users_may_connect(), readonly=True)
+
+    RESULT_FIELDS = ("test_state", "test_message", "allowed")  # written by the wizard only
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """What *Test* found and whether users may connect are the wizard's to say, never
+        the caller's: dropped from what a user creates (an RPC create accepts any field)."""
+        if not self.env.su:
+            vals_list = [
+                {k: v for k, v in vals.items() if k not in self.RESULT_FIELDS} for vals in vals_list
+            ]
+        return super().create(vals_list)
 
     # -- entry points -------------------------------------------------------------------------
     @api.model
@@ -248,20 +260,27 @@ class MailboxConnect(models.TransientModel):
         }
 
     def action_test(self):
-        """Log in with what was typed and say in one sentence what is wrong, if anything."""
+        """Log in with what was typed and say in one sentence what is wrong, if anything.
+        The typed password is used once and cleared from the wizard's row, whatever the
+        outcome (Connect asks for it again): it never waits in the database."""
         self.ensure_one()
-        self._check_may_connect()
         try:
+            self._check_may_connect()
             self._mcl_try_login()
         except UserError as exc:
-            self.write({"test_state": "failed", "test_message": str(exc.args[0])})
+            self.write(
+                {"test_state": "failed", "test_message": str(exc.args[0]), "password": False}
+            )
         else:
             self.write(
                 {
                     "test_state": "ok",
                     "test_message": self.env._(
-                        "The connection works: %s accepted the login.", self.server
+                        "The connection works: %s accepted the login. Enter the password "
+                        "again and press Connect (it is not kept after a test).",
+                        self.server,
                     ),
+                    "password": False,
                 }
             )
         return self._reopen()
@@ -356,6 +375,10 @@ class MailboxConnect(models.TransientModel):
     def _mcl_try_login(self):
         """Log in and out; a ``UserError`` with one sentence when it fails."""
         if not self.password:
+            if self.test_state:
+                raise UserError(
+                    self.env._("Enter the password again: it is not kept after a test.")
+                )
             raise UserError(self.env._("Enter the password."))
         pop = self.protocol == "pop" and self.provider == presets.OTHER  # presets are IMAP
         module = pop_sync if pop else imap_sync

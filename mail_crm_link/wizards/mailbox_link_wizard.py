@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from . import chosen
+
 
 class MailboxLinkWizard(models.TransientModel):
     """Link one or more mails to an existing contact, company, lead or deal. The choices are
@@ -16,6 +18,10 @@ class MailboxLinkWizard(models.TransientModel):
     )
     partner_id = fields.Many2one("res.partner", string="Contact or Company")
     lead_id = fields.Many2one("crm.lead", string="Lead or Deal")
+
+    @api.constrains("partner_id", "lead_id")
+    def _check_chosen_records(self):
+        chosen.check_chosen(self, ["partner_id", "lead_id"])
 
     @api.model
     def default_get(self, fields_list):

@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..services.outbox import PREPARE_NOW
+from . import chosen
 from .mailbox_compose import SENDER_MODES
 
 
@@ -39,6 +40,10 @@ class MailboxMassCompose(models.TransientModel):
             values.update(res_model=ctx["active_model"], res_ids=ctx.get("active_ids", []))
         return values
 
+    @api.constrains("mailbox_id", "template_id")
+    def _check_chosen_records(self):
+        chosen.check_chosen(self, ["mailbox_id", "template_id"])
+
     @api.depends("res_ids")
     def _compute_record_count(self):
         for wizard in self:
@@ -55,7 +60,7 @@ class MailboxMassCompose(models.TransientModel):
         records.check_access("read")
         self.mailbox_id.check_access("read")
         self.template_id.check_access("read")
-        self.env["mailbox.outbox"].check_server(self.mailbox_id.sudo())
+        self.env["mailbox.outbox"]._check_server(self.mailbox_id.sudo())
         batch = self.env["mailbox.send.batch"].create(
             {
                 "name": self.env._(

@@ -118,6 +118,13 @@ registry.category("web_tour.tours").add("mail_crm_link_connect_mailbox", {
             content: "The connection works",
         },
         {
+            trigger: ".modal .o_field_widget[name='password'] input",
+            content: "The password again: a test does not keep it",
+            async run(helpers) {
+                await helpers.edit(given("password"));
+            },
+        },
+        {
             trigger: ".modal footer button[name='action_connect']",
             content: "Connect",
             run: "click",
