@@ -1,6 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 from ..mailflow import policy
+from . import chosen
 
 
 class MailboxLeadChoice(models.TransientModel):
@@ -17,6 +18,10 @@ class MailboxLeadChoice(models.TransientModel):
     line_ids = fields.One2many(
         "mailbox.lead.choice.line", "wizard_id", string="Open Leads and Deals", readonly=True
     )
+
+    @api.constrains("message_id")
+    def _check_chosen_records(self):
+        chosen.check_chosen(self, ["message_id"])
 
     def action_create_anyway(self):
         """A new lead or deal after all (the user saw the open ones)."""

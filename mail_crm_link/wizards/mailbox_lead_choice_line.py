@@ -1,4 +1,6 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from . import chosen
 
 
 class MailboxLeadChoiceLine(models.TransientModel):
@@ -19,6 +21,14 @@ class MailboxLeadChoiceLine(models.TransientModel):
     )
     company_currency = fields.Many2one(related="lead_id.company_currency")
     write_date = fields.Datetime(related="lead_id.write_date", string="Last Updated")
+
+    @api.constrains("lead_id", "wizard_id")
+    def _check_chosen_records(self):
+        """The related fields above are read as superuser (Odoo's default for related
+        fields): a line naming a lead the user may not read would show its client, stage,
+        salesperson and revenue (issue 23, finding 3). The offer lists only leads the user
+        may read; a line made over RPC is held to the same."""
+        chosen.check_chosen(self, ["lead_id", "wizard_id"])
 
     def action_link(self):
         """Link the mail to this lead or deal (the link checks that the user may edit it) and
