@@ -28,3 +28,26 @@ class ResPartnerEmail(models.Model):
     def _compute_email_normalized(self):
         for extra in self:
             extra.email_normalized = addresses.normalize(extra.email) or False
+
+    # -- rights: those of the contact (issue 23, finding 10) ---------------------------------
+    # An extra address decides whose card a correspondent's future mail lands on: adding one
+    # to a contact, moving one to another or removing it is editing those contacts.
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        if not self.env.su:
+            records.partner_id.check_access("write")
+        return records
+
+    def write(self, vals):
+        if not self.env.su:
+            self.partner_id.check_access("write")
+        result = super().write(vals)
+        if not self.env.su and "partner_id" in vals:
+            self.partner_id.check_access("write")
+        return result
+
+    def unlink(self):
+        if not self.env.su:
+            self.partner_id.check_access("write")
+        return super().unlink()
