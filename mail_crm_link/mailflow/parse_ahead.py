@@ -23,6 +23,7 @@ parse is ``None`` as well, so the caller's own error handling applies to it.
 """
 
 import contextlib
+import functools
 import importlib
 import io
 import logging
@@ -110,7 +111,15 @@ class _Sanitizer:
         if len(spec) >= 3:
             threading.Thread(target=self._load, args=spec, daemon=True).start()
 
-    def _load(self, module, name, path, *preload):
+    def _load(self, module, name, path, *rest):
+        """``rest``: modules to import first, and ``option=True``/``option=False`` keyword
+        options of the function (``sanitize_style=True``: the parent's policy, the same
+        as ``mail.message.body``)."""
+        preload = [item for item in rest if "=" not in item]
+        options = {
+            key: value == "True"
+            for key, _sep, value in (i.partition("=") for i in rest if "=" in i)
+        }
         try:
             if path and path not in sys.path:
                 sys.path.append(path)
@@ -120,7 +129,7 @@ class _Sanitizer:
             function = getattr(importlib.import_module(module), name)
         except Exception:  # noqa: BLE001 (the parent sanitizes)
             return
-        self._function = function
+        self._function = functools.partial(function, **options) if options else function
 
     def get(self):
         return self._function

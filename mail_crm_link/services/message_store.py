@@ -51,6 +51,12 @@ def clean(value):
     return value
 
 
+# The policy of ``mail.message.body`` (mail/models/mail_message.py): styles too, so an outside
+# sender's ``position:fixed`` block cannot cover the screen of whoever opens the card; the
+# chatter entries are copies of the stored body (issue 23, finding 5).
+SANITIZE_OPTIONS = {"sanitize_style": True}
+
+
 class MailboxMessageStore(models.AbstractModel):
     _name = "mailbox.message.store"
     _description = "Mailbox Pipeline: Store Mail"
@@ -72,14 +78,15 @@ class MailboxMessageStore(models.AbstractModel):
         Odoo is (the store's ``_sanitize`` then has nothing left to do)."""
         # Odoo 19 patches lxml in odoo.init (18 in ``import odoo``): the helper does the same
         preload = "odoo.init" if "odoo.init" in sys.modules else ""
-        return ("odoo.tools.mail", "html_sanitize", odoo_root(), preload)
+        options = [f"{key}={value}" for key, value in SANITIZE_OPTIONS.items()]
+        return ("odoo.tools.mail", "html_sanitize", odoo_root(), preload, *options)
 
     @api.model
     def _sanitize(self, mail):
         """The stored HTML body: sanitized once, here or by the parse helper."""
         if mail.html_clean is not None:
             return Markup(mail.html_clean)
-        return tools.html_sanitize(mail.html)
+        return tools.html_sanitize(mail.html, **SANITIZE_OPTIONS)
 
     @api.model
     def _store_batch(self, mailbox, folder, items, history=False, parsed=None):

@@ -38,6 +38,12 @@ SANITIZER = (
     "html_sanitize",
     message_store.odoo_root(),
     "odoo.init" if "odoo.init" in sys.modules else "",
+    *(f"{key}={value}" for key, value in message_store.SANITIZE_OPTIONS.items()),
+)
+OVERLAY = (  # a fake "session expired" page over the whole screen (issue 23, finding 5)
+    b"From: a@client.example\r\nContent-Type: text/html\r\n\r\n"
+    b'<div style="position:fixed;top:0;left:0;width:100%;height:100%;z-index:9999">'
+    b"Session expired: log in again</div>\r\n"
 )
 
 
@@ -80,6 +86,7 @@ class TestParseAhead(unittest.TestCase):
             b'<div style="background-image:url(data:image/png;base64,AAAA), '
             b'url(data:image/gif;base64,BBBB)">two images</div>\r\n'
         )
+        html.append(OVERLAY)
         with parse_ahead.ParseAhead(sanitizer=SANITIZER) as helper:
             answers = []
             for _round in range(100):  # until the import of odoo.tools.mail is done
@@ -89,7 +96,10 @@ class TestParseAhead(unittest.TestCase):
                 time.sleep(0.2)
         self.assertTrue(all(m.html_clean is not None for m in answers), "never sanitized there")
         for raw, mail in zip(html, answers, strict=True):
-            self.assertEqual(mail.html_clean, str(html_sanitize(parse.parse(raw).html)))
+            expected = html_sanitize(parse.parse(raw).html, **message_store.SANITIZE_OPTIONS)
+            self.assertEqual(mail.html_clean, str(expected))
+        self.assertNotIn("fixed", answers[-1].html_clean)  # styles too, as mail.message.body
+        self.assertIn("Session expired", answers[-1].html_clean)
 
     @TOTAL
     @given(st.lists(st.one_of(st.binary(max_size=3000), mail_like()), min_size=1, max_size=8))

@@ -47,6 +47,32 @@ class TestOneMailNeverStopsItsBatch(MailCrmLinkCommon):
         self.assertEqual(odd.body_text, "HelloWorld!")
         self.assertNotEqual(odd.state, "error")
 
+    def test_styles_that_cover_the_screen_are_not_stored_nor_shown(self):
+        """Issue 23, finding 5: the stored body and the chatter entry (inserted by SQL, so
+        without ``mail.message``'s own sanitizing) keep no ``position:fixed`` overlay."""
+        login = self.make_mail_user()
+        client = self.env["res.partner"].create(
+            {"name": "Overlay Client", "email": f"overlay@{CLIENT_DOMAIN}"}
+        )
+        raw = (
+            f"From: Overlay Client <{client.email}>\r\nTo: {login}\r\n"
+            "Subject: Session expired\r\nMessage-ID: <overlay.1@client.example>\r\n"
+            "Content-Type: text/html; charset=utf-8\r\n\r\n"
+            '<div style="position:fixed;top:0;left:0;width:100%;height:100%;'
+            'z-index:9999;background:white">Your session expired: log in again</div>\r\n'
+        ).encode()
+        self.dovecot.append(login, raw)
+        mailbox = self.make_mailbox(login, import_window="all")
+        result = self.sync(mailbox)
+        self.assertFalse(result.get("error"), result)
+        stored = self.stored(mailbox, subject="Session expired")
+        self.assertIn("log in again", stored.body_html)
+        self.assertNotIn("position", stored.body_html)
+        entries = self.env["mail.message"].search([("mcl_message_id", "=", stored.id)])
+        self.assertTrue(entries, "the mail shows on the client's card")
+        for entry in entries:
+            self.assertNotIn("position", entry.body)
+
     def test_our_failure_on_one_mail_keeps_it_in_error_and_stores_the_others(self):
         login = self.make_mail_user()
         self.dovecot.append_many(
@@ -168,7 +194,7 @@ class TestAMailboxNeverStopsTheOthers(MailCrmLinkCommon):
         def abort(self_, *args, **kwargs):
             self_.env.cr.execute("SELECT 1/0", log_exceptions=False)
 
-        with patch.object(Store, "store_batch", abort), mute_logger(f"{SERVICES}.mailbox_health"):
+        with patch.object(Store, "_store_batch", abort), mute_logger(f"{SERVICES}.mailbox_health"):
             result = self.sync(mailbox)
         self.assertIn("internal error", result["error"])
         with self.registry.cursor() as other_worker:
@@ -240,7 +266,14 @@ class TestPop3Window(MailCrmLinkCommon):
         )
         self.dovecot.append_many(
             login,
-            [old_mail, self.corpus.message(subject="Recent", sender=("N", f"n@{CLIENT_DOMAIN}"))],
+            [
+                old_mail,
+                self.corpus.message(
+                    subject="Recent",
+                    sender=("N", f"n@{CLIENT_DOMAIN}"),
+                    date=datetime.now(timezone.utc) - timedelta(days=1),  # not the corpus clock
+                ),
+            ],
         )
         mailbox = self.make_mailbox(login, protocol="pop", import_days=30)
         self.assertFalse(self.sync(mailbox).get("error"))
@@ -277,7 +310,10 @@ class TestPop3WindowAndDeletion(MailCrmLinkCommon):
         old = self.corpus.message(
             subject="Old news", date=datetime.now(timezone.utc) - timedelta(days=400)
         )
-        self.dovecot.append_many(login, [old, self.corpus.message(subject="Recent")])
+        recent = self.corpus.message(
+            subject="Recent", date=datetime.now(timezone.utc) - timedelta(days=1)
+        )  # dated from today, not from the corpus clock (which starts on 2026-11-02)
+        self.dovecot.append_many(login, [old, recent])
         mailbox = self.make_mailbox(login, protocol="pop", import_days=30, pop_delete=True)
         for _sync in range(3):
             self.assertFalse(self.sync(mailbox).get("error"))
