@@ -1,4 +1,5 @@
 from odoo import fields, tools
+from odoo.exceptions import UserError
 
 from ..mailflow import secrets
 
@@ -14,13 +15,34 @@ class BigInteger(fields.Integer):
 CONFIG_KEY = "mail_crm_link_secret_key"
 
 
-def secret_keys():
-    """The key ring of the server configuration (``None`` without a key, or with a key that
-    is not valid: the startup check of ``mailbox.secrets`` says so in the log)."""
+def secret_keys(env=None):
+    """The key ring of the server configuration (``None`` without a key). A key that is not
+    valid gives ``None`` too for reading (the startup check of ``mailbox.secrets`` says so in
+    the log), and given ``env`` (writing a secret) a ``UserError`` that names the option:
+    a secret is never written in clear because the key was mistyped (issue 23, finding 12)."""
     try:
         return secrets.load_keys(tools.config.get(CONFIG_KEY) or None)
-    except secrets.SecretKeyError:
+    except secrets.SecretKeyError as exc:
+        if env is not None:
+            raise UserError(
+                env._(
+                    "The option %(option)s of the server configuration is not valid "
+                    "(%(problem)s): mailbox passwords and tokens cannot be saved until an "
+                    "administrator fixes it.",
+                    option=CONFIG_KEY,
+                    problem=exc,
+                )
+            ) from None
         return None
+
+
+def secret_key_problem():
+    """Why the configured key is not valid, or None (no key, or a valid one)."""
+    try:
+        secrets.load_keys(tools.config.get(CONFIG_KEY) or None)
+    except secrets.SecretKeyError as exc:
+        return str(exc)
+    return None
 
 
 class SecretChar(fields.Char):
@@ -36,7 +58,7 @@ class SecretChar(fields.Char):
 
     def convert_to_column(self, value, record, values=None, validate=True):
         value = super().convert_to_column(value, record, values, validate)
-        return secrets.encrypt(value, secret_keys()) if value else value
+        return secrets.encrypt(value, secret_keys(record.env)) if value else value
 
     def convert_to_record(self, value, record):
         value = super().convert_to_record(value, record)

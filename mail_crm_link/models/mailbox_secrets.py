@@ -58,7 +58,7 @@ class MailboxSecrets(models.AbstractModel):
         except secrets.SecretKeyError as exc:
             _logger.error(
                 "mail_crm_link: option %s of the server configuration is not valid (%s): "
-                "mailbox passwords and OAuth tokens are stored in clear until it is fixed.",
+                "mailbox passwords and OAuth tokens cannot be saved until it is fixed.",
                 CONFIG_KEY,
                 exc,
             )

@@ -46,7 +46,7 @@ from odoo import SUPERUSER_ID, api, models
 from odoo.exceptions import UserError
 
 from .. import compat
-from ..mailflow import errors, oauth
+from ..mailflow import errors, oauth, secrets
 
 _logger = logging.getLogger(__name__)
 
@@ -175,6 +175,7 @@ class MailboxOAuth(models.AbstractModel):
             stale = force or oauth.needs_refresh(
                 box[provider.expiry_field], time.time(), min_validity
             )
+            self._check_readable(box, provider)
             if stale:  # Odoo's method refreshes a token it finds expired, and stores it
                 box[provider.expiry_field] = 0
             try:
@@ -203,6 +204,28 @@ class MailboxOAuth(models.AbstractModel):
             )
         mailbox.invalidate_recordset(list(provider.token_fields))  # the caller's cache
         return oauth.Token(sasl, expires_at, refreshed=stale)
+
+    @api.model
+    def _check_readable(self, box, provider):
+        """A token this server cannot decrypt (encrypted with a key it lacks, or the key it
+        has is not valid) is never sent to the provider as ciphertext, to be reported as a
+        withdrawn consent: the sentence names the key (issue 23, finding 12)."""
+        from ..models import fields_extra  # services load before models
+
+        problem = fields_extra.secret_key_problem()
+        for name in provider.token_fields:
+            if secrets.is_encrypted(box[name]):
+                raise UserError(
+                    self.env._(
+                        "The %(provider)s tokens of mailbox %(name)s are stored encrypted with "
+                        "a key this server cannot use (option %(option)s%(problem)s): fix the "
+                        "key in the server configuration, or connect the mailbox again.",
+                        provider=provider.label,
+                        name=box.display_name,
+                        option=fields_extra.CONFIG_KEY,
+                        problem=f": {problem}" if problem else "",
+                    )
+                )
 
     # -- Odoo's token methods, one per provider ------------------------------------------------
     @api.model

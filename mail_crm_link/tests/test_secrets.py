@@ -18,6 +18,7 @@ from odoo.tools import SQL, config
 from odoo.addons.mail_crm_link import compat
 from odoo.addons.mail_crm_link.mailflow import secrets
 from odoo.addons.mail_crm_link.models.fields_extra import CONFIG_KEY, SecretChar
+from odoo.addons.mail_crm_link.services.mailbox_oauth import PROVIDERS
 
 from .common import MailCrmLinkCommon
 
@@ -221,6 +222,42 @@ class TestSecretsAtRest(MailCrmLinkCommon):
                 self.env["fetchmail.server"]._mcl_encrypt_secrets()
         self.env.invalidate_all()
         self.assertEqual(mailbox.password, "Readable")
+
+    def test_invalid_key_refuses_to_save_a_secret_in_clear(self):
+        """Issue 23, finding 12: a mistyped key used to be swallowed, and the new password
+        was then written in clear."""
+        mailbox = self.make_mailbox(self.make_mail_user(password="Before"))
+        before = self.column(mailbox)
+        with patch.dict(config.options, {CONFIG_KEY: "not-a-fernet-key"}):
+            with self.assertRaises(UserError) as caught:
+                mailbox.password = "Typed-in-clear"
+                self.env.flush_all()
+            self.assertIn(CONFIG_KEY, str(caught.exception))
+            self.assertNotIn("not-a-fernet-key", str(caught.exception))
+        self.env.invalidate_all()
+        self.assertEqual(self.column(mailbox), before)
+        self.assertNotIn("Typed-in-clear", str(self.column(mailbox)))
+
+    def test_token_no_key_opens_is_never_sent_to_the_provider(self):
+        """Issue 23, finding 12: a token this server cannot decrypt used to go to the provider
+        as ciphertext (and come back as a withdrawn consent). ``_token`` checks this before
+        it calls Odoo's refresh."""
+        mailbox = self.make_mailbox(
+            server_type="gmail",
+            connection_security="ssl",
+            google_gmail_refresh_token="refresh-S3cret",
+            google_gmail_access_token="access-S3cret",
+            google_gmail_access_token_expiration=0,
+        )
+        self.assertTrue(
+            self.column(mailbox, "google_gmail_refresh_token").startswith(secrets.PREFIX)
+        )
+        with patch.dict(config.options, {CONFIG_KEY: secrets.generate_key()}):  # another key
+            self.env.invalidate_all()
+            with self.assertRaises(UserError) as caught:  # the first step of ``_token``
+                self.env["mailbox.oauth"]._check_readable(mailbox, PROVIDERS["gmail"])
+        self.assertIn(CONFIG_KEY, str(caught.exception))
+        self.assertIn("cannot use", str(caught.exception))
 
     def test_only_administrators_encrypt(self):
         with self.assertRaisesRegex(UserError, "Only administrators"):
