@@ -183,8 +183,18 @@ class MailboxCardPublisher(models.AbstractModel):
             if message.direction == classify.INCOMING
             else self.env["res.users"]
         )
+        readers = None
+        if is_restricted(message):  # told only to who may read it (issue 23, review)
+            candidates = record.message_partner_ids.user_ids | responsible
+            readers = [
+                user.partner_id.id
+                for user in candidates.filtered(lambda u: u.active and not u.share)
+                if message.with_user(user).has_access("read")
+            ]
+            responsible = responsible.filtered(lambda u: u.partner_id.id in readers)
         entry = record.with_context(
             mail_crm_link_publish=True,
+            mail_crm_link_readers=readers,
             mail_create_nosubscribe=True,
             mail_post_autofollow=False,
             mail_notify_force_send=False,
@@ -353,6 +363,8 @@ class MailboxCardPublisher(models.AbstractModel):
             # written for its reader: in the responsible's language, not the sync's
             in_lang = self.with_context(lang=user.lang or self.env.lang)
             summary = message.subject or in_lang.env._("Email")
+            if is_restricted(message):  # the activity is read by all who read the record
+                summary = in_lang.env._("Email")
             if message.needs_deal_choice:
                 summary = in_lang.env._("Choose a deal: %s", summary)
             # its responsible was told by the mail's entry (``_post_notified``): no second
@@ -363,7 +375,7 @@ class MailboxCardPublisher(models.AbstractModel):
                 activity_type_id=activity_type.id,
                 date_deadline=policy.next_working_day(today, mailbox.activity_days),
                 summary=summary[:200],
-                note=in_lang._activity_note(message),
+                note=False if is_restricted(message) else in_lang._activity_note(message),
                 user_id=user.id,
             )
 
@@ -384,7 +396,19 @@ class MailboxCardPublisher(models.AbstractModel):
 
 
 def drop_external_recipients(env, recipients):
-    """Recipients of a chatter entry published from a mailbox: internal users only."""
+    """Recipients of a chatter entry published from a mailbox: internal users only, and for
+    a mail not every employee may read (``mail_crm_link_readers``: the partners who may),
+    only those: a notification carries the body whatever the record rules say."""
     if env.context.get("mail_crm_link_publish"):
-        return [r for r in recipients if not r.get("share")]
+        recipients = [r for r in recipients if not r.get("share")]
+        readers = env.context.get("mail_crm_link_readers")
+        if readers is not None:
+            recipients = [r for r in recipients if r.get("id") in readers]
     return recipients
+
+
+def is_restricted(message):
+    """Whether some employees may not read ``message`` (a ``mailbox.message``): a private
+    mail, mail of a personal mailbox, or of a mailbox with strict visibility."""
+    mailbox = message.mailbox_id
+    return bool(message.private or mailbox.mailbox_access != "shared" or mailbox.strict_visibility)
