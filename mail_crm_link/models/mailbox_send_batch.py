@@ -80,6 +80,16 @@ class MailboxSendBatch(models.Model):
             raise AccessError(self.env._("The progress of a mass sending is kept by the outbox."))
         return super().write(vals)
 
+    @api.constrains("mailbox_id", "template_id")
+    def _check_chosen_records(self):
+        """What a user names in a mass sending they create is theirs to read (its
+        many-to-ones are shown with their names, read as superuser)."""
+        if not self.env.su:
+            for batch in self:
+                for chosen in (batch.mailbox_id, batch.template_id):
+                    if chosen:
+                        chosen.check_access("read")
+
     @api.constrains("res_model", "res_ids")
     def _check_records(self):
         """The cards a mass sending writes to: contacts or leads, a list of ids (the outbox
