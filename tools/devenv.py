@@ -178,8 +178,10 @@ def cmd_test(pytest_args):
     # the suite runs with mailbox secrets encrypted (a fresh key per run), as production should
     from cryptography.fernet import Fernet
 
+    # one config file per test database: two runs side by side (MCL_TEST_DB) never share a
+    # key, which the real-commit workers read from the file
     config = write_config(
-        "test",
+        "test" if TEST_DB == f"mcl_test{SERIES_TAG}" else f"test-{TEST_DB}",
         TEST_DB,
         http_port=int(os.environ.get("MCL_HTTP_PORT") or _free_port()),
         extra={"mail_crm_link_secret_key": Fernet.generate_key().decode()},
