@@ -349,8 +349,9 @@ class TestMassSending(OutboxCase):
         note = batch.with_user(self.user_sales_salesman).skipped_note
         self.assertNotIn(self.lead_client.name, note)
         self.assertIn(f"#{self.lead_client.id}", batch.skipped_note)
-        # a chunk that fails as a whole (here: another user's personal template) lists its
-        # records the same way
+        # a chunk that fails as a whole (here: another user's personal template, which a
+        # mass sending may no longer be created with: it was made personal afterwards) lists
+        # its records the same way
         template = self.env["mail.template"].create(
             {
                 "name": "Personale",
@@ -361,9 +362,12 @@ class TestMassSending(OutboxCase):
                 "body_html": "<p>Gentile cliente,</p>",
             }
         )
-        batch = batch.create(
+        with self.assertRaises(AccessError):  # named over RPC: refused at once
+            batch.create({"name": "Listino", "template_id": template.id, "res_model": "crm.lead"})
+        batch = batch.sudo().create(
             {
                 "name": "Listino",
+                "user_id": self.user_sales_salesman.id,
                 "mailbox_id": self.mailbox.id,
                 "template_id": template.id,
                 "res_model": "crm.lead",
