@@ -350,6 +350,34 @@ def search_uids(conn, plan):
     return [u for u in uids if u >= plan.first_uid]
 
 
+def uids_by_fetch(conn, plan):
+    """The UIDs of ``plan`` listed another way than SEARCH (issue 24): ``UID FETCH first:*
+    (UID INTERNALDATE)``, one short line per mail, filtered here by the window as SEARCH
+    SINCE would (the internal date's day). A cross-check of ``search_uids``."""
+    typ, data = conn.uid("FETCH", f"{plan.first_uid}:*", "(UID INTERNALDATE)")
+    conn.untagged_responses.clear()
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"FETCH failed: {data}")
+    uids = set()
+    for item in data:
+        head = item[0] if isinstance(item, tuple) else item
+        if not isinstance(head, bytes):
+            continue
+        uid = _FETCH_UID.search(head)
+        if not uid or int(uid.group(1)) < plan.first_uid:
+            continue  # "N:*" also names the last mail when N is above it
+        if plan.since:
+            date = _FETCH_DATE.search(head)
+            try:
+                day = datetime.strptime(date.group(1).decode(), "%d-%b-%Y %H:%M:%S %z").date()
+            except (AttributeError, ValueError):
+                day = None  # no readable date: kept (the store dates it)
+            if day is not None and day < plan.since.date():
+                continue
+        uids.add(int(uid.group(1)))
+    return sorted(uids)
+
+
 _FETCH_UID = re.compile(rb"UID (\d+)")
 _FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 

@@ -64,3 +64,13 @@ __all__ = [
     "progress",
     "split_by_budget",
 ]
+
+
+def listing_suspect(listed, exists, uidnext, first_uid):
+    """Whether a folder's listing (``listed`` UIDs at or above ``first_uid``) may have missed
+    mail the server itself counts (issue 24): fewer UIDs than both the messages the folder
+    holds (``exists``, from SELECT) and the UIDs assigned at or above ``first_uid``
+    (``uidnext - first_uid``). Deleted mail makes this true too, harmlessly: it only asks for
+    a second listing, which then agrees."""
+    assigned = max(uidnext - first_uid, 0) if uidnext else exists
+    return listed < min(exists, assigned)

@@ -172,6 +172,7 @@ class FetchmailServer(models.Model):
     import_total = fields.Integer(compute="_compute_import_progress")
     job_ids = fields.One2many("mailbox.sync.job", "mailbox_id", string="Background Jobs")
     job_progress = fields.Char(compute="_compute_job_progress", string="In the Background")
+    sync_warning = fields.Text(compute="_compute_sync_warning", string="Server Warnings")
 
     _poll_interval_min = compat.Constraint(
         "CHECK(poll_interval >= 1)", "The polling interval is at least one minute."
@@ -242,6 +243,13 @@ class FetchmailServer(models.Model):
         self.ensure_one()
         records = self.env["mailbox.message.store"]._store_forwarded(self, raw)
         return records[:1].id or False
+
+    @api.depends("folder_ids.sync_warning")
+    def _compute_sync_warning(self):
+        for mailbox in self:
+            mailbox.sync_warning = (
+                "\n".join(w for w in mailbox.folder_ids.mapped("sync_warning") if w) or False
+            )
 
     @api.depends("job_ids.state", "job_ids.done", "job_ids.total")
     def _compute_job_progress(self):

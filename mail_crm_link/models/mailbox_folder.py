@@ -40,6 +40,13 @@ class MailboxFolder(models.Model):
     )
     import_total = fields.Integer(string="To Import", readonly=True, copy=False)
     import_done = fields.Integer(string="Imported", readonly=True, copy=False)
+    sync_warning = fields.Char(
+        string="Server Warning",
+        readonly=True,
+        copy=False,
+        help="What the server answered that contradicted its own counts at the last sync, "
+        "and what mail_crm_link did about it.",
+    )
 
     _mailbox_name_uniq = compat.Constraint(
         "unique(mailbox_id, name)", "A folder is listed once per mailbox."

@@ -191,7 +191,7 @@ class MailboxSync(models.AbstractModel):
                         "import_since": plan.since,
                     }
                 )
-            uids = imap_sync.search_uids(conn, plan)
+            uids = self._cross_checked_uids(conn, folder, status, plan)
             if plan.reset:
                 folder.import_total = len(uids)
             batches = (
@@ -239,6 +239,47 @@ class MailboxSync(models.AbstractModel):
             folder.write({"import_since": False, "import_done": folder.import_total})
             self.env.cr.commit()  # checkpoint: the folder is complete  # pylint: disable=invalid-commit
         return False
+
+    @api.model
+    def _cross_checked_uids(self, conn, folder, status, plan):
+        """The UIDs to fetch: the server's SEARCH, checked against what the server itself
+        counts (EXISTS, UIDNEXT) and, when it may have missed mail, against a listing by
+        FETCH; what either finds is fetched (the store never stores a mail twice). A
+        contradiction is said on the folder, never passed over (issue 24)."""
+        uids = imap_sync.search_uids(conn, plan)
+        warning = False
+        if rules.listing_suspect(len(uids), status.messages, status.uidnext, plan.first_uid):
+            by_fetch = imap_sync.uids_by_fetch(conn, plan)
+            if status.uidnext:  # mail that arrived since EXAMINE is the next sync's
+                by_fetch = [uid for uid in by_fetch if uid < status.uidnext]
+            missed = set(by_fetch) - set(uids)
+            if missed:
+                warning = self.env._(
+                    "The server says %(folder)s holds %(count)s mails, but its search listed "
+                    "%(listed)s where a listing by FETCH found %(found)s: mail_crm_link used "
+                    "the listing by FETCH.",
+                    folder=folder.label or folder.name,
+                    count=status.messages,
+                    listed=len(uids),
+                    found=len(by_fetch),
+                )
+                uids = sorted(set(uids) | missed)
+            elif plan.reset and not plan.since and len(uids) < status.messages:
+                warning = self.env._(
+                    "The server says %(folder)s holds %(count)s mails, but lists only "
+                    "%(listed)s of them (by SEARCH and by FETCH): the others could not be "
+                    "imported.",
+                    folder=folder.label or folder.name,
+                    count=status.messages,
+                    listed=len(uids),
+                )
+        if warning:
+            _logger.warning(
+                "Mailbox %s (id %s): %s", folder.mailbox_id.name, folder.mailbox_id.id, warning
+            )
+        if (folder.sync_warning or False) != warning:
+            folder.sync_warning = warning
+        return uids
 
     @api.model
     def _store_imap_batch(self, mailbox, folder, status, pending, parser, stats, deadline):
