@@ -19,8 +19,9 @@ class MailboxSecrets(models.AbstractModel):
 
     Mixed into ``fetchmail.server``. The token fields belong to modules mail_crm_link does not
     depend on and which may load before or after it, so their field class is made
-    ``SecretChar`` once the model's fields are known (``_setup_base``) rather than by
-    redefining them here (which would create them where those modules are absent).
+    ``SecretChar`` once the model's fields are known (``_setup_base`` on Odoo 18,
+    ``_post_model_setup__`` on Odoo 19) rather than by redefining them here (which would
+    create them where those modules are absent).
     """
 
     _name = "mailbox.secrets"
@@ -36,13 +37,24 @@ class MailboxSecrets(models.AbstractModel):
     )
 
     def _setup_base(self):
+        # Odoo 18: once the model's fields are known
         result = super()._setup_base()
+        self._mcl_setup_secret_fields()
+        return result
+
+    @api.model
+    def _post_model_setup__(self):
+        # Odoo 19 has no ``_setup_base``: its model setup ends here, for every model
+        result = super()._post_model_setup__()
+        self._mcl_setup_secret_fields()
+        return result
+
+    def _mcl_setup_secret_fields(self):
         for name in self._mcl_secret_fields:
             field = self._fields.get(name)
             # only the registry's own field object (never a definition shared by registries)
             if field is not None and field._toplevel and type(field) is fields.Char:
                 field.__class__ = SecretChar
-        return result
 
     def _register_hook(self):
         super()._register_hook()

@@ -57,7 +57,7 @@ import sys
 import threading
 from collections import defaultdict
 
-from odoo import Command
+from odoo import Command, release
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.mail.tests.common import mail_new_test_user
@@ -169,7 +169,9 @@ ALLOW_LIST = {
                 "forwarded mail in a mailbox the caller may not use"
             ),
         )
+        # Odoo 19's ir.cron is a mail thread too (and this addon extends ir.cron)
         for model in ("mail.thread", "crm.lead", "res.partner")
+        + (("ir.cron",) if release.version_info[0] >= 19 else ())
     },
 }
 
@@ -443,10 +445,13 @@ class TestRpcSurfaceAudit(HttpCase):
         link_wizard = env["mailbox.link.wizard"].create(
             {"message_ids": [Command.set(message.ids)], "lead_id": lead.id}
         )
+        # Odoo 19 has no "Sending Failures" dialog (compat.py): audited where it exists
         resend = (
             env["mail.resend.message"]
             .with_context(mail_message_to_resend=mail_message.id)
             .create({})
+            if "mail.resend.message" in env.registry
+            else None
         )
         cls.records = {
             "crm.lead": lead.ids,
@@ -463,8 +468,14 @@ class TestRpcSurfaceAudit(HttpCase):
             "mailbox.mass.compose": mass.ids,
             "mailbox.connect": connect.ids,
             "mailbox.link.wizard": link_wizard.ids,
-            "mail.resend.message": resend.ids,
-            "mail.resend.partner": resend.partner_ids.ids,
+            **(
+                {
+                    "mail.resend.message": resend.ids,
+                    "mail.resend.partner": resend.partner_ids.ids,
+                }
+                if resend is not None
+                else {}
+            ),
             "mail.notification": notification.ids,
             "res.config.settings": env["res.config.settings"].create({}).ids,
         }
@@ -601,7 +612,11 @@ class TestRpcSurfaceAudit(HttpCase):
 
             self.patch(owner, attr, wrapper)
 
-        spy(sql_db.TestCursor, "commit", "commit")
+        # the test cursor: odoo.sql_db on Odoo 18, odoo.tests.test_cursor on Odoo 19
+        test_cursor = getattr(sql_db, "TestCursor", None)
+        if test_cursor is None:
+            from odoo.tests.test_cursor import TestCursor as test_cursor
+        spy(test_cursor, "commit", "commit")
         spy(sql_db.Cursor, "commit", "commit")
         spy(threading.Thread, "start", "thread started", run=False)
         mail_server_class = next(
@@ -730,9 +745,12 @@ class TestRpcSurfaceAudit(HttpCase):
             notes.append(f"{where}: crashed: {self.summary(error)}")
 
     def test_every_public_method_has_a_decision(self):
-        """The allow-list names only methods that exist (a renamed one leaves no stale entry)."""
+        """The allow-list names only methods that exist (a renamed one leaves no stale entry);
+        a model this Odoo series does not have (compat.py) is not audited on it."""
         surface = self.surface()
-        stale = sorted(f"{m}.{n}" for (m, n) in ALLOW_LIST if (m, n) not in surface)
+        stale = sorted(
+            f"{m}.{n}" for (m, n) in ALLOW_LIST if m in self.env.registry and (m, n) not in surface
+        )
         self.assertFalse(stale, f"ALLOW_LIST names methods that are gone: {stale}")
 
     # -- fields: forged bookkeeping and foreign records on create/write -----------------------

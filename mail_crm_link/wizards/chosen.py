@@ -3,13 +3,25 @@
 ``create`` accepts any id over RPC, and a many-to-one is read back with its display name
 (which Odoo reads as superuser): a wizard row naming a colleague's lead or personal mailbox
 would show its name. Each wizard checks, as the user, the records chosen in such fields.
+
+The check runs from ``create`` and ``write``, never from ``@api.constrains``: Odoo 19 runs
+constraints as superuser (``BaseModel._validate_fields``), where every record is readable.
 """
 
 
-def check_chosen(wizards, names):
+def check_chosen(records, names):
     """Raise AccessError unless the user may read every record named in ``names``."""
-    for wizard in wizards:
+    if records.env.su:
+        return
+    for record in records:
         for name in names:
-            chosen = wizard[name]
+            chosen = record[name]
             if chosen:
                 chosen.check_access("read")
+
+
+def check_written(records, vals, names):
+    """``check_chosen`` for the fields of ``names`` a ``write`` of ``vals`` changed."""
+    written = [name for name in names if name in vals]
+    if written:
+        check_chosen(records, written)

@@ -33,6 +33,8 @@ class MailboxCompose(models.TransientModel):
     """
 
     _name = "mailbox.compose"
+    # many-to-ones a user names: read back as the user (chosen.py)
+    _MCL_CHOSEN = ("mailbox_id", "parent_id", "template_id")
     _description = "Write an Email From the CRM"
 
     res_model = fields.Char(required=True)
@@ -154,9 +156,16 @@ class MailboxCompose(models.TransientModel):
             raise UserError(self.env._("Mail is written from contacts, companies and leads."))
         return self.env[self.res_model].browse(self.res_id).exists()
 
-    @api.constrains("mailbox_id", "parent_id", "template_id")
-    def _check_chosen_records(self):
-        chosen.check_chosen(self, ["mailbox_id", "parent_id", "template_id"])
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        chosen.check_chosen(records, self._MCL_CHOSEN)
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        chosen.check_written(self, vals, self._MCL_CHOSEN)
+        return result
 
     def _check_choices(self):
         """What the user chose is read as the user: the card, the mailbox, the mail answered

@@ -9,6 +9,8 @@ class MailboxLeadChoice(models.TransientModel):
     offered first, to link the mail to one of them, or to create a new one anyway."""
 
     _name = "mailbox.lead.choice"
+    # many-to-ones a user names: read back as the user (chosen.py)
+    _MCL_CHOSEN = ("message_id",)
     _description = "Link a Mail to an Open Lead or Create a New One"
 
     message_id = fields.Many2one("mailbox.message", string="Mail", required=True, readonly=True)
@@ -19,9 +21,16 @@ class MailboxLeadChoice(models.TransientModel):
         "mailbox.lead.choice.line", "wizard_id", string="Open Leads and Deals", readonly=True
     )
 
-    @api.constrains("message_id")
-    def _check_chosen_records(self):
-        chosen.check_chosen(self, ["message_id"])
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        chosen.check_chosen(records, self._MCL_CHOSEN)
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        chosen.check_written(self, vals, self._MCL_CHOSEN)
+        return result
 
     def action_create_anyway(self):
         """A new lead or deal after all (the user saw the open ones)."""

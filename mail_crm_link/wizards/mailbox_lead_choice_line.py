@@ -7,6 +7,12 @@ class MailboxLeadChoiceLine(models.TransientModel):
     """One open lead or deal offered by ``mailbox.lead.choice``."""
 
     _name = "mailbox.lead.choice.line"
+    # many-to-ones a user names: read back as the user (chosen.py). The related fields
+    # below are read as superuser (Odoo's default for related fields): a line naming a lead
+    # the user may not read would show its client, stage, salesperson and revenue (issue 23,
+    # finding 3). The offer lists only leads the user may read; a line made over RPC is held
+    # to the same.
+    _MCL_CHOSEN = ("lead_id", "wizard_id")
     _description = "Open Lead or Deal Offered for a Mail"
     _order = "id"
 
@@ -22,13 +28,16 @@ class MailboxLeadChoiceLine(models.TransientModel):
     company_currency = fields.Many2one(related="lead_id.company_currency")
     write_date = fields.Datetime(related="lead_id.write_date", string="Last Updated")
 
-    @api.constrains("lead_id", "wizard_id")
-    def _check_chosen_records(self):
-        """The related fields above are read as superuser (Odoo's default for related
-        fields): a line naming a lead the user may not read would show its client, stage,
-        salesperson and revenue (issue 23, finding 3). The offer lists only leads the user
-        may read; a line made over RPC is held to the same."""
-        chosen.check_chosen(self, ["lead_id", "wizard_id"])
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        chosen.check_chosen(records, self._MCL_CHOSEN)
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        chosen.check_written(self, vals, self._MCL_CHOSEN)
+        return result
 
     def action_link(self):
         """Link the mail to this lead or deal (the link checks that the user may edit it) and

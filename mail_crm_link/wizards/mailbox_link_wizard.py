@@ -8,6 +8,8 @@ class MailboxLinkWizard(models.TransientModel):
     what the user may read (record rules); linking checks that they may edit the record."""
 
     _name = "mailbox.link.wizard"
+    # many-to-ones a user names: read back as the user (chosen.py)
+    _MCL_CHOSEN = ("partner_id", "lead_id")
     _description = "Link Mail to a CRM Record"
 
     message_ids = fields.Many2many("mailbox.message", string="Mail", required=True)
@@ -19,9 +21,16 @@ class MailboxLinkWizard(models.TransientModel):
     partner_id = fields.Many2one("res.partner", string="Contact or Company")
     lead_id = fields.Many2one("crm.lead", string="Lead or Deal")
 
-    @api.constrains("partner_id", "lead_id")
-    def _check_chosen_records(self):
-        chosen.check_chosen(self, ["partner_id", "lead_id"])
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        chosen.check_chosen(records, self._MCL_CHOSEN)
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        chosen.check_written(self, vals, self._MCL_CHOSEN)
+        return result
 
     @api.model
     def default_get(self, fields_list):

@@ -13,6 +13,8 @@ class MailboxMassCompose(models.TransientModel):
     recipient, built and queued in chunks (see ``_prepare_next``) and sent by the outbox."""
 
     _name = "mailbox.mass.compose"
+    # many-to-ones a user names: read back as the user (chosen.py)
+    _MCL_CHOSEN = ("mailbox_id", "template_id")
     _description = "Send a Template to Several Records"
 
     res_model = fields.Char(required=True)
@@ -40,9 +42,16 @@ class MailboxMassCompose(models.TransientModel):
             values.update(res_model=ctx["active_model"], res_ids=ctx.get("active_ids", []))
         return values
 
-    @api.constrains("mailbox_id", "template_id")
-    def _check_chosen_records(self):
-        chosen.check_chosen(self, ["mailbox_id", "template_id"])
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        chosen.check_chosen(records, self._MCL_CHOSEN)
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        chosen.check_written(self, vals, self._MCL_CHOSEN)
+        return result
 
     @api.depends("res_ids")
     def _compute_record_count(self):
