@@ -1,3 +1,4 @@
+from . import chosen
 from . import mailbox_link_wizard
 from . import mailbox_compose
 from . import mailbox_mass_compose

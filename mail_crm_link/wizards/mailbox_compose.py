@@ -10,7 +10,6 @@ from odoo.tools.misc import format_datetime
 from .. import compat
 from ..mailflow import addresses, policy, threads
 from ..services.outbox import OutgoingMail
-from . import chosen
 
 _logger = logging.getLogger(__name__)
 
@@ -33,8 +32,9 @@ class MailboxCompose(models.TransientModel):
     """
 
     _name = "mailbox.compose"
+    _inherit = "mailbox.chosen.mixin"
     # many-to-ones a user names: read back as the user (chosen.py)
-    _MCL_CHOSEN = ("mailbox_id", "parent_id", "template_id")
+    _mcl_chosen = ("mailbox_id", "parent_id", "template_id")
     _description = "Write an Email From the CRM"
 
     res_model = fields.Char(required=True)
@@ -155,17 +155,6 @@ class MailboxCompose(models.TransientModel):
         if self.res_model not in ("crm.lead", "res.partner"):
             raise UserError(self.env._("Mail is written from contacts, companies and leads."))
         return self.env[self.res_model].browse(self.res_id).exists()
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        chosen.check_chosen(records, self._MCL_CHOSEN)
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        chosen.check_written(self, vals, self._MCL_CHOSEN)
-        return result
 
     def _check_choices(self):
         """What the user chose is read as the user: the card, the mailbox, the mail answered

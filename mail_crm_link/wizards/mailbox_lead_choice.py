@@ -1,7 +1,6 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 from ..mailflow import policy
-from . import chosen
 
 
 class MailboxLeadChoice(models.TransientModel):
@@ -9,8 +8,9 @@ class MailboxLeadChoice(models.TransientModel):
     offered first, to link the mail to one of them, or to create a new one anyway."""
 
     _name = "mailbox.lead.choice"
+    _inherit = "mailbox.chosen.mixin"
     # many-to-ones a user names: read back as the user (chosen.py)
-    _MCL_CHOSEN = ("message_id",)
+    _mcl_chosen = ("message_id",)
     _description = "Link a Mail to an Open Lead or Create a New One"
 
     message_id = fields.Many2one("mailbox.message", string="Mail", required=True, readonly=True)
@@ -20,17 +20,6 @@ class MailboxLeadChoice(models.TransientModel):
     line_ids = fields.One2many(
         "mailbox.lead.choice.line", "wizard_id", string="Open Leads and Deals", readonly=True
     )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        chosen.check_chosen(records, self._MCL_CHOSEN)
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        chosen.check_written(self, vals, self._MCL_CHOSEN)
-        return result
 
     def action_create_anyway(self):
         """A new lead or deal after all (the user saw the open ones)."""

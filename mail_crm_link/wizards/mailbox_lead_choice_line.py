@@ -1,18 +1,17 @@
-from odoo import api, fields, models
-
-from . import chosen
+from odoo import fields, models
 
 
 class MailboxLeadChoiceLine(models.TransientModel):
     """One open lead or deal offered by ``mailbox.lead.choice``."""
 
     _name = "mailbox.lead.choice.line"
+    _inherit = "mailbox.chosen.mixin"
     # many-to-ones a user names: read back as the user (chosen.py). The related fields
     # below are read as superuser (Odoo's default for related fields): a line naming a lead
     # the user may not read would show its client, stage, salesperson and revenue (issue 23,
     # finding 3). The offer lists only leads the user may read; a line made over RPC is held
     # to the same.
-    _MCL_CHOSEN = ("lead_id", "wizard_id")
+    _mcl_chosen = ("lead_id", "wizard_id")
     _description = "Open Lead or Deal Offered for a Mail"
     _order = "id"
 
@@ -27,17 +26,6 @@ class MailboxLeadChoiceLine(models.TransientModel):
     )
     company_currency = fields.Many2one(related="lead_id.company_currency")
     write_date = fields.Datetime(related="lead_id.write_date", string="Last Updated")
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        chosen.check_chosen(records, self._MCL_CHOSEN)
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        chosen.check_written(self, vals, self._MCL_CHOSEN)
-        return result
 
     def action_link(self):
         """Link the mail to this lead or deal (the link checks that the user may edit it) and

@@ -1,15 +1,14 @@
 from odoo import api, fields, models
 
-from . import chosen
-
 
 class MailboxLinkWizard(models.TransientModel):
     """Link one or more mails to an existing contact, company, lead or deal. The choices are
     what the user may read (record rules); linking checks that they may edit the record."""
 
     _name = "mailbox.link.wizard"
+    _inherit = "mailbox.chosen.mixin"
     # many-to-ones a user names: read back as the user (chosen.py)
-    _MCL_CHOSEN = ("partner_id", "lead_id")
+    _mcl_chosen = ("partner_id", "lead_id")
     _description = "Link Mail to a CRM Record"
 
     message_ids = fields.Many2many("mailbox.message", string="Mail", required=True)
@@ -20,17 +19,6 @@ class MailboxLinkWizard(models.TransientModel):
     )
     partner_id = fields.Many2one("res.partner", string="Contact or Company")
     lead_id = fields.Many2one("crm.lead", string="Lead or Deal")
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        chosen.check_chosen(records, self._MCL_CHOSEN)
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        chosen.check_written(self, vals, self._MCL_CHOSEN)
-        return result
 
     @api.model
     def default_get(self, fields_list):

@@ -2,7 +2,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..services.outbox import PREPARE_NOW
-from . import chosen
 from .mailbox_compose import SENDER_MODES
 
 
@@ -13,8 +12,9 @@ class MailboxMassCompose(models.TransientModel):
     recipient, built and queued in chunks (see ``_prepare_next``) and sent by the outbox."""
 
     _name = "mailbox.mass.compose"
+    _inherit = "mailbox.chosen.mixin"
     # many-to-ones a user names: read back as the user (chosen.py)
-    _MCL_CHOSEN = ("mailbox_id", "template_id")
+    _mcl_chosen = ("mailbox_id", "template_id")
     _description = "Send a Template to Several Records"
 
     res_model = fields.Char(required=True)
@@ -41,17 +41,6 @@ class MailboxMassCompose(models.TransientModel):
         if ctx.get("active_model") in ("res.partner", "crm.lead"):
             values.update(res_model=ctx["active_model"], res_ids=ctx.get("active_ids", []))
         return values
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        chosen.check_chosen(records, self._MCL_CHOSEN)
-        return records
-
-    def write(self, vals):
-        result = super().write(vals)
-        chosen.check_written(self, vals, self._MCL_CHOSEN)
-        return result
 
     @api.depends("res_ids")
     def _compute_record_count(self):
