@@ -5,7 +5,7 @@ import poplib
 import socket
 import ssl
 
-from .imap_sync import FolderMissing
+from .imap_sync import FolderMissing, UidValidityChanged
 
 AUTH, TLS_CERT, TLS, TIMEOUT, UNREACHABLE, FOLDER, PROTOCOL, INTERNAL = (
     "auth",
@@ -20,6 +20,8 @@ AUTH, TLS_CERT, TLS, TIMEOUT, UNREACHABLE, FOLDER, PROTOCOL, INTERNAL = (
 # OAuth mailboxes: the provider no longer renews the access (consent revoked, password
 # changed: only a new consent mends it), or its token service could not be reached
 TOKEN_REFUSED, TOKEN_UNREACHABLE = "token_refused", "token_unreachable"
+# the server renumbered a folder (UIDVALIDITY) in the middle of a sync (issue 24)
+RENUMBERED = "renumbered"
 
 
 class TokenRefused(Exception):
@@ -49,6 +51,8 @@ def classify(exc):
     on the mail server."""
     if isinstance(exc, FolderMissing):
         return FOLDER
+    if isinstance(exc, UidValidityChanged):
+        return RENUMBERED
     if isinstance(exc, TokenRefused):
         return TOKEN_REFUSED
     if isinstance(exc, TokenUnreachable):

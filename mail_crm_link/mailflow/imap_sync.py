@@ -404,14 +404,30 @@ def fetch_sizes(conn, uids):
 _FETCH_DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 
 
-def fetch_batch(conn, uids):
-    """One ``UID FETCH`` for a batch: [(uid, raw bytes, internal date)] in UID order.
-    BODY.PEEK[] never sets \\Seen."""
+class UidValidityChanged(imaplib.IMAP4.error):
+    """The server renumbered the selected folder during the session (a new UIDVALIDITY):
+    the UIDs of what it sends now no longer name what was listed."""
+
+    def __init__(self, folder, old, new):
+        super().__init__(f"{folder} ({old} → {new})")
+        self.folder, self.old, self.new = folder, old, new
+
+
+def fetch_batch(conn, uids, uidvalidity=None, folder=None):
+    """One ``UID FETCH`` for a batch: [(uid, raw bytes, internal date)] in UID order, for
+    the UIDs asked only (issue 24: an answer naming another UID is not what was listed).
+    BODY.PEEK[] never sets \\Seen. With ``uidvalidity``, a UIDVALIDITY announced during the
+    command that differs from it raises ``UidValidityChanged``: nothing of this answer is
+    stored under UIDs that changed meaning."""
     if not uids:
         return []
     typ, data = conn.uid("FETCH", ",".join(map(str, uids)), "(UID INTERNALDATE BODY.PEEK[])")
     if typ != "OK":
         raise imaplib.IMAP4.error(f"FETCH failed: {data}")
+    announced = _last_number(conn.untagged_responses.pop("UIDVALIDITY", None))
+    if uidvalidity and announced and announced != uidvalidity:
+        raise UidValidityChanged(folder, uidvalidity, announced)
+    asked = set(uids)
     result = []
     for item in data:
         if not isinstance(item, tuple):
@@ -419,6 +435,8 @@ def fetch_batch(conn, uids):
         head, body = item
         uid = _FETCH_UID.search(head)
         if not uid:
+            continue
+        if int(uid.group(1)) not in asked:
             continue
         date = _FETCH_DATE.search(head)
         internal = None
@@ -428,7 +446,31 @@ def fetch_batch(conn, uids):
             except ValueError:
                 internal = None
         result.append((int(uid.group(1)), body, internal))
-    return sorted(result, key=lambda r: r[0])
+    # one answer per UID: a UID answered twice with different contents is not trusted (the
+    # caller finds it missing and asks for it alone)
+    best, doubtful = {}, set()
+    for item in result:
+        if item[0] in best and best[item[0]][1] != item[1]:
+            doubtful.add(item[0])
+        best[item[0]] = item
+    return [best[uid] for uid in sorted(best) if uid not in doubtful]
+
+
+def existing_uids(conn, uids):
+    """Which of ``uids`` the selected folder still holds, by ``UID FETCH set (UID)``: a mail
+    deleted since the listing is not an answer the server owes."""
+    if not uids:
+        return []
+    typ, data = conn.uid("FETCH", ",".join(map(str, uids)), "(UID)")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"FETCH failed: {data}")
+    found = set()
+    for item in data:
+        head = item[0] if isinstance(item, tuple) else item
+        uid = _FETCH_UID.search(head) if isinstance(head, bytes) else None
+        if uid:
+            found.add(int(uid.group(1)))
+    return sorted(found & set(uids))
 
 
 # -- connection -------------------------------------------------------------------------------

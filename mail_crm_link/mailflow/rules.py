@@ -59,8 +59,13 @@ __all__ = [
     "INTERNAL",
     "SERVER",
     "chunks",
+    "fetch_shortfall",
+    "format_uid_list",
+    "much_shorter",
     "next_sync_minutes",
     "outside_window",
+    "parse_uid_list",
+    "pop_counts_disagree",
     "progress",
     "split_by_budget",
 ]
@@ -74,3 +79,42 @@ def listing_suspect(listed, exists, uidnext, first_uid):
     a second listing, which then agrees."""
     assigned = max(uidnext - first_uid, 0) if uidnext else exists
     return listed < min(exists, assigned)
+
+
+# a literal this much shorter than the RFC822.SIZE announced is worth a word on the folder:
+# some servers (Exchange) announce estimated sizes, a few bytes or percent off
+SHORT_LITERAL_RATIO = 0.95
+
+
+def fetch_shortfall(asked, received, sizes):
+    """What a ``UID FETCH`` of the UIDs ``asked`` left out (issue 24): ``(missing, short)``,
+    the UIDs asked for that no answer carried, and those whose content (``received``:
+    uid → bytes received) is shorter than the RFC822.SIZE the server announced (``sizes``).
+    Answers for UIDs not asked for are the caller's to drop."""
+    missing = [uid for uid in asked if uid not in received]
+    short = [
+        uid for uid in asked if uid in received and sizes.get(uid) and received[uid] < sizes[uid]
+    ]
+    return missing, short
+
+
+def much_shorter(received, announced):
+    """Whether ``received`` bytes fall short of an ``announced`` size by more than a
+    server's estimate would."""
+    return bool(announced) and received < announced * SHORT_LITERAL_RATIO
+
+
+def parse_uid_list(text):
+    """The UIDs of a stored comma-separated list (``"5,7"``), ascending; junk is dropped."""
+    return sorted({int(v) for v in (text or "").split(",") if v.strip().isdigit()})
+
+
+def format_uid_list(uids):
+    return ",".join(str(uid) for uid in sorted(set(uids))) or False
+
+
+def pop_counts_disagree(stat_count, uidl_count, list_count):
+    """Whether a POP3 server's own counts (``STAT``, ``UIDL``, ``LIST``) contradict each
+    other; ``None`` stands for an answer not asked for."""
+    counts = {c for c in (stat_count, uidl_count, list_count) if c is not None}
+    return len(counts) > 1

@@ -173,6 +173,19 @@ class FetchmailServer(models.Model):
     job_ids = fields.One2many("mailbox.sync.job", "mailbox_id", string="Background Jobs")
     job_progress = fields.Char(compute="_compute_job_progress", string="In the Background")
     sync_warning = fields.Text(compute="_compute_sync_warning", string="Server Warnings")
+    mcl_warning_notified = fields.Text(
+        string="Server Warnings Notified",
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        help="The server warnings the owner and the administrators were last told about.",
+    )
+    mcl_coverage = fields.Text(
+        compute="_compute_mcl_coverage",
+        string="Coverage",
+        help="Per synchronized folder, at the last sync: what the server holds, what is "
+        "stored, what is kept in error and what was skipped by rule.",
+    )
 
     _poll_interval_min = compat.Constraint(
         "CHECK(poll_interval >= 1)", "The polling interval is at least one minute."
@@ -250,6 +263,14 @@ class FetchmailServer(models.Model):
             mailbox.sync_warning = (
                 "\n".join(w for w in mailbox.folder_ids.mapped("sync_warning") if w) or False
             )
+
+    @api.depends("folder_ids.coverage", "folder_ids.sync", "folder_ids.server_count")
+    def _compute_mcl_coverage(self):
+        for mailbox in self:
+            folders = mailbox.folder_ids.filtered(
+                lambda f: f.sync and f.role != "spam" and (f.server_count or f.stored_count)
+            )
+            mailbox.mcl_coverage = "\n".join(folders.mapped("coverage")) or False
 
     @api.depends("job_ids.state", "job_ids.done", "job_ids.total")
     def _compute_job_progress(self):

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-_STATUS_FIELDS = ("state", "last_sync_at", "last_error")
+_STATUS_FIELDS = ("state", "last_sync_at", "last_error", "sync_warning")
 
 
 class MailboxPersonal(models.AbstractModel):
@@ -29,6 +29,7 @@ class MailboxPersonal(models.AbstractModel):
             ("waiting", "Connected, waiting for the first sync"),
             ("ok", "Synchronized"),
             ("failing", "The last sync failed"),
+            ("warning", "Synchronized, with server warnings"),
         ],
         string="Sync Status",
         compute="_compute_mcl_status",
@@ -44,6 +45,8 @@ class MailboxPersonal(models.AbstractModel):
                 mailbox.mcl_status = "failing"
             elif not mailbox.last_sync_at:
                 mailbox.mcl_status = "waiting"
+            elif mailbox.sync_warning:
+                mailbox.mcl_status = "warning"
             else:
                 mailbox.mcl_status = "ok"
 

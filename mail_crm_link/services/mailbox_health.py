@@ -41,6 +41,28 @@ class MailboxHealth(models.AbstractModel):
                 "reconnect_needed": False,
             }
         )
+        self._record_warnings(mailbox)
+
+    @api.model
+    def _record_warnings(self, mailbox):
+        """A sync that succeeded but found the server contradicting itself (issue 24) is
+        reported like a failure: said on the mailbox (its folders' warnings), and the owner
+        and the administrators are told once per new warning, not at every sync."""
+        warning = mailbox.sync_warning or False
+        if (mailbox.sudo().mcl_warning_notified or False) == warning:
+            return
+        self._status_writer(mailbox).sudo().mcl_warning_notified = warning
+        if warning:
+            admins = compat.group_users(self.env.ref("base.group_system").sudo())
+            mailbox._mcl_notify_owner(
+                self.env._("Mailbox %s: the server answered wrongly", mailbox.name),
+                self.env._(
+                    "%(warning)s Check the mailbox's folders for what the server holds and "
+                    "what is stored.",
+                    warning=warning,
+                ),
+                also=admins,
+            )
 
     @api.model
     def _record_failure(self, mailbox, exc):
@@ -126,6 +148,11 @@ class MailboxHealth(models.AbstractModel):
                 "%(detail)s. Detect the folders again on the mailbox."
             ),
             errors.PROTOCOL: self.env._("The mail server answered unexpectedly: %(detail)s"),
+            errors.RENUMBERED: self.env._(
+                "The server renumbered folder %(detail)s in the middle of the sync (its "
+                "UIDVALIDITY changed): nothing it sent after the change was stored. The folder "
+                "is read again at the next sync; mail already stored is kept, once."
+            ),
             errors.TOKEN_REFUSED: self.env._(
                 "%(provider)s no longer gives access to mailbox %(name)s: the consent was "
                 "withdrawn, the account's password changed or the app's credentials changed. "

@@ -189,17 +189,20 @@ class MailboxSync(models.AbstractModel):
                         "import_done": 0,
                         "import_total": 0,
                         "import_since": plan.since,
+                        "retry_uids": False,  # UIDs of the old numbering
                     }
                 )
+            if folder.server_count != status.messages:
+                folder.server_count = status.messages
             uids = self._cross_checked_uids(conn, folder, status, plan)
+            unsent = set()  # listed, asked twice, not sent (issue 24)
             if plan.reset:
                 folder.import_total = len(uids)
             batches = (
-                batch
+                (batch, sizes)
                 for chunk in rules.chunks(uids, batch_size)
-                for batch in rules.split_by_budget(
-                    chunk, imap_sync.fetch_sizes(conn, chunk), batch_size, BATCH_BYTES
-                )
+                for sizes in [imap_sync.fetch_sizes(conn, chunk)]
+                for batch in rules.split_by_budget(chunk, sizes, batch_size, BATCH_BYTES)
             )
             # a large sync fetches batch N+1 and has it parsed in a helper process while it
             # stores batch N; past the deadline the batch fetched ahead is left for later
@@ -207,35 +210,40 @@ class MailboxSync(models.AbstractModel):
                 pending = None
                 while True:
                     try:
-                        batch = next(batches, None)
-                        fetched = imap_sync.fetch_batch(conn, batch) if batch else None
+                        batch, sizes = next(batches, (None, None))
+                        fetched = (
+                            self._checked_fetch(conn, folder, status, batch, sizes, unsent)
+                            if batch
+                            else None
+                        )
                     except Exception:
                         if pending:  # what was fetched before the failure is stored first
                             self._store_imap_batch(
-                                mailbox, folder, status, pending, parser, stats, None
+                                mailbox, folder, status, pending, parser, stats, None, unsent
                             )
                         raise
                     if fetched is None:
                         break
                     ahead = (batch, fetched, parser.submit([(r, d) for _u, r, d in fetched]))
                     if pending and self._store_imap_batch(
-                        mailbox, folder, status, pending, parser, stats, deadline
+                        mailbox, folder, status, pending, parser, stats, deadline, unsent
                     ):
                         return True
                     pending = ahead
                     if not parser.ahead:  # parsed here: nothing is gained by waiting
                         pending = None
                         if self._store_imap_batch(
-                            mailbox, folder, status, ahead, parser, stats, deadline
+                            mailbox, folder, status, ahead, parser, stats, deadline, unsent
                         ):
                             return True
                 if pending and self._store_imap_batch(
-                    mailbox, folder, status, pending, parser, stats, deadline
+                    mailbox, folder, status, pending, parser, stats, deadline, unsent
                 ):
                     return True
             # UIDs below UIDNEXT that were not fetched are outside the import window: done
             if status.uidnext and status.uidnext - 1 > folder.last_uid:
                 folder.last_uid = status.uidnext - 1
+            self._note_unsent(folder, unsent)
             folder.write({"import_since": False, "import_done": folder.import_total})
             self.env.cr.commit()  # checkpoint: the folder is complete  # pylint: disable=invalid-commit
         return False
@@ -279,12 +287,87 @@ class MailboxSync(models.AbstractModel):
             )
         if (folder.sync_warning or False) != warning:
             folder.sync_warning = warning
-        return uids
+        # what an earlier sync was listed but not sent: asked for again
+        kept = rules.parse_uid_list(folder.retry_uids)
+        retry = [uid for uid in kept if not status.uidnext or uid < status.uidnext]
+        if retry != kept:  # at or above UIDNEXT: no such mail, nor ever was
+            folder.retry_uids = rules.format_uid_list(retry)
+        return sorted(set(uids) | set(retry))
 
     @api.model
-    def _store_imap_batch(self, mailbox, folder, status, pending, parser, stats, deadline):
-        """Store, link and checkpoint one fetched batch; True when the deadline is past."""
+    def _checked_fetch(self, conn, folder, status, batch, sizes, unsent):
+        """One batch fetched and checked against what was asked (issue 24): a mail the
+        answer left out, or whose content is shorter than the RFC822.SIZE the server
+        announced, is asked for again on its own, and the longer answer is kept. What is
+        still not sent is added to ``unsent`` if the server still holds it (a mail deleted
+        since the listing is not owed); a content still much shorter is stored as sent and
+        said on the folder. The UIDs of other answers are dropped by ``fetch_batch``."""
+        fetched = imap_sync.fetch_batch(conn, batch, status.uidvalidity, folder.name)
+        by_uid = {uid: (raw, date) for uid, raw, date in fetched}
+        missing, short = rules.fetch_shortfall(
+            batch, {uid: len(raw) for uid, (raw, _d) in by_uid.items()}, sizes
+        )
+        if not missing and not short:
+            return fetched
+        for uid in missing + short:
+            for again, raw, date in imap_sync.fetch_batch(
+                conn, [uid], status.uidvalidity, folder.name
+            ):
+                if again not in by_uid or len(raw) > len(by_uid[again][0]):
+                    by_uid[again] = (raw, date)
+        still_missing = [uid for uid in missing if uid not in by_uid]
+        unsent.update(imap_sync.existing_uids(conn, still_missing))
+        cut = [uid for uid in short if rules.much_shorter(len(by_uid[uid][0]), sizes[uid])]
+        if cut:
+            self._add_warning(
+                folder,
+                self.env._(
+                    "The server sent %(count)s mails of %(folder)s shorter than the size it "
+                    "announced (UIDs %(uids)s), also when asked again: they were stored as "
+                    "sent and may lack their end.",
+                    count=len(cut),
+                    folder=folder.label or folder.name,
+                    uids=", ".join(map(str, cut)),
+                ),
+            )
+        return [(uid, *by_uid[uid]) for uid in sorted(by_uid)]
+
+    @api.model
+    def _note_unsent(self, folder, unsent):
+        """Say on the folder what the server listed but did not send (kept in
+        ``retry_uids`` by ``_store_imap_batch``)."""
+        if unsent:
+            self._add_warning(
+                folder,
+                self.env._(
+                    "The server listed %(count)s mails of %(folder)s but did not send them "
+                    "when asked, twice (UIDs %(uids)s): they are asked for again at each sync.",
+                    count=len(unsent),
+                    folder=folder.label or folder.name,
+                    uids=", ".join(map(str, sorted(unsent))),
+                ),
+            )
+
+    @api.model
+    def _add_warning(self, folder, warning):
+        _logger.warning(
+            "Mailbox %s (id %s): %s", folder.mailbox_id.name, folder.mailbox_id.id, warning
+        )
+        if warning not in (folder.sync_warning or ""):
+            folder.sync_warning = "\n".join(filter(None, [folder.sync_warning, warning]))
+
+    @api.model
+    def _store_imap_batch(
+        self, mailbox, folder, status, pending, parser, stats, deadline, unsent=()
+    ):
+        """Store, link and checkpoint one fetched batch; True when the deadline is past.
+        The UIDs of the batch the server holds but did not send (``unsent``) are kept on
+        the folder, in the same checkpoint, to be asked for again."""
         batch, fetched, ticket = pending
+        retry = set(rules.parse_uid_list(folder.retry_uids)) - set(batch)
+        retry |= (set(batch) - {uid for uid, _r, _d in fetched}) & set(unsent)
+        if set(rules.parse_uid_list(folder.retry_uids)) != retry:
+            folder.retry_uids = rules.format_uid_list(retry)
         items = [
             ({"imap_uid": uid, "uidvalidity": status.uidvalidity}, raw, date)
             for uid, raw, date in fetched
@@ -294,9 +377,33 @@ class MailboxSync(models.AbstractModel):
             mailbox, folder, items, stats, history, parsed=parser.result(ticket)
         )
         done, _total = rules.progress(folder.import_done + len(batch), folder.import_total)
-        folder.write({"last_uid": batch[-1], "import_done": done})
+        # max: a batch of UIDs asked for again (below the checkpoint) never moves it back
+        folder.write({"last_uid": max(batch[-1], folder.last_uid), "import_done": done})
         self._checkpoint(mailbox, deferred)
         return bool(deadline and time.monotonic() > deadline)
+
+    @api.model
+    def _check_pop_counts(self, folder, stat_count, uidl_count, list_count):
+        """A POP3 server's own counts (STAT, UIDL, LIST) checked against each other (issue
+        24): mail the server counts but does not list by UIDL cannot be imported without an
+        id to keep it once; that is said on the mailbox, never passed over."""
+        if folder.server_count != stat_count:
+            folder.server_count = stat_count
+        warning = False
+        if rules.pop_counts_disagree(stat_count, uidl_count, list_count):
+            warning = self.env._(
+                "The POP3 server says it holds %(stat)s mails (STAT), but lists %(uidl)s with "
+                "their ids (UIDL) and %(list)s with their sizes (LIST): mail it does not list "
+                "by UIDL is not imported until it does.",
+                stat=stat_count,
+                uidl=uidl_count,
+                list=list_count,
+            )
+            _logger.warning(
+                "Mailbox %s (id %s): %s", folder.mailbox_id.name, folder.mailbox_id.id, warning
+            )
+        if (folder.sync_warning or False) != warning:
+            folder.sync_warning = warning
 
     @api.model
     def _sync_pop(self, mailbox, conn, stats, deadline, batch_size):
@@ -320,6 +427,7 @@ class MailboxSync(models.AbstractModel):
                 }
             )
         sizes = pop_sync.list_sizes(conn)
+        self._check_pop_counts(folder, conn.stat()[0], len(listing), len(sizes))
         for chunk in rules.chunks(to_fetch, batch_size):
             numbers = [num for num, _uidl in chunk]
             uidl_of = dict(chunk)

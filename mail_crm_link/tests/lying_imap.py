@@ -5,6 +5,12 @@ real server; only the lie is made up.
 ``lie`` is a function ``(line) -> line``, given each untagged or tagged response line from
 the server (without literal data, which is passed on untouched) and returning what the client
 gets instead. ``empty_search`` and ``half_search`` are two such lies.
+
+``response_lie`` is a function ``(parts) -> parts`` given each whole response: its lines and
+literals in order (``[b'* 3 FETCH (UID 3 BODY[] {120}\\r\\n', <120 bytes>, b')\\r\\n']``),
+returning what the client gets instead (``[]`` drops it; ``CUT`` in the list closes the
+connection there). ``drop_fetch``, ``cut_literal``, ``relabel_fetch``, ``renumber`` and
+``cut_connection`` make such lies; each lies ``times`` times at most (``None``: always).
 """
 
 import contextlib
@@ -31,10 +37,99 @@ def half_search(line):
     return b"* SEARCH " + b" ".join(uids[::2]) + match.group(2)
 
 
+CUT = object()  # in a response lie's answer: the connection is closed there
+_BODY_UID = re.compile(rb"\bUID (\d+)")
+
+
+def _body_uid(parts):
+    """The UID of a FETCH response that carries a mail's content, else None."""
+    if len(parts) < 3 or b"FETCH" not in parts[0] or b"BODY[]" not in parts[0]:
+        return None
+    match = _BODY_UID.search(parts[0])
+    return int(match.group(1)) if match else None
+
+
+def _limited(times, lie):
+    """``lie`` for the responses it applies to (it returns None for the others), ``times``
+    times at most."""
+    told = [0]
+
+    def response_lie(parts):
+        if times is not None and told[0] >= times:
+            return parts
+        answer = lie(parts)
+        if answer is None:
+            return parts
+        told[0] += 1
+        return answer
+
+    return response_lie
+
+
+def drop_fetch(uids, times=None):
+    """A server that leaves the mails ``uids`` out of its FETCH answers."""
+    return _limited(times, lambda parts: [] if _body_uid(parts) in uids else None)
+
+
+def cut_literal(uids, times=None):
+    """A server that sends the mails ``uids`` cut to half their size (announced as such)."""
+
+    def lie(parts):
+        if _body_uid(parts) not in uids:
+            return None
+        half = len(parts[1]) // 2
+        head = _LITERAL.sub(b"{%d}\r\n" % half, parts[0])
+        return [head, parts[1][:half], *parts[2:]]
+
+    return _limited(times, lie)
+
+
+def relabel_fetch(uid, other, times=None):
+    """A server that answers for mail ``uid`` under the UID ``other``."""
+
+    def lie(parts):
+        if _body_uid(parts) != uid:
+            return None
+        return [parts[0].replace(b"UID %d " % uid, b"UID %d " % other), *parts[1:]]
+
+    return _limited(times, lie)
+
+
+def renumber(uidvalidity, after=1, times=1):
+    """A server that announces a new UIDVALIDITY after ``after`` mails sent."""
+    sent = [0]
+
+    def lie(parts):
+        if _body_uid(parts) is None:
+            return None
+        sent[0] += 1
+        if sent[0] <= after:
+            return None
+        return [b"* OK [UIDVALIDITY %d] renumbered\r\n" % uidvalidity, *parts]
+
+    return _limited(times, lie)
+
+
+def cut_connection(after=1, times=1):
+    """A server whose connection breaks in the middle of the ``after``+1-th mail sent."""
+    sent = [0]
+
+    def lie(parts):
+        if _body_uid(parts) is None:
+            return None
+        sent[0] += 1
+        if sent[0] <= after:
+            return None
+        return [parts[0], parts[1][: len(parts[1]) // 2], CUT]
+
+    return _limited(times, lie)
+
+
 class LyingImap:
-    def __init__(self, host, port, lie=None):
+    def __init__(self, host, port, lie=None, response_lie=None):
         self.target = (host, port)
         self.lie = lie
+        self.response_lie = response_lie
         self.lies_told = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -71,19 +166,72 @@ class LyingImap:
             target.shutdown(socket.SHUT_WR)
 
     def _answers(self, server, client):
-        """Server to client: line by line, literals passed on as they are."""
+        """Server to client: whole responses (lines and literals), each passed through the
+        lies."""
         reader = server.makefile("rb")
         with contextlib.suppress(OSError, ValueError):
             while line := reader.readline():
-                literal = _LITERAL.search(line)
-                lie = self.lie
-                if lie is not None and not literal:
-                    told = lie(line)
-                    if told != line:
-                        self.lies_told += 1
-                    line = told
-                client.sendall(line)
-                if literal:
-                    client.sendall(reader.read(int(literal.group(1))))
+                parts = [line]
+                while literal := _LITERAL.search(parts[-1]):
+                    parts.append(reader.read(int(literal.group(1))))
+                    parts.append(reader.readline())
+                told = self._tell(parts)
+                if told != parts:
+                    self.lies_told += 1
+                for part in told:
+                    if part is CUT:
+                        client.close()
+                        return
+                    client.sendall(part)
         with contextlib.suppress(OSError):
             client.shutdown(socket.SHUT_WR)
+
+    def _tell(self, parts):
+        lie, response_lie = self.lie, self.response_lie
+        if lie is not None and len(parts) == 1:
+            parts = [lie(parts[0])]
+        if response_lie is not None:
+            parts = response_lie(parts)
+        return parts
+
+
+class LyingPop(LyingImap):
+    """The same relay for POP3, line by line: ``lie`` is ``(command, line) -> line or None``
+    (None drops the line), given each line the server sends with the verb of the client's
+    last command (``"UIDL"``, ``"STAT"``, …)."""
+
+    def __init__(self, host, port, lie=None):
+        self.last_command = ""
+        super().__init__(host, port, lie=lie)
+
+    def _pipe(self, source, target):
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                self.last_command = (
+                    data.split(b" ", 1)[0].strip().upper().decode("ascii", "replace")
+                )
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def _answers(self, server, client):
+        reader = server.makefile("rb")
+        with contextlib.suppress(OSError, ValueError):
+            while line := reader.readline():
+                told = self.lie(self.last_command, line) if self.lie else line
+                if told != line:
+                    self.lies_told += 1
+                if told is not None:
+                    client.sendall(told)
+        with contextlib.suppress(OSError):
+            client.shutdown(socket.SHUT_WR)
+
+
+def uidl_drops(number):
+    """A POP3 server whose UIDL listing leaves out message ``number``."""
+    prefix = b"%d " % number
+
+    def lie(command, line):
+        return None if command == "UIDL" and line.startswith(prefix) else line
+
+    return lie

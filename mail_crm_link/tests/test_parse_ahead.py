@@ -292,11 +292,11 @@ class TestSyncParsesAhead(MailCrmLinkCommon):
         real_fetch = imap_sync.fetch_batch
         calls = []
 
-        def fetch_then_die(conn, uids):
+        def fetch_then_die(conn, uids, *args, **kwargs):
             calls.append(uids)
             if len(calls) == 3:
                 raise ConnectionResetError("connection lost in the middle of a fetch")
-            return real_fetch(conn, uids)
+            return real_fetch(conn, uids, *args, **kwargs)
 
         with patch.object(imap_sync, "fetch_batch", fetch_then_die):
             result = self.sync(mailbox, batch_size=3)

@@ -144,10 +144,10 @@ class TestAMailboxNeverStopsTheOthers(MailCrmLinkCommon):
         healthy = [self.make_mailbox(login) for login in healthy_logins]
         real_fetch = imap_sync.fetch_batch
 
-        def fetch(conn, uids):
+        def fetch(conn, uids, *args, **kwargs):
             if poisoned_login in str(getattr(conn, "_mcl_login", "")):
                 raise AttributeError("'Header' object has no attribute 'split'")
-            return real_fetch(conn, uids)
+            return real_fetch(conn, uids, *args, **kwargs)
 
         real_connect = imap_sync.connect
 
@@ -229,8 +229,8 @@ class TestBoundedWork(MailCrmLinkCommon):
         batches = []
         real_fetch = imap_sync.fetch_batch
 
-        def record(conn, uids):
-            fetched = real_fetch(conn, uids)
+        def record(conn, uids, *args, **kwargs):
+            fetched = real_fetch(conn, uids, *args, **kwargs)
             batches.append(sum(len(raw) for _uid, raw, _date in fetched))
             return fetched
 
