@@ -596,6 +596,21 @@ def print_table(results):
         ),
         ("commit", results.get("commit"), ""),
     ]
+    imported = results.get("import") or {}
+    if "selfcheck_import_ms_per_folder" in imported:
+        rows += [
+            (
+                "self-check per folder: import / resync",
+                "{} / {}".format(
+                    imported["selfcheck_import_ms_per_folder"],
+                    imported["selfcheck_resync_ms_per_folder"],
+                ),
+                "ms  (resync, nothing new: {} ms per folder in all)".format(
+                    imported["resync_ms_per_folder"]
+                ),
+            ),
+            ("coverage figure of the mailbox form", imported["coverage_ms"], "ms"),
+        ]
     push = results.get("push")
     if push:
         rows += [

@@ -303,12 +303,16 @@ def examine(conn, folder):
         key: _last_number(conn.untagged_responses.get(key))
         for key in ("UIDVALIDITY", "UIDNEXT", "EXISTS")
     }
-    if not values["UIDVALIDITY"] or not values["UIDNEXT"]:  # an old server: ask
+    # an old server (or a proxy) that leaves a count out: asked by STATUS (issue 24: a
+    # folder's size is what the listing is checked against)
+    counted = "EXISTS" in conn.untagged_responses
+    if not values["UIDVALIDITY"] or not values["UIDNEXT"] or not counted:
         typ, data = conn.status(quote(folder), "(UIDVALIDITY UIDNEXT MESSAGES)")
         text = data[0].decode() if typ == "OK" and data and data[0] else ""
         found = dict(re.findall(r"(UIDVALIDITY|UIDNEXT|MESSAGES) (\d+)", text))
         values["UIDVALIDITY"] = values["UIDVALIDITY"] or int(found.get("UIDVALIDITY", 0))
         values["UIDNEXT"] = values["UIDNEXT"] or int(found.get("UIDNEXT", 0))
+        values["EXISTS"] = values["EXISTS"] or int(found.get("MESSAGES", 0))
     conn.untagged_responses.clear()  # read: a long-lived connection must not pile them up
     return FolderStatus(values["UIDVALIDITY"], values["UIDNEXT"], values["EXISTS"])
 

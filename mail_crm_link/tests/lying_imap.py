@@ -28,6 +28,14 @@ def empty_search(line):
     return b"* SEARCH" + match.group(2) if match else line
 
 
+_EXISTS = re.compile(rb"^\* \d+ EXISTS\r?\n$", re.IGNORECASE)
+
+
+def no_exists(line):
+    """A server (or a proxy) that never says how many mails a folder holds."""
+    return b"" if _EXISTS.match(line) else line
+
+
 def half_search(line):
     """A server whose search drops every other UID."""
     match = _SEARCH.match(line)
@@ -123,6 +131,23 @@ def cut_connection(after=1, times=1):
         return [parts[0], parts[1][: len(parts[1]) // 2], CUT]
 
     return _limited(times, lie)
+
+
+def shuffle_fetch():
+    """A server that sends the FETCH answers of a command in reverse order."""
+    held = []
+
+    def lie(parts):
+        if _body_uid(parts) is not None:
+            held.append(parts)
+            return []
+        if held and re.match(rb"^[A-Za-z0-9]+ OK", parts[0]):  # the tagged end
+            answer = [part for response in reversed(held) for part in response] + parts
+            held.clear()
+            return answer
+        return None
+
+    return _limited(None, lie)
 
 
 class LyingImap:

@@ -17,8 +17,10 @@ from .lying_imap import (
     drop_fetch,
     empty_search,
     half_search,
+    no_exists,
     relabel_fetch,
     renumber,
+    shuffle_fetch,
     uidl_drops,
 )
 
@@ -127,6 +129,24 @@ class TestLyingServer(MailCrmLinkCommon):
         self.assertEqual(proxy.lies_told, 0)
         self.assertFalse(mailbox.sync_warning)
 
+    def test_a_folder_whose_count_is_not_said_is_counted_by_status(self):
+        _login, _proxy, mailbox = self.lying_mailbox(
+            8, lie=lambda line: empty_search(no_exists(line))
+        )
+        self.assertFalse(self.sync(mailbox).get("error"))
+        self.assertAllOnce(mailbox, 8)
+        self.assertEqual(self.inbox(mailbox).server_count, 8)
+        self.assertIn("FETCH", self.inbox(mailbox).sync_warning)
+
+    def test_shuffled_answers_are_stored_under_their_own_uids(self):
+        _login, proxy, mailbox = self.lying_mailbox(6, response_lie=shuffle_fetch())
+        self.assertFalse(self.sync(mailbox).get("error"))
+        self.assertGreater(proxy.lies_told, 0)
+        self.assertAllOnce(mailbox, 6)
+        for uid in range(1, 7):
+            self.assertEqual(self.stored(mailbox, imap_uid=uid).subject, f"Ordine {uid - 1}")
+        self.assertFalse(mailbox.sync_warning)
+
     # -- FETCH answers short of what was asked ------------------------------------------------
     def test_a_mail_left_out_of_a_fetch_is_asked_for_again(self):
         _login, proxy, mailbox = self.lying_mailbox(10, response_lie=drop_fetch({4}, times=1))
@@ -223,6 +243,9 @@ class TestLyingServer(MailCrmLinkCommon):
         self.assertEqual((inbox.server_count, inbox.stored_count, inbox.error_count), (4, 3, 0))
         self.assertIn("4 on the server, 3 stored, 0 in error", inbox.coverage)
         self.assertIn(inbox.coverage, mailbox.mcl_coverage)
+        arch = self.env["fetchmail.server"].get_view(view_type="form")["arch"]
+        self.assertIn('name="mcl_coverage"', arch, "shown on the mailbox form")
+        self.assertIn('name="server_count"', arch, "and per folder")
 
     # -- POP3 ------------------------------------------------------------------------------
     def test_pop_counts_that_disagree_are_said(self):
