@@ -53,10 +53,12 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
-# -- Cyrus and Courier IMAP for the interop tests: unpacked, never installed -------------------
-# Both conflict with Dovecot (all three provide imap-server: installing one removes
+# -- Cyrus, Courier and GNU Mailutils IMAP for the interop tests: unpacked, never installed -----
+# Cyrus and Courier conflict with Dovecot (all three provide imap-server: installing one removes
 # dovecot-imapd), so their Debian packages and the libraries missing here are downloaded and
 # unpacked into a private folder; the tests run them from there (tests/cyrus.py, courier.py).
+# Mailutils' imap4d is unpacked the same way, so that none of them is a system service
+# (tests/mailutils.py).
 IMAP_SERVERS=${MCL_IMAP_SERVERS:-$HOME/.cache/mail_crm_link/imap-servers}
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 lib_deps() {  # the library packages the given packages need and this machine lacks
@@ -105,6 +107,7 @@ unpack_imap_server courier \
   "usr/sbin/couriertcpd usr/lib/courier/courier/imaplogin usr/bin/imapd usr/libexec/gam_server
    usr/lib/courier/courier-authlib/authdaemond usr/lib/courier/courier-authlib/makedatprog" \
   courier-imap courier-base courier-authdaemon courier-authlib courier-authlib-userdb gamin
+unpack_imap_server mailutils "usr/sbin/imap4d" mailutils-imap4d mailutils-common libmailutils9
 
 # -- Odoo (the series chosen) ------------------------------------------------------------------
 if [ "$SERIES" != 18.0 ] && [ "$PYTHON" = "$ODOO_VENV/bin/python" ] && [ ! -x "$PYTHON" ]; then

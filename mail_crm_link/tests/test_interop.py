@@ -1,10 +1,11 @@
-"""The interop matrix: the same sync tests against Dovecot, Cyrus and Courier.
+"""The interop matrix: the same sync tests against Dovecot, Cyrus, Courier and Mailutils.
 
-Each server runs privately on loopback (tests/dovecot.py, cyrus.py, courier.py) with its own
-Debian layout: Dovecot "Sent" with SPECIAL-USE, Cyrus "INBOX/Sent" with SPECIAL-USE, Courier
-"INBOX.Sent" without it. The tests go through the mailbox's entry points (``_mcl_sync()``,
-``folder_ids``, ``button_confirm_login()``; push through the IDLE transport, as TestPush does),
-so they hold whatever the sync does inside.
+Each server runs privately on loopback (tests/dovecot.py, cyrus.py, courier.py, mailutils.py)
+with its own Debian layout: Dovecot "Sent" with SPECIAL-USE, Cyrus "INBOX/Sent" with
+SPECIAL-USE, Courier "INBOX.Sent" without it, Mailutils imap4d "Sent" (mbox files) without it.
+The tests go through the mailbox's entry points (``_mcl_sync()``, ``folder_ids``,
+``button_confirm_login()``; push through the IDLE transport, as TestPush does), so they hold
+whatever the sync does inside.
 """
 
 import subprocess
@@ -19,7 +20,7 @@ from odoo.tests import tagged
 from odoo.tools import config
 
 from ..mailflow import imap_sync
-from . import courier, cyrus, dovecot
+from . import courier, cyrus, dovecot, mailutils
 from .common import CLIENT_DOMAIN, OUR_DOMAIN
 from .interop_common import FetchTrap, MailServerCase
 
@@ -38,6 +39,10 @@ with registry.cursor() as cr:
 
 class SyncMatrix:
     """The test bodies, run on each server (the concrete classes below say which)."""
+
+    # UID FETCH commands a first sync of the inbox sends before its batches: a server whose
+    # SEARCH misses new mail gets the sync's cross-check, a listing by UID FETCH, first
+    listing_fetches = 0
 
     def test_read_and_unread_state_untouched(self):
         login = self.make_mail_user()
@@ -155,7 +160,10 @@ class SyncMatrix:
         self.server.append_many(login, [self.corpus.message(subject=s) for s in subjects])
         worker = {}
         trap = FetchTrap(
-            self.server.host, self.server.port_imap, armed=3, on_trap=lambda: worker["p"].kill()
+            self.server.host,
+            self.server.port_imap,
+            armed=3 + self.listing_fetches,
+            on_trap=lambda: worker["p"].kill(),
         )
         self.addCleanup(trap.close)
         mailbox_id = self.committed_mailbox(login, port=trap.port)
@@ -273,3 +281,34 @@ class TestInteropCourier(SyncMatrix, MailServerCase):
         self.sync(mailbox)
         time.sleep(1.1)
         self.assertEqual(self.sync(mailbox)["fetched"], 0)
+
+
+@tagged("post_install", "-at_install")
+class TestInteropMailutils(SyncMatrix, MailServerCase):
+    get_mail_server = staticmethod(mailutils.get_server)
+    listing_fetches = 1  # its UID SEARCH UID n:* finds nothing (see mailutils.py)
+
+    def test_idle_wakes_on_append(self):
+        self.skipTest(
+            "GNU Mailutils imap4d announces IDLE but never reports a change while idling: it "
+            "waits for DONE and looks at the mailbox only when the client sends another line"
+        )
+
+    def test_a_broken_search_is_met_by_the_self_check(self):
+        """imap4d's ``UID SEARCH UID n:*`` finds nothing (issue 24): the sync sees that the
+        server's own counts say otherwise, lists the folder by FETCH, stores every mail and
+        says so on the mailbox. A sync that trusted the SEARCH would store nothing here."""
+        login = self.make_mail_user()
+        raws = [self.corpus.message(subject=f"Ordine {i}") for i in range(5)]
+        self.server.append_many(login, raws)
+        mailbox = self.make_mailbox(login, import_window="all")
+        result = self.sync(mailbox)
+        self.assertFalse(result.get("error"), result)
+        self.assertEqual(len(self.stored(mailbox)), 5)
+        inbox = mailbox.folder_ids.filtered(lambda f: f.role == "inbox")
+        self.assertIn("FETCH", inbox.sync_warning)
+        self.assertIn(inbox.sync_warning, mailbox.sync_warning)
+        self.assertEqual((inbox.server_count, inbox.stored_count), (5, 5))
+        self.server.append(login, self.corpus.message(subject="Nuovo"))
+        self.sync(mailbox)
+        self.assertEqual(len(self.stored(mailbox)), 6, "new mail found too, once")
