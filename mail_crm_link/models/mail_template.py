@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 # what a CRM template may apply to: chosen from this list, so that a sales user never needs
 # read access to Odoo's model registry (ir.model) to pick it
@@ -56,6 +57,36 @@ class MailTemplate(models.Model):
         for vals in vals_list:
             if vals.get("mcl_crm") and not vals.get("user_id"):
                 vals["user_id"] = self.env.uid  # a CRM template belongs to its author
+            if vals.get("mcl_crm"):
+                self._mcl_check_owner(vals.get("user_id"))
             if vals.get("mcl_model") and not vals.get("model_id"):
                 vals["model_id"] = self.env["ir.model"]._get(vals["mcl_model"]).id
         return super().create(vals_list)
+
+    def write(self, vals):
+        self._mcl_check_mine()
+        if "user_id" in vals and (vals.get("mcl_crm") or any(self.mapped("mcl_crm"))):
+            self._mcl_check_owner(vals["user_id"])
+        return super().write(vals)
+
+    def unlink(self):
+        self._mcl_check_mine()
+        return super().unlink()
+
+    def _mcl_check_mine(self):
+        """A CRM template is changed only by whom may read it (issue 23): Odoo lets a
+        template editor write every template, which would turn a colleague's personal
+        template into a shared one; the read rule (own, or shared with me) decides."""
+        if not self.env.su:
+            self.filtered("mcl_crm").check_access("read")
+
+    @api.model
+    def _mcl_check_owner(self, user_id):
+        """Only sales managers and administrators give a CRM template to someone else."""
+        if self.env.su or not user_id or user_id == self.env.uid:
+            return
+        if not (
+            self.env.user.has_group("sales_team.group_sale_manager")
+            or self.env.user.has_group("base.group_system")
+        ):
+            raise AccessError(self.env._("A CRM template you write is yours: its owner is you."))

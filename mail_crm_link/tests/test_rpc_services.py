@@ -13,6 +13,7 @@ from odoo.tools import SQL
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
+from .. import compat
 from ..mailflow import threads
 from ..services import outbox as outbox_service
 from ..wizards.mailbox_connect import PARAM_ENABLED, PARAM_PORTS
@@ -505,6 +506,74 @@ class TestRpcServices(HttpCase):
         self.authenticate("rpc_portal", "rpc_portal")
         seen = self.call("mail.message", "search_read", [], ["subject", "body"])
         self.assertNotIn("6262", str(seen), "mail of the CRM on the portal user's own partner")
+
+    def test_notifications_of_chatter_entries_are_read_as_the_entry_is(self):
+        """Odoo lets every user read every mail.notification: its recipient, its author
+        through the entry's name, its failure. For the entries of mailbox mail, the entry's
+        rules decide (the second review, finding 1)."""
+        personal = self.mailbox.copy(
+            {"name": "Carlo's desk", "mailbox_access": "personal", "owner_id": self.colleague.id}
+        )
+        theirs = self.make_mail(63, mailbox_id=personal.id, subject="Riservato 6363")
+        shared = self.make_mail(64, subject="Condiviso 6464")
+        links = self.env["mailbox.message.link"]
+        links._add_links(theirs | shared, self.client)
+        entries = self.env["mail.message"].search([("mcl_message_id", "in", (theirs | shared).ids)])
+        self.assertEqual(len(entries), 2)
+        for entry in entries:
+            self.env["mail.notification"].create(
+                {
+                    "mail_message_id": entry.id,
+                    "res_partner_id": self.colleague.partner_id.id,
+                    "notification_type": "inbox",
+                }
+            )
+        theirs_entry = entries.filtered(lambda e: e.mcl_message_id == theirs)
+        shared_entry = entries - theirs_entry
+        self.authenticate("rpc_salesman", "rpc_salesman")
+        seen = self.call(
+            "mail.notification",
+            "search_read",
+            [("mail_message_id", "in", entries.ids)],
+            ["mail_message_id", "res_partner_id"],
+        )
+        self.assertEqual({n["mail_message_id"][0] for n in seen}, set(shared_entry.ids))
+        self.authenticate("rpc_portal", "rpc_portal")
+        seen = self.call(
+            "mail.notification",
+            "search_read",
+            [("mail_message_id", "in", entries.ids)],
+            ["mail_message_id", "res_partner_id"],
+        )
+        self.assertFalse(seen, "no notification of mailbox mail for a portal user")
+
+    def test_a_colleagues_personal_template_stays_theirs_for_template_editors(self):
+        """Odoo's template editors may write every template: not a colleague's personal CRM
+        template (the second review, finding 2), nor give one to a colleague (finding 4)."""
+        template = self.env["mail.template"].create(
+            {
+                "name": "Carlo's offer",
+                "mcl_crm": True,
+                "user_id": self.colleague.id,
+                "mcl_model": "res.partner",
+                "body_html": "<p>Sconto 8181</p>",
+            }
+        )
+        editor = self.env.ref("mail.group_mail_template_editor")
+        self.salesman[compat.USER_GROUPS] = [(4, editor.id)]
+        self.authenticate("rpc_salesman", "rpc_salesman")
+        self.assert_refused("mail.template", "write", [template.id], {"mcl_sharing": "all"})
+        self.assert_refused("mail.template", "unlink", [template.id])
+        self.assertEqual(template.mcl_sharing, "personal")
+        self.assert_refused(
+            "mail.template",
+            "create",
+            {"name": "Planted", "mcl_crm": True, "user_id": self.colleague.id},
+        )
+        mine = self.call(
+            "mail.template", "create", {"name": "Mine", "mcl_crm": True, "mcl_model": "crm.lead"}
+        )
+        self.assertEqual(self.env["mail.template"].browse(mine).user_id, self.salesman)
 
     def test_mail_some_may_not_read_notifies_only_who_may(self):
         self.client.message_subscribe(partner_ids=self.colleague.partner_id.ids)
