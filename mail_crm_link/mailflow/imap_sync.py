@@ -426,7 +426,9 @@ def fetch_batch(conn, uids, uidvalidity=None, folder=None):
     if not uids:
         return []
     typ, data = conn.uid("FETCH", ",".join(map(str, uids)), "(UID INTERNALDATE BODY.PEEK[])")
-    if typ != "OK":
+    # NO: the server could not send some of them (Gmail: "Some messages could not be
+    # FETCHed"): what it sent is kept, and the caller asks for the others again
+    if typ not in ("OK", "NO"):
         raise imaplib.IMAP4.error(f"FETCH failed: {data}")
     announced = _last_number(conn.untagged_responses.pop("UIDVALIDITY", None))
     if uidvalidity and announced and announced != uidvalidity:

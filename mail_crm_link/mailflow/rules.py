@@ -1,5 +1,6 @@
 """Small decisions of the sync itself (no ``odoo`` import): batching, backoff, windows."""
 
+import re
 from datetime import timezone
 
 SERVER, INTERNAL = "server", "internal"
@@ -89,11 +90,12 @@ SHORT_LITERAL_RATIO = 0.95
 def fetch_shortfall(asked, received, sizes):
     """What a ``UID FETCH`` of the UIDs ``asked`` left out (issue 24): ``(missing, short)``,
     the UIDs asked for that no answer carried, and those whose content (``received``:
-    uid → bytes received) is shorter than the RFC822.SIZE the server announced (``sizes``).
+    uid → bytes received) is much shorter than the RFC822.SIZE the server announced
+    (``sizes``; see ``much_shorter``: Exchange announces estimates).
     Answers for UIDs not asked for are the caller's to drop."""
     missing = [uid for uid in asked if uid not in received]
     short = [
-        uid for uid in asked if uid in received and sizes.get(uid) and received[uid] < sizes[uid]
+        uid for uid in asked if uid in received and much_shorter(received[uid], sizes.get(uid))
     ]
     return missing, short
 
@@ -118,3 +120,13 @@ def pop_counts_disagree(stat_count, uidl_count, list_count):
     other; ``None`` stands for an answer not asked for."""
     counts = {c for c in (stat_count, uidl_count, list_count) if c is not None}
     return len(counts) > 1
+
+
+def warning_signature(folder_id, warning):
+    """What makes a warning new, for telling people (issue 24): its folder and its words,
+    not the counts in it (which move with every new mail)."""
+    return f"{folder_id}:" + re.sub(r"\d+", "#", warning or "")
+
+
+def notified_signatures(text):
+    return {line for line in (text or "").splitlines() if line}

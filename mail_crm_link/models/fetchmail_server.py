@@ -257,11 +257,12 @@ class FetchmailServer(models.Model):
         records = self.env["mailbox.message.store"]._store_forwarded(self, raw)
         return records[:1].id or False
 
-    @api.depends("folder_ids.sync_warning")
+    @api.depends("folder_ids.sync_warning", "folder_ids.sync")
     def _compute_sync_warning(self):
         for mailbox in self:
+            folders = mailbox.folder_ids.filtered("sync")  # an unticked folder is not synced
             mailbox.sync_warning = (
-                "\n".join(w for w in mailbox.folder_ids.mapped("sync_warning") if w) or False
+                "\n".join(w for w in folders.mapped("sync_warning") if w) or False
             )
 
     @api.depends("folder_ids.coverage", "folder_ids.sync", "folder_ids.server_count")

@@ -30,7 +30,7 @@ class MailboxMessage(models.Model):
     _rec_name = "subject"
 
     mailbox_id = fields.Many2one("fetchmail.server", required=True, ondelete="cascade", index=True)
-    folder_id = fields.Many2one("mailbox.folder", ondelete="set null")
+    folder_id = fields.Many2one("mailbox.folder", ondelete="set null", index=True)
     imap_uid = BigInteger(string="UID", readonly=True)
     uidvalidity = BigInteger(string="UIDVALIDITY", readonly=True)
     pop_uidl = fields.Char(string="POP3 UIDL", readonly=True, index="btree_not_null")

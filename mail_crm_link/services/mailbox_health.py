@@ -47,22 +47,28 @@ class MailboxHealth(models.AbstractModel):
     def _record_warnings(self, mailbox):
         """A sync that succeeded but found the server contradicting itself (issue 24) is
         reported like a failure: said on the mailbox (its folders' warnings), and the owner
-        and the administrators are told once per new warning, not at every sync."""
-        warning = mailbox.sync_warning or False
-        if (mailbox.sudo().mcl_warning_notified or False) == warning:
+        and the administrators are told once per new kind of warning of a folder (the
+        counts in a warning move with every mail: they do not make it new)."""
+        current = {
+            rules.warning_signature(folder.id, line)
+            for folder in mailbox.folder_ids.filtered("sync")
+            for line in (folder.sync_warning or "").splitlines()
+            if line
+        }
+        told = rules.notified_signatures(mailbox.sudo().mcl_warning_notified)
+        if not current - told:
             return
-        self._status_writer(mailbox).sudo().mcl_warning_notified = warning
-        if warning:
-            admins = compat.group_users(self.env.ref("base.group_system").sudo())
-            mailbox._mcl_notify_owner(
-                self.env._("Mailbox %s: the server answered wrongly", mailbox.name),
-                self.env._(
-                    "%(warning)s Check the mailbox's folders for what the server holds and "
-                    "what is stored.",
-                    warning=warning,
-                ),
-                also=admins,
-            )
+        self._status_writer(mailbox).sudo().mcl_warning_notified = "\n".join(sorted(told | current))
+        admins = compat.group_users(self.env.ref("base.group_system").sudo())
+        mailbox._mcl_notify_owner(
+            self.env._("Mailbox %s: the server answered wrongly", mailbox.name),
+            self.env._(
+                "%(warning)s Check the mailbox's folders for what the server holds and "
+                "what is stored.",
+                warning=mailbox.sync_warning,
+            ),
+            also=admins,
+        )
 
     @api.model
     def _record_failure(self, mailbox, exc):

@@ -36,6 +36,7 @@ BATCH_BYTES = 32 * 1024 * 1024  # and bytes per batch at most (a larger mail goe
 DEFER_ROUNDS = 5  # fresh transactions tried for mail whose new address was busy
 JOB_BATCH = 200  # mails per committed batch of a background job
 STATUS_ATTEMPTS = 3  # transactions tried for a sync's outcome on its mailbox
+RETRY_PER_SYNC = 50  # UIDs listed but not sent, asked for again per folder and sync
 
 
 class MailboxSync(models.AbstractModel):
@@ -196,6 +197,9 @@ class MailboxSync(models.AbstractModel):
                 folder.server_count = status.messages
             uids = self._cross_checked_uids(conn, folder, status, plan)
             unsent = set()  # listed, asked twice, not sent (issue 24)
+            said = self._unsent_warning(folder)  # a sync stopped by its deadline keeps it
+            if said:
+                self._add_warning(folder, said, log=False)
             if plan.reset:
                 folder.import_total = len(uids)
             batches = (
@@ -243,7 +247,7 @@ class MailboxSync(models.AbstractModel):
             # UIDs below UIDNEXT that were not fetched are outside the import window: done
             if status.uidnext and status.uidnext - 1 > folder.last_uid:
                 folder.last_uid = status.uidnext - 1
-            self._note_unsent(folder, unsent)
+            self._note_unsent(folder, said)
             folder.write({"import_since": False, "import_done": folder.import_total})
             self.env.cr.commit()  # checkpoint: the folder is complete  # pylint: disable=invalid-commit
         return False
@@ -292,7 +296,10 @@ class MailboxSync(models.AbstractModel):
         retry = [uid for uid in kept if not status.uidnext or uid < status.uidnext]
         if retry != kept:  # at or above UIDNEXT: no such mail, nor ever was
             folder.retry_uids = rules.format_uid_list(retry)
-        return sorted(set(uids) | set(retry))
+        # asked for after the new mail, and a bounded number per sync: mail a server holds
+        # back never keeps new mail from being fetched
+        listed = set(uids)
+        return uids + [uid for uid in retry if uid not in listed][:RETRY_PER_SYNC]
 
     @api.model
     def _checked_fetch(self, conn, folder, status, batch, sizes, unsent):
@@ -333,26 +340,39 @@ class MailboxSync(models.AbstractModel):
         return [(uid, *by_uid[uid]) for uid in sorted(by_uid)]
 
     @api.model
-    def _note_unsent(self, folder, unsent):
-        """Say on the folder what the server listed but did not send (kept in
-        ``retry_uids`` by ``_store_imap_batch``)."""
-        if unsent:
-            self._add_warning(
-                folder,
-                self.env._(
-                    "The server listed %(count)s mails of %(folder)s but did not send them "
-                    "when asked, twice (UIDs %(uids)s): they are asked for again at each sync.",
-                    count=len(unsent),
-                    folder=folder.label or folder.name,
-                    uids=", ".join(map(str, sorted(unsent))),
-                ),
-            )
+    def _unsent_warning(self, folder):
+        """What the folder says of the mail the server listed but did not send (kept in
+        ``retry_uids`` by ``_store_imap_batch``), or False."""
+        uids = rules.parse_uid_list(folder.retry_uids)
+        if not uids:
+            return False
+        shown = ", ".join(map(str, uids[:20])) + (" …" if len(uids) > 20 else "")
+        return self.env._(
+            "The server listed %(count)s mails of %(folder)s but did not send them when "
+            "asked, twice (UIDs %(uids)s): they are asked for again at each sync.",
+            count=len(uids),
+            folder=folder.label or folder.name,
+            uids=shown,
+        )
 
     @api.model
-    def _add_warning(self, folder, warning):
-        _logger.warning(
-            "Mailbox %s (id %s): %s", folder.mailbox_id.name, folder.mailbox_id.id, warning
-        )
+    def _note_unsent(self, folder, said):
+        """At the end of a folder's sync: its warning of mail not sent, brought up to date
+        (``said``: the one shown since the start)."""
+        now = self._unsent_warning(folder)
+        if now == said:
+            return
+        lines = [w for w in (folder.sync_warning or "").split("\n") if w and w != said]
+        folder.sync_warning = "\n".join(lines) or False
+        if now:
+            self._add_warning(folder, now)
+
+    @api.model
+    def _add_warning(self, folder, warning, log=True):
+        if log:
+            _logger.warning(
+                "Mailbox %s (id %s): %s", folder.mailbox_id.name, folder.mailbox_id.id, warning
+            )
         if warning not in (folder.sync_warning or ""):
             folder.sync_warning = "\n".join(filter(None, [folder.sync_warning, warning]))
 
@@ -378,7 +398,7 @@ class MailboxSync(models.AbstractModel):
         )
         done, _total = rules.progress(folder.import_done + len(batch), folder.import_total)
         # max: a batch of UIDs asked for again (below the checkpoint) never moves it back
-        folder.write({"last_uid": max(batch[-1], folder.last_uid), "import_done": done})
+        folder.write({"last_uid": max(*batch, folder.last_uid), "import_done": done})
         self._checkpoint(mailbox, deferred)
         return bool(deadline and time.monotonic() > deadline)
 
@@ -415,6 +435,9 @@ class MailboxSync(models.AbstractModel):
         to_fetch, _none = pop_sync.plan(listing, stored | skipped, False)
         # only what is stored may be deleted: mail outside the window stays on the server
         _all, to_delete = pop_sync.plan(listing, stored, mailbox.pop_delete)
+        # compared before anything is marked deleted: STAT and LIST leave such mail out
+        sizes = pop_sync.list_sizes(conn)
+        self._check_pop_counts(folder, conn.stat()[0], len(listing), len(sizes))
         for num in to_delete:  # stored by an earlier sync that stopped before deleting
             conn.dele(num)
         if not folder.uidvalidity:  # the first listing of this POP3 mailbox: plan the import
@@ -426,8 +449,6 @@ class MailboxSync(models.AbstractModel):
                     "import_done": 0,
                 }
             )
-        sizes = pop_sync.list_sizes(conn)
-        self._check_pop_counts(folder, conn.stat()[0], len(listing), len(sizes))
         for chunk in rules.chunks(to_fetch, batch_size):
             numbers = [num for num, _uidl in chunk]
             uidl_of = dict(chunk)

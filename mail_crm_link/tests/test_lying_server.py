@@ -32,6 +32,13 @@ class TestFetchShortfall(unittest.TestCase):
         self.assertEqual(rules.fetch_shortfall([1, 2, 3], {1: 10, 3: 4}, {1: 10, 3: 9}), ([2], [3]))
         self.assertEqual(rules.fetch_shortfall([1], {1: 12}, {1: 10}), ([], []))  # longer: fine
         self.assertEqual(rules.fetch_shortfall([1], {1: 5}, {}), ([], []))  # size unknown
+        # Exchange announces estimated sizes: a few percent off is not asked for again
+        self.assertEqual(rules.fetch_shortfall([1], {1: 9800}, {1: 10000}), ([], []))
+
+    def test_warning_signatures_ignore_counts(self):
+        one = rules.warning_signature(3, "holds 57 mails, listed 0, found 1")
+        self.assertEqual(one, rules.warning_signature(3, "holds 58 mails, listed 0, found 2"))
+        self.assertNotEqual(one, rules.warning_signature(4, "holds 57 mails, listed 0, found 1"))
 
     def test_estimated_sizes_are_not_cut_content(self):
         self.assertFalse(rules.much_shorter(9800, 10000))  # an estimate, a few percent off
@@ -212,6 +219,22 @@ class TestLyingServer(MailCrmLinkCommon):
         self.assertAllOnce(mailbox, 5)
         for uid in range(1, 6):
             self.assertEqual(self.stored(mailbox, imap_uid=uid).subject, f"Ordine {uid - 1}")
+
+    def test_an_answer_for_a_uid_never_asked_is_dropped(self):
+        _login, proxy, mailbox = self.lying_mailbox(5, response_lie=relabel_fetch(2, 99, times=1))
+        self.assertFalse(self.sync(mailbox).get("error"))
+        self.assertEqual(proxy.lies_told, 1)
+        self.assertAllOnce(mailbox, 5)
+        self.assertFalse(self.stored(mailbox, imap_uid=99))
+
+    def test_a_deadline_stop_keeps_the_warning_of_mail_not_sent(self):
+        _login, _proxy, mailbox = self.lying_mailbox(6, response_lie=drop_fetch({1}))
+        self.assertFalse(self.sync(mailbox).get("error"))
+        self.assertEqual(self.inbox(mailbox).retry_uids, "1")
+        told = len(self.warnings_told(mailbox))
+        self.sync(mailbox, deadline=0.0001, batch_size=1)  # stops after its first batch
+        self.assertIn("did not send", self.inbox(mailbox).sync_warning)
+        self.assertEqual(len(self.warnings_told(mailbox)), told, "nothing new to tell")
 
     def test_a_folder_renumbered_mid_sync_stores_nothing_under_new_numbers(self):
         _login, proxy, mailbox = self.lying_mailbox(6, response_lie=renumber(4242, after=3))
