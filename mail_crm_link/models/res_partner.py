@@ -13,7 +13,14 @@ class ResPartner(models.Model):
     extra_email_ids = fields.One2many(
         "res.partner.email", "partner_id", string="Other Email Addresses"
     )
-    mcl_link_ids = fields.One2many("mailbox.message.link", "partner_id", string="Mail Links")
+    # sales users only: a whole read() of a contact by an employee without CRM rights (other
+    # addons do that) would fail on a model they may not read
+    mcl_link_ids = fields.One2many(
+        "mailbox.message.link",
+        "partner_id",
+        string="Mail Links",
+        groups="sales_team.group_sale_salesman",
+    )
 
     def init(self):
         # matching looks contacts up by address: an equality index (Odoo's own has none)

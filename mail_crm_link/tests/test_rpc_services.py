@@ -547,6 +547,15 @@ class TestRpcServices(HttpCase):
         )
         self.assertFalse(seen, "no notification of mailbox mail for a portal user")
 
+    def test_an_employee_without_crm_rights_reads_the_addons_fields_of_a_contact(self):
+        """(Odoo's own crm makes a read() of every field fail for them: opportunity_ids.)"""
+        mail_new_test_user(self.env, login="rpc_employee", groups="base.group_user")
+        self.authenticate("rpc_employee", "rpc_employee")
+        ours = ["name", "extra_email_ids", "mcl_message_count", "mcl_unsent_count"]
+        (values,) = self.call("res.partner", "read", [self.client.id], ours)
+        self.assertEqual(values["name"], "Giulia Rossi")
+        self.assertNotIn("mcl_link_ids", self.call("res.partner", "fields_get", ["mcl_link_ids"]))
+
     def test_a_colleagues_personal_template_stays_theirs_for_template_editors(self):
         """Odoo's template editors may write every template: not a colleague's personal CRM
         template (the second review, finding 2), nor give one to a colleague (finding 4)."""
