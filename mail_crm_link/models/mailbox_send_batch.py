@@ -95,6 +95,17 @@ class MailboxSendBatch(models.Model):
                     if chosen:
                         chosen.check_access("read")
 
+    @api.constrains("sender_mode")
+    def _check_sender_mode(self):
+        """One of the composer's choices (a value check: fine as superuser)."""
+        if any(b.sender_mode not in ("mailbox", "user", "template") for b in self):
+            raise ValidationError(
+                self.env._(
+                    "A mass sending leaves from the CRM mailbox, from its sender's own address "
+                    "or from its template's address."
+                )
+            )
+
     @api.constrains("res_model", "res_ids")
     def _check_records(self):
         """The cards a mass sending writes to: contacts or leads, a list of ids (the outbox

@@ -216,6 +216,19 @@ class TestRpcServices(HttpCase):
         self.assertEqual((batch.preparing, batch.user_id), (True, self.salesman))
         with self.assertRaises(JsonRpcException):
             self.call("mailbox.send.batch", "write", [batch_id], {"prepared_count": -1000})
+        with self.assertRaises(JsonRpcException) as caught:  # the second review, finding 5
+            self.call(
+                "mailbox.send.batch",
+                "create",
+                {
+                    "name": "y",
+                    "mailbox_id": self.mailbox.id,
+                    "res_model": "res.partner",
+                    "res_ids": [self.client.id],
+                    "sender_mode": "bogus",
+                },
+            )
+        self.assertIn("ValidationError", str(caught.exception.args))
 
     def test_any_stored_bookkeeping_never_stalls_the_outbox(self):
         """Whatever a mass sending holds (a negative or huge count, a broken list), preparing
