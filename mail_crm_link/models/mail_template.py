@@ -57,21 +57,39 @@ class MailTemplate(models.Model):
         for vals in vals_list:
             if vals.get("mcl_crm") and not vals.get("user_id"):
                 vals["user_id"] = self.env.uid  # a CRM template belongs to its author
-            if vals.get("mcl_crm"):
-                self._mcl_check_owner(vals.get("user_id"))
             if vals.get("mcl_model") and not vals.get("model_id"):
                 vals["model_id"] = self.env["ir.model"]._get(vals["mcl_model"]).id
-        return super().create(vals_list)
+        templates = super().create(vals_list)
+        # checked on the result: defaults from the context make CRM templates too
+        templates._mcl_check_owners()
+        return templates
 
     def write(self, vals):
         self._mcl_check_mine()
-        if "user_id" in vals and (vals.get("mcl_crm") or any(self.mapped("mcl_crm"))):
-            self._mcl_check_owner(vals["user_id"])
-        return super().write(vals)
+        if "user_id" in vals:  # a colleague's CRM template is not taken over either
+            self.filtered("mcl_crm")._mcl_check_owners()
+        result = super().write(vals)
+        if {"user_id", "mcl_crm"} & set(vals):  # a template made CRM keeps its owner's rights
+            self._mcl_check_owners()
+        return result
+
+    def copy_data(self, default=None):
+        """A copy of a CRM template is its copier's."""
+        default = dict(default or {})
+        vals_list = super().copy_data(default=default)
+        if "user_id" not in default:
+            for template, vals in zip(self, vals_list, strict=True):
+                if template.mcl_crm:
+                    vals["user_id"] = self.env.uid
+        return vals_list
 
     def unlink(self):
         self._mcl_check_mine()
         return super().unlink()
+
+    def _mcl_check_owners(self):
+        for template in self.filtered("mcl_crm"):
+            template._mcl_check_owner(template.user_id.id)
 
     def _mcl_check_mine(self):
         """A CRM template is changed only by whom may read it (issue 23): Odoo lets a

@@ -176,7 +176,16 @@ ALLOW_LIST = {
 }
 
 # The ORM's own methods overridden by the addon: checked through the fields, not as methods.
-ORM_METHODS = {"create", "write", "unlink", "default_get", "copy", "read", "name_create"}
+ORM_METHODS = {
+    "create",
+    "write",
+    "unlink",
+    "default_get",
+    "copy",
+    "copy_data",
+    "read",
+    "name_create",
+}
 
 
 def _addon_frame(depth=2):

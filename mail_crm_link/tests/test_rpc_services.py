@@ -596,6 +596,31 @@ class TestRpcServices(HttpCase):
             "mail.template", "create", {"name": "Mine", "mcl_crm": True, "mcl_model": "crm.lead"}
         )
         self.assertEqual(self.env["mail.template"].browse(mine).user_id, self.salesman)
+        # the third review: made a CRM template afterwards, by a context default, by a copy
+        plain = self.call(
+            "mail.template", "create", {"name": "Plain", "user_id": self.colleague.id}
+        )
+        self.assert_refused("mail.template", "write", [plain], {"mcl_crm": True})
+        self.assert_refused(
+            "mail.template",
+            "create",
+            {"name": "By default", "user_id": self.colleague.id},
+            context={"default_mcl_crm": True},
+        )
+        shared = self.env["mail.template"].create(
+            {
+                "name": "Carlo's shared",
+                "mcl_crm": True,
+                "user_id": self.colleague.id,
+                "mcl_sharing": "all",
+                "mcl_model": "res.partner",
+            }
+        )
+        self.assert_refused("mail.template", "write", [shared.id], {"user_id": self.salesman.id})
+        self.assert_refused("mail.template", "write", [shared.id], {"user_id": False})
+        copied = self.call("mail.template", "copy", [shared.id])
+        self.assertEqual(self.env["mail.template"].browse(copied).user_id, self.salesman)
+        self.assertEqual(shared.user_id, self.colleague)
 
     def test_mail_some_may_not_read_notifies_only_who_may(self):
         self.client.message_subscribe(partner_ids=self.colleague.partner_id.ids)
