@@ -66,11 +66,15 @@ class MailTemplate(models.Model):
 
     def write(self, vals):
         self._mcl_check_mine()
-        if "user_id" in vals:  # a colleague's CRM template is not taken over either
-            self.filtered("mcl_crm")._mcl_check_owners()
+        if {"user_id", "mcl_crm"} & set(vals):
+            # a colleague's CRM template is not taken over, left ownerless, or first made
+            # a plain template to be taken over then
+            self.filtered("mcl_crm")._mcl_check_owners(strict=True)
+            if vals.get("mcl_crm") and "user_id" not in vals and not any(self.mapped("user_id")):
+                vals = {**vals, "user_id": self.env.uid}  # made CRM: its maker's
         result = super().write(vals)
         if {"user_id", "mcl_crm"} & set(vals):  # a template made CRM keeps its owner's rights
-            self._mcl_check_owners()
+            self._mcl_check_owners(strict=True)
         return result
 
     def copy_data(self, default=None):
@@ -87,9 +91,9 @@ class MailTemplate(models.Model):
         self._mcl_check_mine()
         return super().unlink()
 
-    def _mcl_check_owners(self):
+    def _mcl_check_owners(self, strict=False):
         for template in self.filtered("mcl_crm"):
-            template._mcl_check_owner(template.user_id.id)
+            template._mcl_check_owner(template.user_id.id, strict=strict)
 
     def _mcl_check_mine(self):
         """A CRM template is changed only by whom may read it (issue 23): Odoo lets a
@@ -99,9 +103,10 @@ class MailTemplate(models.Model):
             self.filtered("mcl_crm").check_access("read")
 
     @api.model
-    def _mcl_check_owner(self, user_id):
-        """Only sales managers and administrators give a CRM template to someone else."""
-        if self.env.su or not user_id or user_id == self.env.uid:
+    def _mcl_check_owner(self, user_id, strict=False):
+        """Only sales managers and administrators give a CRM template to someone else;
+        ``strict``: or to nobody (an ownerless template is nobody's to claim either)."""
+        if self.env.su or user_id == self.env.uid or (not user_id and not strict):
             return
         if not (
             self.env.user.has_group("sales_team.group_sale_manager")

@@ -618,6 +618,12 @@ class TestRpcServices(HttpCase):
         )
         self.assert_refused("mail.template", "write", [shared.id], {"user_id": self.salesman.id})
         self.assert_refused("mail.template", "write", [shared.id], {"user_id": False})
+        # the fourth review: first made a plain template, then taken
+        self.assert_refused("mail.template", "write", [shared.id], {"mcl_crm": False})
+        self.assertTrue(shared.mcl_crm)
+        made = self.call("mail.template", "create", {"name": "Later CRM"})
+        self.call("mail.template", "write", [made], {"mcl_crm": True})
+        self.assertEqual(self.env["mail.template"].browse(made).user_id, self.salesman)
         copied = self.call("mail.template", "copy", [shared.id])
         self.assertEqual(self.env["mail.template"].browse(copied).user_id, self.salesman)
         self.assertEqual(shared.user_id, self.colleague)
