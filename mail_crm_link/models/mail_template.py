@@ -55,7 +55,8 @@ class MailTemplate(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if vals.get("mcl_crm") and not vals.get("user_id"):
+            crm = vals.get("mcl_crm", self.env.context.get("default_mcl_crm"))
+            if crm and not vals.get("user_id"):
                 vals["user_id"] = self.env.uid  # a CRM template belongs to its author
             if vals.get("mcl_model") and not vals.get("model_id"):
                 vals["model_id"] = self.env["ir.model"]._get(vals["mcl_model"]).id

@@ -621,6 +621,10 @@ class TestRpcServices(HttpCase):
         # the fourth review: first made a plain template, then taken
         self.assert_refused("mail.template", "write", [shared.id], {"mcl_crm": False})
         self.assertTrue(shared.mcl_crm)
+        by_default = self.call(
+            "mail.template", "create", {"name": "Default CRM"}, context={"default_mcl_crm": True}
+        )
+        self.assertEqual(self.env["mail.template"].browse(by_default).user_id, self.salesman)
         made = self.call("mail.template", "create", {"name": "Later CRM"})
         self.call("mail.template", "write", [made], {"mcl_crm": True})
         self.assertEqual(self.env["mail.template"].browse(made).user_id, self.salesman)
