@@ -59,15 +59,14 @@ class MailboxHealth(models.AbstractModel):
         if not current - told:
             return
         self._status_writer(mailbox).sudo().mcl_warning_notified = "\n".join(sorted(told | current))
-        admins = compat.group_users(self.env.ref("base.group_system").sudo())
-        mailbox._mcl_notify_owner(
+        self._notify_owner_and_admins(
+            mailbox,
             self.env._("Mailbox %s: the server answered wrongly", mailbox.name),
             self.env._(
                 "%(warning)s Check the mailbox's folders for what the server holds and "
                 "what is stored.",
                 warning=mailbox.sync_warning,
             ),
-            also=admins,
         )
 
     @api.model
@@ -196,8 +195,8 @@ class MailboxHealth(models.AbstractModel):
     @api.model
     def _notify_failure(self, mailbox, message):
         """Tell the owner and the administrators, in Odoo, what is wrong."""
-        admins = compat.group_users(self.env.ref("base.group_system").sudo())
-        mailbox._mcl_notify_owner(
+        self._notify_owner_and_admins(
+            mailbox,
             self.env._("Mailbox %s cannot be synchronized", mailbox.name),
             self.env._(
                 "%(count)s attempts in a row failed. %(message)s Mail is imported again "
@@ -205,5 +204,9 @@ class MailboxHealth(models.AbstractModel):
                 count=mailbox.failure_count,
                 message=message,
             ),
-            also=admins,
         )
+
+    @api.model
+    def _notify_owner_and_admins(self, mailbox, subject, body):
+        admins = compat.group_users(self.env.ref("base.group_system").sudo())
+        mailbox._mcl_notify_owner(subject, body, also=admins)

@@ -103,34 +103,30 @@ def relabel_fetch(uid, other, times=None):
     return _limited(times, lie)
 
 
-def renumber(uidvalidity, after=1, times=1):
-    """A server that announces a new UIDVALIDITY after ``after`` mails sent."""
+def _after_mails(after, times, answer):
+    """A lie that tells ``answer(parts)`` instead of the mails sent after the first
+    ``after``, ``times`` times at most."""
     sent = [0]
 
     def lie(parts):
         if _body_uid(parts) is None:
             return None
         sent[0] += 1
-        if sent[0] <= after:
-            return None
-        return [b"* OK [UIDVALIDITY %d] renumbered\r\n" % uidvalidity, *parts]
+        return None if sent[0] <= after else answer(parts)
 
     return _limited(times, lie)
+
+
+def renumber(uidvalidity, after=1, times=1):
+    """A server that announces a new UIDVALIDITY after ``after`` mails sent."""
+    return _after_mails(
+        after, times, lambda parts: [b"* OK [UIDVALIDITY %d] renumbered\r\n" % uidvalidity, *parts]
+    )
 
 
 def cut_connection(after=1, times=1):
     """A server whose connection breaks in the middle of the ``after``+1-th mail sent."""
-    sent = [0]
-
-    def lie(parts):
-        if _body_uid(parts) is None:
-            return None
-        sent[0] += 1
-        if sent[0] <= after:
-            return None
-        return [parts[0], parts[1][: len(parts[1]) // 2], CUT]
-
-    return _limited(times, lie)
+    return _after_mails(after, times, lambda parts: [parts[0], parts[1][: len(parts[1]) // 2], CUT])
 
 
 def shuffle_fetch():
