@@ -64,21 +64,52 @@ def to_create(policy, direction, kind, address, known, client, thread_linked, cl
     ``known``: some contact, company, lead or deal has the address; ``client``: a contact or
     company has it; ``thread_linked``: the mail answers a thread the CRM already follows.
     """
+    return to_create_why(
+        policy, direction, kind, address, known, client, thread_linked, client_has_open_deal
+    )[0]
+
+
+# why ``to_create_why`` decided so (the routing explanation words each one)
+WHY_NOT_CLIENT = "not_client"  # not client mail, or no address
+WHY_ALWAYS = "always_create"  # on the "always create" list
+WHY_THREAD = "thread"  # answers a thread the CRM follows
+WHY_UNKNOWN_IN = "unknown_sender"  # incoming from an unknown address: incoming_unknown
+WHY_LEAD_ONLY = "known_lead_only"  # known as a lead or deal only, not as a contact
+WHY_OPEN_DEAL = "open_deal"  # a known client with an open deal, only_without_open_deal
+WHY_KNOWN_IN = "known_client"  # incoming from a known client: incoming_known
+WHY_KNOWN_OUT = "known_recipient"  # outgoing to a known address
+WHY_UNKNOWN_OUT = "unknown_recipient"  # outgoing to an unknown address: outgoing_unknown
+# the cases a setting decides: ``None`` then means the setting says "nothing"
+SETTING_OF = {
+    WHY_UNKNOWN_IN: "incoming_unknown",
+    WHY_KNOWN_IN: "incoming_known",
+    WHY_UNKNOWN_OUT: "outgoing_unknown",
+}
+
+
+def to_create_why(
+    policy, direction, kind, address, known, client, thread_linked, client_has_open_deal
+):
+    """``(what to create or None, why)``: ``to_create`` and the case of the policy that
+    decided it (one of the ``WHY_*`` words)."""
     if kind != classify.CLIENT or not address:
-        return None
+        return None, WHY_NOT_CLIENT
     if direction == classify.INCOMING:
         if in_list(address, policy.always_create):
-            return policy.incoming_unknown if policy.incoming_unknown != NOTHING else LEAD
+            choice = policy.incoming_unknown if policy.incoming_unknown != NOTHING else LEAD
+            return choice, WHY_ALWAYS
         if thread_linked:
-            return None
+            return None, WHY_THREAD
         if not known:
-            return _something(policy.incoming_unknown)
-        if not client or (policy.only_without_open_deal and client_has_open_deal):
-            return None
-        return _something(policy.incoming_known)
+            return _something(policy.incoming_unknown), WHY_UNKNOWN_IN
+        if not client:
+            return None, WHY_LEAD_ONLY
+        if policy.only_without_open_deal and client_has_open_deal:
+            return None, WHY_OPEN_DEAL
+        return _something(policy.incoming_known), WHY_KNOWN_IN
     if known:
-        return None
-    return _something(policy.outgoing_unknown)
+        return None, WHY_KNOWN_OUT
+    return _something(policy.outgoing_unknown), WHY_UNKNOWN_OUT
 
 
 def lead_type(decision, leads_in_use):

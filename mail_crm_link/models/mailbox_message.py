@@ -120,6 +120,16 @@ class MailboxMessage(models.Model):
         help="The client has several open deals: choose the one this mail belongs to.",
     )
     link_note = fields.Char(readonly=True)
+    route = fields.Json(
+        string="Routing",
+        readonly=True,
+        copy=False,
+        help="What the pipeline decided for this mail and why, as it decided it "
+        "(mailflow.explain); worded by route_html.",
+    )
+    route_html = fields.Html(
+        string="Why Here?", compute="_compute_route_html", sanitize=False, readonly=True
+    )
     activity_id = fields.Many2one(
         "mail.activity", string="Email Activity", ondelete="set null", index="btree_not_null"
     )
@@ -276,6 +286,13 @@ class MailboxMessage(models.Model):
             message.conversation = threads.conversation(
                 message.references, message.in_reply_to, message.message_id
             )
+
+    @api.depends_context("lang", "uid")
+    @api.depends("route", "state", "private", "link_ids", "mail_kind")
+    def _compute_route_html(self):
+        explainer = self.env["mailbox.route.explainer"]
+        for message in self:
+            message.route_html = explainer._html(message)
 
     @api.depends("activity_id", "processed")
     def _compute_pending(self):

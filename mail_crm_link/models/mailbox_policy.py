@@ -195,8 +195,16 @@ class MailboxCrmPolicy(models.AbstractModel):
     ):
         """What a mail is, for this mailbox's settings (see ``classify.kind``). ``internal``
         and ``never_log``: the mailbox's sets, when the caller read them once for a batch."""
+        return self._mcl_kind_why(
+            headers, direction, sender, recipients, folder_role, internal, never_log
+        )[0]
+
+    def _mcl_kind_why(
+        self, headers, direction, sender, recipients, folder_role, internal=None, never_log=None
+    ):
+        """``_mcl_kind`` with the rule that decided it (``classify.kind_why``)."""
         self.ensure_one()
-        return classify.kind(
+        return classify.kind_why(
             headers,
             direction,
             sender,

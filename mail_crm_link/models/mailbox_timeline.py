@@ -85,6 +85,7 @@ class MailboxTimeline(models.AbstractModel):
             "can_reply": message.mailbox_id.sudo().crm_link_mode != "off",
             "can_process": self._can_process(message),
             "can_remove": on_card and record.has_access("write"),
+            "why": self.env["mailbox.route.explainer"]._lines(message),
         }
 
     @api.model

@@ -5,6 +5,7 @@ message_store    mailbox.message.store   bytes -> stored rows; one bad mail neve
 crm_linker       mailbox.crm.linker      match + policy decisions applied
 record_factory   mailbox.record.factory  created records: values, responsible, loop guard, claim
 card_publisher   mailbox.card.publisher  chatter entries, Email activities, notifications
+route_explainer  mailbox.route.explainer the routing explanation of a mail, in words
 mailbox_health   mailbox.health          failures, backoff, who is told what
 mailbox_oauth    mailbox.oauth           OAuth logins (Gmail, Microsoft 365): Odoo's tokens,
                                          refreshed under a row lock in a short transaction of
@@ -29,3 +30,4 @@ from . import card_publisher
 from . import crm_linker
 from . import mailbox_sync
 from . import outbox
+from . import route_explainer

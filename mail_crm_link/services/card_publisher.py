@@ -15,7 +15,7 @@ from psycopg2.extras import execute_values
 from odoo import api, fields, models
 
 from .. import compat
-from ..mailflow import addresses, classify, outbox, policy
+from ..mailflow import addresses, classify, explain, outbox, policy
 
 _EPOCH = datetime.datetime.min
 
@@ -25,14 +25,16 @@ class MailboxCardPublisher(models.AbstractModel):
     _description = "Mailbox Pipeline: Publish on CRM Cards"
 
     @api.model
-    def _publish(self, links, authors=None, history=False, notify_once=False):
+    def _publish(self, links, authors=None, history=False, notify_once=False, notified=None):
         """Show each new link's mail on its record; live mail also gets its Email activity.
         ``notify_once``: many mails linked in one go (by hand) notify each record once, by
-        the newest of them; the others are shown on it as history."""
+        the newest of them; the others are shown on it as history. ``notified``: a dict
+        the publisher fills with who it told about each mail (``{message id: [entry]}``,
+        ``explain.notified``), for the mails' routing explanations."""
         if history:
             self._publish_history(links, authors or {})
             return
-        self._publish_live(links, authors or {}, notify_once)
+        self._publish_live(links, authors or {}, notify_once, notified)
         self._schedule_activities(links.message_id)
 
     @api.model
@@ -150,7 +152,7 @@ class MailboxCardPublisher(models.AbstractModel):
             )
 
     @api.model
-    def _publish_live(self, links, authors, notify_once=False):
+    def _publish_live(self, links, authors, notify_once=False, notified=None):
         """A new client mail is told once: its entry on its main record (deal, else contact,
         else company; ``main_record``) notifies that record's internal followers and its
         responsible, as Odoo notifies (inbox, or email for who chose it); its entries on
@@ -172,14 +174,15 @@ class MailboxCardPublisher(models.AbstractModel):
                 quiet |= links.browse().union(*louds[:-1])
                 louds = louds[-1:]
             for loud in louds:
-                self._post_notified(loud, record, authors)
+                self._post_notified(loud, record, authors, notified)
         self._publish_history(quiet, authors)
 
     @api.model
-    def _post_notified(self, link, record, authors):
+    def _post_notified(self, link, record, authors, notified=None):
         message = link.message_id
+        own = record._mcl_responsible_user()
         responsible = (
-            record._mcl_responsible_user() or message.mailbox_id.owner_id
+            own or message.mailbox_id.owner_id
             if message.direction == classify.INCOMING
             else self.env["res.users"]
         )
@@ -211,6 +214,14 @@ class MailboxCardPublisher(models.AbstractModel):
             date=message.date,
             **compat.delivered_recipients(message.email_to, message.email_cc),
         )
+        if notified is not None:
+            why = explain.AS_RESPONSIBLE if own else explain.AS_OWNER
+            notified.setdefault(message.id, []).extend(
+                explain.notified(user.id, (record._name, record.id), why)
+                for user in responsible.filtered(lambda u: u.active and not u.share)[
+                    : explain.MAX_NOTIFIED
+                ]
+            )
         entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
         link.mail_message_id = entry
 

@@ -13,6 +13,7 @@ a fresh transaction (``link_deferred``). Existing links are kept, so linking aga
 adds only what is new: no duplicate link, chatter entry or activity.
 """
 
+import json
 import logging
 from collections import defaultdict
 
@@ -21,7 +22,7 @@ from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
 
-from ..mailflow import addresses, classify, policy, threads
+from ..mailflow import addresses, classify, explain, policy, threads
 from .record_factory import AddressBusy
 
 _logger = logging.getLogger(__name__)
@@ -31,10 +32,11 @@ class LinkBatch:
     """What one linking pass over a batch of one mailbox knows: lookups done once per batch
     (kept up to date as records are created) and the decisions made so far."""
 
-    def __init__(self, env, mailbox, allow_create):
+    def __init__(self, env, mailbox, allow_create, history=False):
         self.env = env
         self.mailbox = mailbox
         self.allow_create = allow_create
+        self.history = history
         self.internal = mailbox._internal_set()
         self.never_log = mailbox._mcl_never_log_set()
         self.rules = mailbox._mcl_policy()
@@ -50,6 +52,8 @@ class LinkBatch:
         self.open_deals = {}  # commercial partner id → [(deal id, last update)]
         self.correspondents = {}  # message id → {address: display name}
         self.deferred = env["mailbox.message"]
+        self.notes = {}  # message id → explain.LinkNotes: the routing explanation's link part
+        self.notified = {}  # message id → [explain.notified(...)], filled by the publisher
 
 
 class MailboxCrmLinker(models.AbstractModel):
@@ -99,6 +103,7 @@ class MailboxCrmLinker(models.AbstractModel):
             batch = messages.filtered(lambda m, mb=mailbox: m.mailbox_id == mb)
             if mailbox.crm_link_mode != "auto":
                 batch.link_deferred = False
+                self._write_routes({m.id: {"link": {"mode": mailbox.crm_link_mode}} for m in batch})
                 continue
             for past in (True, False):  # a batch can hold both (deferred mail, re-link)
                 part = batch.filtered(
@@ -121,12 +126,15 @@ class MailboxCrmLinker(models.AbstractModel):
                     env.context, mail_create_nolog=True, mail_auto_subscribe_no_notify=True
                 )
             )
-        run = LinkBatch(env, mailbox, allow_create)
+        run = LinkBatch(env, mailbox, allow_create, history)
         self.with_env(env)._prepare(run, batch)
         for message in batch.sorted(lambda m: (m.date or fields.Datetime.now(), m.id)):
             self.with_env(env)._link_one(run, message)
         new_links = self.with_env(env)._write_links(run)
-        env["mailbox.card.publisher"]._publish(new_links, run.authors, history=history)
+        env["mailbox.card.publisher"]._publish(
+            new_links, run.authors, history=history, notified=run.notified
+        )
+        self.with_env(env)._write_routes(self._routes(run))
         if run_hooks and mailbox.server_action_id:
             for message in batch - run.deferred:
                 mailbox.server_action_id.with_context(
@@ -241,9 +249,13 @@ class MailboxCrmLinker(models.AbstractModel):
     def _link_one(self, run, message):
         kind = message.mail_kind
         targets = {}
+        notes = run.notes[message.id] = explain.LinkNotes("auto", run.history, run.allow_create)
         for ref in threads.ancestors(message.in_reply_to, message.references):
-            for record in run.thread_targets.get(ref, []):
+            found = run.thread_targets.get(ref, [])
+            for record in found:
                 targets.setdefault(record, "thread")
+            if found:
+                notes.thread(ref, [_key(r) for r in found])
         flags = {"needs_deal_choice": False, "note": False}
         try:
             if kind == classify.CLIENT:
@@ -251,6 +263,7 @@ class MailboxCrmLinker(models.AbstractModel):
                     self._link_address(run, message, address, name, targets, flags)
             elif kind != classify.AUTO_REPLY:  # auto-replies may only join their thread
                 targets = {}
+                notes.threads.clear()
         except AddressBusy:
             run.deferred |= message  # linked again, whole, in a fresh transaction
             return
@@ -263,10 +276,16 @@ class MailboxCrmLinker(models.AbstractModel):
     @api.model
     def _link_address(self, run, message, address, name, targets, flags):
         partners, leads = self._find(run, address)
+        notes = run.notes[message.id]
+        entry = notes.address(address)
+        forms = set(addresses.lookup_forms(address, run.fold_plus))
         for partner in partners:
             targets.setdefault(partner, "address")
+            how = explain.BY_ADDRESS if partner.email_normalized in forms else None
+            notes.matched(entry, _key(partner), how or explain.BY_OTHER_ADDRESS)
             if partner.parent_id:
                 targets.setdefault(partner.commercial_partner_id, "address")
+                notes.matched(entry, _key(partner.commercial_partner_id), explain.BY_COMPANY)
         persons = partners.filtered(lambda p: not p.is_company)
         if persons:
             deal_ids, needs_choice = policy.deals_to_link(
@@ -275,31 +294,44 @@ class MailboxCrmLinker(models.AbstractModel):
             )
             for deal in self.env["crm.lead"].browse(deal_ids):
                 targets.setdefault(deal, "address")
+                notes.matched(entry, _key(deal), explain.BY_DEAL)
             flags["needs_deal_choice"] |= needs_choice
+            notes.deals(run.mailbox.deal_link_mode, flags["needs_deal_choice"])
         for lead in leads:
             targets.setdefault(lead, "address")
+            notes.matched(entry, _key(lead), explain.BY_LEAD)
         if not run.allow_create:
+            notes.decided(entry, None, None, explain.NO_CREATE)
             return
         thread_linked = any(t == "thread" for t in targets.values())
-        decision = self._decide(run, message, address, partners, leads, thread_linked)
+        decision, why = self._decide_why(run, message, address, partners, leads, thread_linked)
+        notes.decided(entry, decision, why, explain.DEFERRED if decision else explain.NOTHING)
         if not decision:
             return
         factory = self.env["mailbox.record.factory"]
         factory._claim(address)  # AddressBusy: another transaction creates it; defer
         created = factory._create_record(run.mailbox, message, address, name, decision, partners)
         if created is None:
+            notes.decided(entry, decision, why, explain.LOOP_GUARD)
             flags["note"] = self.env._(
                 "Nothing created: %(address)s sent more mail than the loop guard allows.",
                 address=address,
             )
             return
+        notes.decided(entry, decision, why, explain.CREATED, made=_key(created))
         self._remember_created(run, address, created)
         targets[created] = "policy"
 
     @api.model
     def _decide(self, run, message, address, partners, leads, thread_linked):
+        """What the create policy makes for ``address`` (``policy.to_create``)."""
+        return self._decide_why(run, message, address, partners, leads, thread_linked)[0]
+
+    @api.model
+    def _decide_why(self, run, message, address, partners, leads, thread_linked):
+        """``_decide`` and the policy's case that decided it (``policy.to_create_why``)."""
         clients = partners.commercial_partner_id
-        return policy.to_create(
+        return policy.to_create_why(
             run.rules,
             message.direction,
             message.mail_kind,
@@ -360,6 +392,40 @@ class MailboxCrmLinker(models.AbstractModel):
         if run.deferred:
             run.deferred.write({"link_deferred": True})
         return self._insert_links(run.mailbox, vals_list)
+
+    @api.model
+    def _routes(self, run):
+        """``{message id: part}``: the link and notify parts of the batch's routing
+        explanations (``mailflow.explain``)."""
+        deferred = set(run.deferred.ids)
+        routes = {}
+        for message_id, notes in run.notes.items():
+            part = {"link": notes.finish(deferred=message_id in deferred)}
+            if message_id in run.notified:
+                part["notify"] = run.notified[message_id]
+            routes[message_id] = part
+        for message in run.deferred - run.deferred.browse(list(run.notes)):
+            routes[message.id] = {"link": {"mode": "auto", "deferred": True}}
+        return routes
+
+    @api.model
+    def _write_routes(self, routes):
+        """Merge ``{message id: part}`` into the mails' stored routing explanations in one
+        statement per thousand mails (the explanation costs the import no UPDATE per mail).
+        What is written is the pipeline's own notes, never a user's input."""
+        if not routes:
+            return
+        Message = self.env["mailbox.message"]
+        Message.flush_model(["route"])
+        execute_values(
+            self.env.cr._obj,
+            "UPDATE mailbox_message AS m SET route = COALESCE(m.route, '{}'::jsonb) || v.part"
+            " FROM (VALUES %s) AS v(id, part) WHERE m.id = v.id",
+            [(message_id, json.dumps(part)) for message_id, part in routes.items()],
+            template="(%s, %s::jsonb)",
+            page_size=1000,
+        )
+        Message.browse(list(routes)).invalidate_recordset(["route"])
 
     @api.model
     def _insert_links(self, mailbox, vals_list):

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from odoo import api, models, tools
 
-from ..mailflow import classify, parse, parse_ahead, threads
+from ..mailflow import classify, explain, parse, parse_ahead, threads
 
 _logger = logging.getLogger(__name__)
 
@@ -177,6 +177,7 @@ class MailboxMessageStore(models.AbstractModel):
     def _values_from_parsed(self, mailbox, folder, mail, raw, internal, never_log=None):
         role = folder.role if folder else "inbox"
         recipients = [a for _n, a in mail.to + mail.cc]
+        direction_why = classify.direction_why(mail.sender, role, internal)
         vals = {
             "mailbox_id": mailbox.id,
             "folder_id": folder.id if folder else False,
@@ -185,7 +186,7 @@ class MailboxMessageStore(models.AbstractModel):
             "content_hash": mail.content_hash,
             "in_reply_to": mail.in_reply_to or False,
             "references": " ".join(r for r in mail.references if r) or False,
-            "direction": classify.direction(mail.sender, role, internal),
+            "direction": direction_why[0],
             "date": mail.date.astimezone(timezone.utc).replace(tzinfo=None) if mail.date else False,
             "subject": mail.subject,
             "email_from": format_addresses([(mail.sender_name, mail.sender)]),
@@ -210,11 +211,19 @@ class MailboxMessageStore(models.AbstractModel):
             return clean(vals)
         if getattr(mail, "degraded", False):  # something was replaced: keep the original
             vals["raw_source"] = base64.b64encode(raw)
-        vals["mail_kind"] = mailbox._mcl_kind(
+        kind_why = mailbox._mcl_kind_why(
             mail.headers, vals["direction"], mail.sender, recipients, role, internal, never_log
         )
+        vals["mail_kind"] = kind_why[0]
         vals["private"] = mailbox._mcl_is_private(
             vals["direction"], mail.sender, recipients, internal
+        )
+        vals["route"] = explain.stored(
+            folder.name if folder else False,
+            role,
+            direction_why,
+            kind_why,
+            vals["private"],
         )
         if vals["mail_kind"] not in (classify.CLIENT, classify.AUTO_REPLY):
             vals["state"] = "ignored"

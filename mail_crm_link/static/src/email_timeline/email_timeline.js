@@ -2,11 +2,18 @@ import { Component, markup, onWillStart, onWillUpdateProps, useState } from "@od
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
+import { usePopover } from "@web/core/popover/popover_hook";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 
 const PAGE = 20;
+
+/** "Why here?": the mail's routing explanation, worded by the server in the user's language. */
+export class WhyHerePopover extends Component {
+    static template = "mail_crm_link.WhyHerePopover";
+    static props = { lines: Array, close: { type: Function, optional: true } };
+}
 
 /**
  * The email timeline of a CRM card (lead, deal, contact, company): the card's mail newest
@@ -24,6 +31,7 @@ export class EmailTimeline extends Component {
         this.notification = useService("notification");
         this.dialog = useService("dialog");
         this.state = useState({ mails: [], total: 0, loaded: false, open: {} });
+        this.whyPopover = usePopover(WhyHerePopover, { position: "bottom" });
         onWillStart(() => this.load(this.props));
         onWillUpdateProps((next) => {
             if (next.record.resId !== this.props.record.resId) {
@@ -66,6 +74,14 @@ export class EmailTimeline extends Component {
         this.state.mails = more ? [...this.state.mails, ...mails] : mails;
         this.state.total = result.total;
         this.state.loaded = true;
+    }
+
+    onWhyHere(ev, mail) {
+        if (this.whyPopover.isOpen) {
+            this.whyPopover.close();
+            return;
+        }
+        this.whyPopover.open(ev.currentTarget, { lines: mail.why || [] });
     }
 
     toggle(mail) {

@@ -1,0 +1,278 @@
+"""The routing explanation of a mail: why it is on a card, or why not (no ``odoo`` import).
+
+The pipeline records its decisions as it makes them, in one small structured value per mail
+(``mailbox.message.route``, JSON), and the web client words them at display time in the
+reader's language (``mailbox.route.explainer``). Three parts, each written by one step:
+
+- ``store`` (the store step, once): the folder and its role, the direction and the rule that
+  decided it, the kind and the header or rule that decided it, private or not;
+- ``link`` (the link step, replaced at each linking): the mailbox's link mode, the thread (which
+  references matched records already), each client address with what it matched and what the
+  create policy decided for it (created, reused, or nothing and why);
+- ``notify`` (the publish step): who was told, about which record, and why.
+
+Records are kept as ``[model, id]`` pairs; names are read at display time, with the reader's
+rights. ``lines`` turns a route into ``(code, params)`` sentences; a param that names records
+is a ``Records`` value.
+"""
+
+from dataclasses import dataclass
+
+from . import classify, policy
+
+VERSION = 1
+MAX_ADDRESSES = 20  # client addresses explained per mail (a mail to 500 clients keeps 20)
+MAX_THREAD = 10  # references explained per mail
+MAX_RECORDS = 10  # records named per address or reference
+MAX_NOTIFIED = 10
+
+# how an address matched a record
+BY_ADDRESS, BY_OTHER_ADDRESS, BY_LEAD, BY_COMPANY, BY_DEAL = (
+    "address",
+    "other_address",
+    "lead",
+    "company",
+    "deal",
+)
+# what became of an address (besides the policy's ``to_create_why`` case)
+CREATED, NOTHING, LOOP_GUARD, DEFERRED, NO_CREATE = (
+    "created",
+    "nothing",
+    "loop_guard",
+    "deferred",
+    "no_create",
+)
+# why a user was notified
+AS_RESPONSIBLE, AS_OWNER = "responsible", "owner"
+
+
+@dataclass(frozen=True)
+class Records:
+    """Records a sentence names: ``((model, id), ...)``; the reader sees their names."""
+
+    refs: tuple
+
+
+def ref(record_key):
+    """``[model, id]`` of a ``(model, id)`` pair, as the route keeps it."""
+    model, res_id = record_key
+    return [model, int(res_id)]
+
+
+def stored(folder_name, folder_role, direction_why, kind_why, private):
+    """The ``store`` part: ``direction_why`` is ``classify.direction_why``'s pair,
+    ``kind_why`` ``classify.kind_why``'s triple."""
+    return {
+        "v": VERSION,
+        "store": {
+            "folder": folder_name or "",
+            "role": folder_role or "",
+            "direction": list(direction_why),
+            "kind": [kind_why[0], kind_why[1], (kind_why[2] or "")[:300]],
+            "private": bool(private),
+        },
+    }
+
+
+class LinkNotes:
+    """The ``link`` part of one mail, filled in by the link step as it decides."""
+
+    def __init__(self, mode="auto", history=False, allow_create=True):
+        self.value = {"mode": mode, "history": bool(history), "create": bool(allow_create)}
+        self.addresses = []
+        self.threads = []
+
+    def thread(self, reference, record_keys):
+        """``reference`` (a Message-ID the mail answers) is already on ``record_keys``."""
+        if len(self.threads) < MAX_THREAD:
+            self.threads.append([reference[:200], [ref(k) for k in record_keys[:MAX_RECORDS]]])
+
+    def address(self, address):
+        """Start the notes of one client address; returns its entry to fill in."""
+        entry = {"a": address[:200], "m": []}
+        if len(self.addresses) < MAX_ADDRESSES:
+            self.addresses.append(entry)
+        return entry
+
+    @staticmethod
+    def matched(entry, record_key, how):
+        if len(entry["m"]) < MAX_RECORDS:
+            entry["m"].append([*ref(record_key), how])
+
+    @staticmethod
+    def decided(entry, decision, why, outcome=NOTHING, made=None):
+        """The create policy for this address: ``decision`` (what to create, or None) and
+        ``why`` (``policy.WHY_*``), then what happened (``CREATED`` with ``made``, the new
+        record, ``NOTHING``, ``LOOP_GUARD``, ``DEFERRED``, ``NO_CREATE``)."""
+        entry["do"] = decision
+        entry["why"] = why
+        entry["out"] = outcome
+        if made:
+            entry["made"] = ref(made)
+
+    def deals(self, mode, needs_choice):
+        self.value["deals"] = [mode, bool(needs_choice)]
+
+    def finish(self, deferred=False):
+        value = dict(self.value, addresses=self.addresses, threads=self.threads)
+        if deferred:
+            value["deferred"] = True
+        return value
+
+
+def notified(user_id, record_key, why):
+    """One ``notify`` entry: the user told about the record, and why (``AS_*``)."""
+    return [int(user_id), *ref(record_key), why]
+
+
+# -- wording ------------------------------------------------------------------------------------
+def lines(route, current_kind=None):
+    """The route as sentences: ``[(code, params)]`` in the order the pipeline decided.
+    ``current_kind``: the mail's kind now (a re-link or the triage may have changed it).
+    Codes are words the explainer translates; an unknown or empty route gives ``[]``."""
+    if not isinstance(route, dict):
+        return []
+    out = []
+    store = route.get("store") or {}
+    if store:
+        out.extend(_store_lines(store, current_kind))
+    link = route.get("link")
+    if isinstance(link, dict):
+        out.extend(_link_lines(link))
+    for entry in route.get("notify") or []:
+        if isinstance(entry, list) and len(entry) == 4:
+            user_id, model, res_id, why = entry
+            code = "notified_owner" if why == AS_OWNER else "notified_responsible"
+            user = Records((("res.users", user_id),))
+            out.append((code, {"user": user, "record": _recs([[model, res_id]])}))
+    return out
+
+
+def _recs(pairs):
+    return Records(tuple((p[0], p[1]) for p in pairs if isinstance(p, list) and len(p) >= 2))
+
+
+def _store_lines(store, current_kind):
+    out = []
+    folder, role = store.get("folder"), store.get("role") or "inbox"
+    out.append(("folder", {"folder": folder or "INBOX", "role": role}))
+    direction = store.get("direction") or []
+    if len(direction) == 2:
+        out.append(("direction_" + str(direction[1]), {}))
+    kind = store.get("kind") or []
+    if len(kind) == 3:
+        kind_, rule, detail = kind
+        out.append((f"kind_{kind_}_{rule}", {"detail": detail}))
+        if current_kind and current_kind != kind_:
+            out.append(("kind_changed", {"kind": current_kind}))
+    if store.get("private"):
+        out.append(("private_correspondent", {}))
+    return out
+
+
+def _link_lines(link):
+    out = []
+    mode = link.get("mode")
+    if mode in ("manual", "off"):
+        return [("mode_" + mode, {})]
+    if link.get("history"):
+        out.append(("history", {}))
+    for reference, records in link.get("threads") or []:
+        out.append(("thread", {"reference": reference, "records": _recs(records)}))
+    for entry in link.get("addresses") or []:
+        out.extend(_address_lines(entry))
+    deals = link.get("deals")
+    if deals and deals[1]:
+        out.append(("deal_choice", {}))
+    if link.get("deferred"):
+        out.append(("deferred", {}))
+    return out
+
+
+def _address_lines(entry):
+    address = entry.get("a", "")
+    matched = entry.get("m") or []
+    out = []
+    by_how = {}
+    for model, res_id, how in (m for m in matched if len(m) == 3):
+        by_how.setdefault(how, []).append([model, res_id])
+    if not by_how:
+        out.append(("address_unknown", {"address": address}))
+    for how in (BY_ADDRESS, BY_OTHER_ADDRESS, BY_COMPANY, BY_LEAD, BY_DEAL):
+        if how in by_how:
+            out.append(("matched_" + how, {"address": address, "records": _recs(by_how[how])}))
+    outcome = entry.get("out")
+    why = entry.get("why")
+    if outcome == CREATED:
+        out.append(
+            (
+                "created_" + str(why),
+                {"address": address, "records": _recs([entry.get("made") or []])},
+            )
+        )
+    elif outcome == LOOP_GUARD:
+        out.append(("not_created_loop_guard", {"address": address}))
+    elif outcome == DEFERRED:
+        out.append(("not_created_deferred", {"address": address}))
+    elif outcome == NO_CREATE:
+        out.append(("not_created_relink", {"address": address}))
+    elif outcome == NOTHING and why:
+        if why in policy.SETTING_OF:
+            out.append(("not_created_policy_" + policy.SETTING_OF[why], {"address": address}))
+        elif why != policy.WHY_NOT_CLIENT:
+            out.append(("not_created_" + str(why), {"address": address}))
+    return out
+
+
+def codes():
+    """Every code ``lines`` can give (the explainer has a sentence for each)."""
+    found = {"folder", "history", "thread", "deal_choice", "deferred", "kind_changed"}
+    found |= {"private_correspondent", "mode_manual", "mode_off", "address_unknown"}
+    found |= {"notified_owner", "notified_responsible"}
+    found |= {"direction_sent_folder", "direction_our_sender", "direction_their_sender"}
+    found |= {
+        "kind_spam_folder",
+        "kind_internal_internal",
+        "kind_bounce_header",
+        "kind_bounce_sender",
+        "kind_mailing_list_header",
+        "kind_auto_reply_header",
+        "kind_excluded_never_log",
+        "kind_client_client",
+        "kind_client_list_kept",
+    }
+    found |= {"matched_" + h for h in (BY_ADDRESS, BY_OTHER_ADDRESS, BY_COMPANY, BY_LEAD, BY_DEAL)}
+    found |= {
+        "created_" + w
+        for w in (
+            policy.WHY_ALWAYS,
+            policy.WHY_UNKNOWN_IN,
+            policy.WHY_KNOWN_IN,
+            policy.WHY_UNKNOWN_OUT,
+        )
+    }
+    found |= {"not_created_policy_" + s for s in policy.SETTING_OF.values()}
+    found |= {
+        "not_created_" + w
+        for w in (
+            policy.WHY_THREAD,
+            policy.WHY_LEAD_ONLY,
+            policy.WHY_OPEN_DEAL,
+            policy.WHY_KNOWN_OUT,
+            "loop_guard",
+            "deferred",
+            "relink",
+        )
+    }
+    return found
+
+
+KINDS = (
+    classify.CLIENT,
+    classify.INTERNAL,
+    classify.AUTO_REPLY,
+    classify.BOUNCE,
+    classify.MAILING_LIST,
+    classify.SPAM,
+    classify.EXCLUDED,
+)
