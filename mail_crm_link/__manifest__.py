@@ -24,6 +24,7 @@
         "views/res_config_settings_views.xml",
         "views/mailbox_personal_views.xml",
         "views/mailbox_connect_views.xml",
+        "views/mailbox_why_not_views.xml",
         "views/res_users_views.xml",
         "views/menus.xml",
     ],

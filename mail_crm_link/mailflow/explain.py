@@ -129,27 +129,41 @@ def notified(user_id, record_key, why):
 def lines(route, current_kind=None):
     """The route as sentences: ``[(code, params)]`` in the order the pipeline decided.
     ``current_kind``: the mail's kind now (a re-link or the triage may have changed it).
-    Codes are words the explainer translates; an unknown or empty route gives ``[]``."""
+    Codes are words the explainer translates; an unknown or empty route gives ``[]``, and a
+    part that is not what this version writes is left out (never an error on display)."""
     if not isinstance(route, dict):
         return []
     out = []
-    store = route.get("store") or {}
-    if store:
-        out.extend(_store_lines(store, current_kind))
-    link = route.get("link")
-    if isinstance(link, dict):
-        out.extend(_link_lines(link))
-    for entry in route.get("notify") or []:
+    for part, words in (
+        ("store", lambda v: _store_lines(v, current_kind)),
+        ("link", _link_lines),
+        ("notify", _notify_lines),
+    ):
+        value = route.get(part)
+        if not value:
+            continue
+        try:
+            out.extend(words(value))
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError):
+            continue
+    return out
+
+
+def _notify_lines(entries):
+    out = []
+    for entry in entries:
         if isinstance(entry, list) and len(entry) == 4:
             user_id, model, res_id, why = entry
             code = "notified_owner" if why == AS_OWNER else "notified_responsible"
-            user = Records((("res.users", user_id),))
+            user = Records((("res.users", int(user_id)),))
             out.append((code, {"user": user, "record": _recs([[model, res_id]])}))
     return out
 
 
 def _recs(pairs):
-    return Records(tuple((p[0], p[1]) for p in pairs if isinstance(p, list) and len(p) >= 2))
+    return Records(
+        tuple((str(p[0]), int(p[1])) for p in pairs if isinstance(p, list) and len(p) >= 2)
+    )
 
 
 def _store_lines(store, current_kind):
@@ -276,3 +290,69 @@ KINDS = (
     classify.SPAM,
     classify.EXCLUDED,
 )
+
+
+# -- "Why not?" on a card ------------------------------------------------------------------------
+# why a mail of the card's addresses is not on the card (or not for everybody)
+NOT_ERROR = "error"
+NOT_MODE_MANUAL, NOT_MODE_OFF = "mode_manual", "mode_off"
+NOT_SPAM, NOT_INTERNAL, NOT_NEVER_LOG = "spam", "internal", "never_log"
+NOT_LIST, NOT_BOUNCE, NOT_AUTO_REPLY = "mailing_list", "bounce", "auto_reply"
+NOT_DEFERRED, NOT_ELSEWHERE, NOT_MATCHED = "deferred", "linked_elsewhere", "matched_nothing"
+ONLY_PRIVATE, ONLY_STRICT = "private", "strict"
+WHY_NOT = (
+    NOT_ERROR,
+    NOT_MODE_MANUAL,
+    NOT_MODE_OFF,
+    NOT_SPAM,
+    NOT_INTERNAL,
+    NOT_NEVER_LOG,
+    NOT_LIST,
+    NOT_BOUNCE,
+    NOT_AUTO_REPLY,
+    NOT_DEFERRED,
+    NOT_ELSEWHERE,
+    NOT_MATCHED,
+    ONLY_PRIVATE,
+    ONLY_STRICT,
+)
+_NOT_BY_KIND = {
+    classify.SPAM: NOT_SPAM,
+    classify.INTERNAL: NOT_INTERNAL,
+    classify.EXCLUDED: NOT_NEVER_LOG,
+    classify.MAILING_LIST: NOT_LIST,
+    classify.BOUNCE: NOT_BOUNCE,
+    classify.AUTO_REPLY: NOT_AUTO_REPLY,
+}
+
+
+def why_not(state, kind, on_card, linked_elsewhere, mode, deferred, private, strict):
+    """Why a mail from or to a card's addresses is not on the card, or not for everybody:
+    one of ``WHY_NOT``, or ``None`` when it is on the card for whoever may read the card.
+
+    ``on_card``: it is linked to the card (or, for a contact, to its deals);
+    ``linked_elsewhere``: it is linked to other records; ``mode``: the mailbox's link mode;
+    ``deferred``: its linking waits for another worker; ``private`` / ``strict``: the mail
+    is private, its mailbox has strict visibility."""
+    if state == "error":
+        return NOT_ERROR
+    if on_card:
+        if private:
+            return ONLY_PRIVATE
+        return ONLY_STRICT if strict else None
+    if mode == "manual":
+        return NOT_MODE_MANUAL
+    if mode == "off":
+        return NOT_MODE_OFF
+    if kind in _NOT_BY_KIND and not (kind == classify.AUTO_REPLY and linked_elsewhere):
+        return _NOT_BY_KIND[kind]
+    if deferred:
+        return NOT_DEFERRED
+    if linked_elsewhere:
+        return NOT_ELSEWHERE
+    return NOT_MATCHED
+
+
+def can_link_here(reason):
+    """Whether "Link here" is the action that puts the mail on the card (read mail only)."""
+    return reason not in (None, NOT_ERROR, ONLY_PRIVATE, ONLY_STRICT)

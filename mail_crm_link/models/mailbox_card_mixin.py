@@ -56,6 +56,12 @@ class MailboxCardMixin(models.AbstractModel):
         )
         return action
 
+    def action_mcl_why_not(self):
+        """ "Why not?": the recent mail of this card's addresses that is not on it, and why
+        (``mailbox.why.not``; read as the user)."""
+        self.ensure_one()
+        return self.env["mailbox.why.not"]._mcl_open(self)
+
     def _mcl_files_domain(self):
         return [(self._mcl_link_field, "=", self.id)]
 

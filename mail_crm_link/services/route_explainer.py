@@ -29,6 +29,8 @@ class MailboxRouteExplainer(models.AbstractModel):
             text = sentences.get(code)
             if text is None:  # a code of a newer version: say nothing rather than guess
                 continue
+            if code == "folder":  # the role as the folder list shows it
+                params = dict(params, role=self._role_label(params.get("role")))
             out.append(text % self._params(params))
         out.extend(self._manual_lines(message))
         if message.state != "error":
@@ -155,6 +157,13 @@ class MailboxRouteExplainer(models.AbstractModel):
                 "%(user)s was told, as the mailbox's owner (%(record)s has no responsible)."
             ),
         }
+
+    @api.model
+    def _role_label(self, role):
+        labels = dict(
+            self.env["mailbox.folder"]._fields["role"]._description_selection(self.env)
+        )
+        return labels.get(role, role or "")
 
     @api.model
     def _params(self, params):

@@ -1,0 +1,454 @@
+"""Issue 25, points 1 and 2: every mail says why it is where it is ("Why here?"), and a card
+says which recent mail of its addresses is not on it, and why ("Why not?").
+
+Each reason is walked by one mail through the real Dovecot and the real sync; the sentences
+are read as a sales user, in English and in Ukrainian."""
+
+import re
+
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from odoo.addons.mail_crm_link.mailflow import classify, explain, policy
+
+from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkCommon
+
+GIULIA = f"giulia.rossi@{CLIENT_DOMAIN}"
+
+
+@tagged("post_install", "-at_install")
+class TestExplainPure(MailCrmLinkCommon):
+    """The pure parts: which rule decided, and every code worded."""
+
+    def test_kind_why_names_the_rule(self):
+        internal = {OUR_DOMAIN}
+        cases = [
+            ({}, "inbox", f"a@{CLIENT_DOMAIN}", (classify.CLIENT, "client")),
+            ({"list-id": "<x.lists>"}, "inbox", f"a@{CLIENT_DOMAIN}", ("mailing_list", "header")),
+            (
+                {"auto-submitted": "auto-replied"},
+                "inbox",
+                f"a@{CLIENT_DOMAIN}",
+                ("auto_reply", "header"),
+            ),
+            ({}, "inbox", f"mailer-daemon@{CLIENT_DOMAIN}", ("bounce", "sender")),
+            ({}, "spam", f"a@{CLIENT_DOMAIN}", ("spam", "folder")),
+        ]
+        for headers, role, sender, expected in cases:
+            found = classify.kind_why(
+                headers, "incoming", sender, [f"s@{OUR_DOMAIN}"], internal, role
+            )
+            self.assertEqual(found[:2], expected, (headers, role, sender))
+            self.assertEqual(
+                found[0],
+                classify.kind(headers, "incoming", sender, [f"s@{OUR_DOMAIN}"], internal, role),
+            )
+        self.assertEqual(
+            classify.kind_why(
+                {"auto-submitted": "auto-replied"}, "incoming", "a@x.example", [], set(), "inbox"
+            )[2],
+            "Auto-Submitted: auto-replied",
+        )
+
+    def test_to_create_why_agrees_with_to_create(self):
+        rules = policy.Policy(incoming_unknown=policy.NOTHING)
+        for args in [
+            ("incoming", classify.CLIENT, "a@x.example", False, False, False, False),
+            ("incoming", classify.CLIENT, "a@x.example", True, True, False, True),
+            ("incoming", classify.CLIENT, "a@x.example", True, False, False, False),
+            ("incoming", classify.CLIENT, "a@x.example", False, False, True, False),
+            ("outgoing", classify.CLIENT, "a@x.example", False, False, False, False),
+            ("outgoing", classify.CLIENT, "a@x.example", True, True, False, False),
+            ("incoming", classify.INTERNAL, "a@x.example", False, False, False, False),
+        ]:
+            decision, why = policy.to_create_why(rules, *args)
+            self.assertEqual(decision, policy.to_create(rules, *args))
+            self.assertIn(
+                why,
+                {
+                    *policy.SETTING_OF,
+                    "not_client",
+                    "thread",
+                    "open_deal",
+                    "known_lead_only",
+                    "known_recipient",
+                    "always_create",
+                },
+            )
+
+    def test_every_code_has_a_sentence_in_every_language(self):
+        langs = ("uk_UA", "ru_RU", "it_IT")
+        for lang in langs:
+            self.env["res.lang"]._activate_lang(lang)
+        self.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
+            list(langs)
+        )
+        Explainer = self.env["mailbox.route.explainer"]
+        english = Explainer._sentences()
+        self.assertEqual(explain.codes() - set(english), set())
+        for lang in langs:
+            words = Explainer.with_context(lang=lang)._sentences()
+            for code in explain.codes():
+                self.assertNotEqual(words[code], english[code], f"{lang}: {code} not translated")
+                # the same placeholders, so that wording never fails
+                self.assertEqual(
+                    sorted(re.findall(r"%\((\w+)\)s", words[code])),
+                    sorted(re.findall(r"%\((\w+)\)s", english[code])),
+                    f"{lang}: {code}",
+                )
+
+    def test_a_hostile_route_words_nothing_and_never_fails(self):
+        for route in (
+            None,
+            [],
+            "x",
+            {"store": "x"},
+            {"link": {"addresses": [{"a": 1}]}},
+            {"notify": [[1, 2]]},
+            {"store": {"kind": [1, 2]}},
+        ):
+            explain.lines(route)
+
+
+@tagged("post_install", "-at_install")
+class TestWhyHere(MailCrmLinkCommon):
+    """One mail per reason, through the real Dovecot, read as a sales user."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("uk_UA")
+        cls.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
+            ["uk_UA"]
+        )
+        cls.env["ir.config_parameter"].set_param("mail.gateway.loop.threshold", 1)
+        cls.contact_client.extra_email_ids = [(0, 0, {"email": f"g.rossi@home-{CLIENT_DOMAIN}"})]
+
+    def lines(self, message, user=None, lang="en_US"):
+        user = user or self.user_sales_manager
+        message = message.with_user(user).with_context(lang=lang)
+        return (
+            self.env["mailbox.route.explainer"]
+            .with_user(user)
+            .with_context(lang=lang)
+            ._lines(message)
+        )
+
+    def assertSays(self, message, *parts, user=None):
+        text = "\n".join(self.lines(message, user))
+        for part in parts:
+            self.assertIn(part, text, f"{message.subject}: {text}")
+
+    def test_each_reason_of_a_mail_through_dovecot(self):
+        login = self.make_mail_user()
+        corpus = self.corpus
+        first = corpus.message(sender=("Giulia Rossi", GIULIA), subject="Order 40 units")
+        raws = {
+            "known": first,
+            "other address": corpus.message(
+                sender=("Giulia", f"g.rossi@home-{CLIENT_DOMAIN}"), subject="From home"
+            ),
+            "lead": corpus.message(
+                sender=("Olena", f"olena.kovalenko@{CLIENT_DOMAIN}"), subject="About the lead"
+            ),
+            "unknown": corpus.message(
+                sender=("Nuovo Cliente", f"nuovo@{CLIENT_DOMAIN}"), subject="New enquiry"
+            ),
+            "list": corpus.mailing_list(),
+            "auto": corpus.auto_reply(to=login, sender=("Ivan", f"ivan@{CLIENT_DOMAIN}")),
+            "bounce": corpus.bounce(f"nobody@{CLIENT_DOMAIN}"),
+            "internal": corpus.internal(
+                ("Anna", f"anna@{OUR_DOMAIN}"), ("Bob", f"bob@{OUR_DOMAIN}"), subject="Lunch"
+            ),
+            "never": corpus.message(sender=("Mum", "mum@family.example"), subject="Dinner"),
+            "form 1": corpus.message(sender=("Form", "forms@website.example"), subject="Form 1"),
+            "form 2": corpus.message(sender=("Form", "forms@website.example"), subject="Form 2"),
+            "private": corpus.message(
+                sender=("Lawyer", f"lawyer@private-{CLIENT_DOMAIN}"), subject="Confidential"
+            ),
+        }
+        for raw in raws.values():
+            self.dovecot.append(login, raw)
+        mailbox = self.make_mailbox(
+            login,
+            owner_id=self.user_sales_manager.id,
+            never_log="family.example",
+            always_create="forms@website.example",
+            private_addresses=f"private-{CLIENT_DOMAIN}",
+            deal_link_mode="single",
+        )
+        self.sync(mailbox)
+        by_subject = {m.subject: m for m in self.stored(mailbox)}
+
+        self.assertSays(
+            by_subject["Order 40 units"],
+            "Found in the folder INBOX (Inbox).",
+            "Incoming: its sender is not one of our addresses.",
+            f"Client mail: its client side is {GIULIA}.",
+            f"{GIULIA} is the address of Client Industries, Giulia Rossi.",
+            f"{GIULIA} works for Client Industries.",
+            "Client Industries: 40 units: an open deal of the client",
+            f"Nothing created for {GIULIA}: the client has an open deal",
+            "Part of the initial import: shown on the cards as history",
+            "Visibility: shown to the mailbox's users",
+        )
+        self.assertSays(
+            by_subject["From home"],
+            f"g.rossi@home-{CLIENT_DOMAIN} is one of the other addresses of",
+        )
+        self.assertSays(
+            by_subject["About the lead"],
+            "is the address of the lead or deal Website enquiry.",
+            "it is known as a lead or deal.",
+        )
+        new = by_subject["New enquiry"]
+        self.assertSays(
+            new,
+            f"nuovo@{CLIENT_DOMAIN} matched no contact, company, lead or deal.",
+            "the policy creates a record for mail from an unknown sender.",
+            f"Created {new.link_ids.lead_id.display_name}",
+        )
+        self.assertSays(
+            by_subject["Industry Weekly #42"],
+            "A mailing list's mail (List-Id: Industry Weekly",
+        )
+        self.assertSays(
+            by_subject["Out of office: back on Monday"],
+            "An automatic reply (Auto-Submitted: auto-replied)",
+        )
+        bounce = self.stored(mailbox, mail_kind="bounce")
+        self.assertSays(bounce, "A delivery report (Content-Type: multipart/report")
+        self.assertSays(by_subject["Lunch"], "Internal: every participant is one of our addresses")
+        self.assertSays(by_subject["Dinner"], "never-log list (mum@family.example)")
+        self.assertSays(by_subject["Form 1"], "is on the mailbox's always-create list.")
+        self.assertSays(by_subject["Form 2"], "it sent more mail than the loop guard allows.")
+        self.assertSays(
+            by_subject["Confidential"],
+            "Visibility: private, shown only to the mailbox's owner",
+        )
+        # live mail (after the initial import) tells the deal's responsible
+        self.dovecot.append(
+            login, corpus.message(sender=("Giulia Rossi", GIULIA), subject="Delivery date?")
+        )
+        self.sync(mailbox)
+        live = self.stored(mailbox, subject="Delivery date?")
+        self.assertSays(
+            live,
+            f"{self.user_sales_salesman.name} was told, as the responsible of Client "
+            "Industries: 40 units.",
+        )
+        self.assertNotIn("initial import", "\n".join(self.lines(live)))
+        # a reply sent later joins its thread
+        self.dovecot.append(
+            login, corpus.reply(first, sender=("Sales", login), body="Confirmed."), folder="Sent"
+        )
+        self.sync(mailbox)
+        reply = self.stored(mailbox, direction="outgoing", subject="Re: Order 40 units")
+        self.assertSays(
+            reply,
+            "Found in the folder Sent (Sent).",
+            "Outgoing: it is in the Sent folder.",
+            "It answers <",
+            "already on",
+            f"Nothing created for {GIULIA}: the address is already known.",
+        )
+
+        # translated at display time, in the reader's language
+        ukrainian = "\n".join(self.lines(by_subject["Order 40 units"], lang="uk_UA"))
+        self.assertNotIn("Found in the folder", ukrainian)
+        self.assertIn("INBOX", ukrainian)
+
+        # a record the reader may not read is never named: the own-documents salesman and the
+        # lead of a colleague
+        text = "\n".join(self.lines(by_subject["About the lead"], user=self.user_sales_salesman))
+        self.assertNotIn("Website enquiry", text)
+
+        # strict visibility, and the manual mode
+        mailbox.strict_visibility = True
+        self.assertSays(by_subject["Order 40 units"], "Visibility: strict")
+        # shown on the mail form and on the card's timeline
+        self.assertIn("Found in the folder", by_subject["Order 40 units"].route_html)
+        timeline = (
+            self.env["mailbox.timeline"]
+            .with_user(self.user_sales_manager)
+            .read_timeline("res.partner", self.contact_client.id)
+        )
+        whys = {m["subject"]: m["why"] for m in timeline["mails"]}
+        self.assertTrue(any("Found in the folder" in line for line in whys["Order 40 units"]))
+
+    def test_manual_mode_and_relink_say_so(self):
+        login = self.make_mail_user()
+        self.dovecot.append(
+            login, self.corpus.message(sender=("Giulia", GIULIA), subject="By hand only")
+        )
+        mailbox = self.make_mailbox(login, crm_link_mode="manual")
+        self.sync(mailbox)
+        message = self.stored(mailbox)
+        self.assertIn("The mailbox links mail by hand only", "\n".join(self.lines(message)))
+        mailbox.crm_link_mode = "auto"
+        message.with_user(self.user_sales_manager).action_relink()
+        self.assertIn("Re-link", "\n".join(self.lines(message)))
+        message.link_ids.unlink()
+        self.env["mailbox.message.link"].with_user(self.user_sales_manager)._add_links(
+            message, self.company_client
+        )
+        self.assertIn("Linked by hand to Client Industries by", "\n".join(self.lines(message)))
+
+
+@tagged("post_install", "-at_install")
+class TestWhyNot(MailCrmLinkCommon):
+    """ "Why not?" on a card: one mail per reason, through the real Dovecot."""
+
+    def why_not(self, record, user=None):
+        user = user or self.user_sales_manager
+        action = record.with_user(user).action_mcl_why_not()
+        return self.env["mailbox.why.not"].with_user(user).browse(action["res_id"])
+
+    def reasons(self, wizard):
+        return {line.subject: line.reason for line in wizard.line_ids}
+
+    def test_each_reason_a_mail_is_not_on_the_card(self):
+        home = f"g.rossi@home-{CLIENT_DOMAIN}"
+        later = f"giulia@later-{CLIENT_DOMAIN}"
+        us = ("Sales", f"sales@{OUR_DOMAIN}")
+        corpus = self.corpus
+        login = self.make_mail_user()
+        for raw in [
+            corpus.message(sender=("Giulia", GIULIA), subject="On the card"),
+            corpus.message(sender=("Giulia", GIULIA), subject="Linked elsewhere"),
+            corpus.message(
+                sender=("Giulia", GIULIA),
+                subject="Giulia's newsletter",
+                extra_headers={"List-Id": "<news.client.example>"},
+            ),
+            corpus.message(
+                sender=("Giulia", GIULIA),
+                subject="Away",
+                extra_headers={"Auto-Submitted": "auto-replied"},
+            ),
+            corpus.message(sender=("Giulia", home), subject="From home"),
+            corpus.message(sender=("Giulia", later), subject="Before the address was known"),
+            corpus.message(sender=("Giulia", GIULIA), to=us, subject="In the junk"),
+            (
+                f"From: Giulia <{GIULIA}>\r\nTo: sales@{OUR_DOMAIN}\r\nSubject: Unreadable\r\n"
+                f"Message-ID: <unreadable@{CLIENT_DOMAIN}>\r\nMIME-Version: 1.0\r\n"
+                'Content-Type: multipart/mixed; boundary="never"\r\n\r\n'
+                "no part at all, no text: the boundary is never there\r\n"
+            ).encode(),
+        ]:
+            self.dovecot.append(login, raw)
+        colleague = self.env["res.partner"].create({"name": "Bob", "email": f"bob@{OUR_DOMAIN}"})
+        self.dovecot.append(
+            login, corpus.internal(("Anna", f"anna@{OUR_DOMAIN}"), ("Bob", colleague.email))
+        )
+        mailbox = self.make_mailbox(
+            login,
+            owner_id=self.user_sales_manager.id,
+            never_log=home,
+            import_days=30,
+            incoming_unknown_action="none",
+        )
+        self.sync(mailbox)
+        by_subject = {m.subject: m for m in self.stored(mailbox)}
+        # a mail that went to a spam folder afterwards: classified again, on no card
+        junk = by_subject["In the junk"]
+        junk.link_ids.unlink()
+        junk.state = "new"
+        junk.folder_id = self.env["mailbox.folder"].create(
+            {
+                "mailbox_id": mailbox.id,
+                "name": "Junk2",
+                "label": "Junk",
+                "role": "spam",
+                "sync": False,
+            }
+        )
+        junk.with_user(self.user_sales_manager).action_relink()
+        # a mail taken off the card and put on another record
+        elsewhere = by_subject["Linked elsewhere"]
+        other = self.env["crm.lead"].create({"name": "Somewhere else", "type": "lead"})
+        elsewhere.link_ids.unlink()
+        self.env["mailbox.message.link"]._add_links(elsewhere, other)
+        # an address given to the contact after its mail arrived
+        self.contact_client.extra_email_ids = [(0, 0, {"email": home}), (0, 0, {"email": later})]
+
+        manual_login = self.make_mail_user()
+        self.dovecot.append(
+            manual_login, corpus.message(sender=("Giulia", GIULIA), subject="By hand only")
+        )
+        self.sync(self.make_mailbox(manual_login, crm_link_mode="manual"))
+        private_login = self.make_mail_user()
+        self.dovecot.append(
+            private_login, corpus.message(sender=("Giulia", GIULIA), subject="Private talk")
+        )
+        self.sync(
+            self.make_mailbox(
+                private_login, owner_id=self.user_sales_manager.id, private_addresses=GIULIA
+            )
+        )
+
+        wizard = self.why_not(self.contact_client)
+        self.assertEqual(
+            self.reasons(wizard),
+            {
+                "Linked elsewhere": "linked_elsewhere",
+                "Giulia's newsletter": "mailing_list",
+                "Away": "auto_reply",
+                "From home": "never_log",
+                "Before the address was known": "matched_nothing",
+                "In the junk": "spam",
+                "Unreadable": "error",
+                "By hand only": "mode_manual",
+                "Private talk": "private",
+            },
+        )
+        self.assertIn("outside the import window", wizard.note_html)
+        self.assertIn(GIULIA, wizard.addresses)
+        self.assertEqual(self.reasons(self.why_not(colleague)), {"Lunch?": "internal"})
+
+        # the action puts the mail on the card, and the list says so
+        for subject in ("Linked elsewhere", "Before the address was known", "By hand only"):
+            line = wizard.line_ids.filtered(lambda li, s=subject: li.subject == s)
+            self.assertTrue(line.can_link, subject)
+            line.action_link_here()
+            self.assertNotIn(subject, wizard.line_ids.mapped("subject"))
+        self.assertIn(self.contact_client, elsewhere.link_ids.partner_id)
+        for line in wizard.line_ids.filtered(lambda li: li.reason in ("error", "private")):
+            self.assertFalse(line.can_link, line.subject)
+
+        # an own-documents salesman: the private mail is not theirs to see, nor to link
+        salesman = self.why_not(self.contact_client, self.user_sales_salesman)
+        self.assertNotIn("Private talk", self.reasons(salesman))
+
+    def test_why_not_only_within_the_users_rights(self):
+        login = self.make_mail_user()
+        self.dovecot.append(
+            login,
+            self.corpus.message(
+                sender=("Giulia", GIULIA),
+                subject="Newsletter",
+                extra_headers={"List-Id": "<n.client.example>"},
+            ),
+        )
+        mailbox = self.make_mailbox(login, owner_id=self.user_sales_manager.id)
+        self.sync(mailbox)
+        with self.assertRaises(AccessError):  # no CRM right: no card, no wizard
+            self.contact_client.with_user(self.user_no_crm).action_mcl_why_not()
+        # a line made over RPC naming a mail the user may not read is refused
+        private = self.stored(mailbox)
+        private.sudo().private = True
+        Wizard = self.env["mailbox.why.not"].with_user(self.user_sales_salesman)
+        wizard = Wizard.create({"res_model": "res.partner", "res_id": self.contact_client.id})
+        with self.assertRaises(AccessError):
+            self.env["mailbox.why.not.line"].with_user(self.user_sales_salesman).create(
+                {"wizard_id": wizard.id, "message_id": private.id, "reason": "private"}
+            )
+        # a wizard on a card the user may not read says nothing of it
+        secret = self.env["crm.lead"].create(
+            {"name": "Colleague's deal", "user_id": self.user_sales_leads.id}
+        )
+        hostile = Wizard.create({"res_model": "crm.lead", "res_id": secret.id})
+        with self.assertRaises(AccessError):
+            hostile.action_refresh()
+        with self.assertRaises(ValueError):  # not a card
+            Wizard.create({"res_model": "res.users", "res_id": 1})
