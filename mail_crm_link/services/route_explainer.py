@@ -50,119 +50,126 @@ class MailboxRouteExplainer(models.AbstractModel):
     @api.model
     def _sentences(self):
         """``{code: translated sentence}`` for every code ``explain.lines`` gives."""
-        _ = self.env._
         return {
-            "folder": _("Found in the folder %(folder)s (%(role)s)."),
-            "direction_sent_folder": _("Outgoing: it is in the Sent folder."),
-            "direction_our_sender": _("Outgoing: its sender is one of our addresses."),
-            "direction_their_sender": _("Incoming: its sender is not one of our addresses."),
-            "kind_spam_folder": _("In the spam folder: not CRM material, never linked."),
-            "kind_internal_internal": _(
+            "folder": self.env._("Found in the folder %(folder)s (%(role)s)."),
+            "direction_sent_folder": self.env._("Outgoing: it is in the Sent folder."),
+            "direction_our_sender": self.env._("Outgoing: its sender is one of our addresses."),
+            "direction_their_sender": self.env._(
+                "Incoming: its sender is not one of our addresses."
+            ),
+            "kind_spam_folder": self.env._("In the spam folder: not CRM material, never linked."),
+            "kind_internal_internal": self.env._(
                 "Internal: every participant is one of our addresses (colleagues' mail is not "
                 "CRM material)."
             ),
-            "kind_bounce_header": _("A delivery report (%(detail)s): not linked."),
-            "kind_bounce_sender": _(
+            "kind_bounce_header": self.env._("A delivery report (%(detail)s): not linked."),
+            "kind_bounce_sender": self.env._(
                 "A delivery report: sent by the mail system (%(detail)s); not linked."
             ),
-            "kind_mailing_list_header": _(
+            "kind_mailing_list_header": self.env._(
                 "A mailing list's mail (%(detail)s): the mailbox skips mailing lists."
             ),
-            "kind_auto_reply_header": _(
+            "kind_auto_reply_header": self.env._(
                 "An automatic reply (%(detail)s): it joins the records of its thread only and "
                 "creates nothing."
             ),
-            "kind_excluded_never_log": _(
+            "kind_excluded_never_log": self.env._(
                 "Every correspondent is on a never-log list (%(detail)s): not linked."
             ),
-            "kind_client_client": _("Client mail: its client side is %(detail)s."),
-            "kind_client_list_kept": _(
+            "kind_client_client": self.env._("Client mail: its client side is %(detail)s."),
+            "kind_client_list_kept": self.env._(
                 "Client mail from a mailing list (%(detail)s): this mailbox keeps lists."
             ),
-            "kind_changed": _("Classified again since: now %(kind)s."),
-            "private_correspondent": _(
+            "kind_changed": self.env._("Classified again since: now %(kind)s."),
+            "private_correspondent": self.env._(
                 "A private correspondent of the mailbox: shown only to its owner and sales "
                 "managers."
             ),
-            "mode_manual": _(
+            "mode_manual": self.env._(
                 "The mailbox links mail by hand only: nothing was linked automatically."
             ),
-            "mode_off": _("The mailbox does not link mail to the CRM."),
-            "history": _(
+            "mode_off": self.env._("The mailbox does not link mail to the CRM."),
+            "history": self.env._(
                 "Part of the initial import: shown on the cards as history, without Email "
                 "activity or notification."
             ),
-            "thread": _("It answers %(reference)s, already on %(records)s."),
-            "address_unknown": _("%(address)s matched no contact, company, lead or deal."),
-            "matched_address": _("%(address)s is the address of %(records)s."),
-            "matched_other_address": _("%(address)s is one of the other addresses of %(records)s."),
-            "matched_company": _("%(address)s works for %(records)s."),
-            "matched_lead": _("%(address)s is the address of the lead or deal %(records)s."),
-            "matched_deal": _("%(records)s: an open deal of the client of %(address)s."),
-            "deal_choice": _(
+            "thread": self.env._("It answers %(reference)s, already on %(records)s."),
+            "address_unknown": self.env._("%(address)s matched no contact, company, lead or deal."),
+            "matched_address": self.env._("%(address)s is the address of %(records)s."),
+            "matched_other_address": self.env._(
+                "%(address)s is one of the other addresses of %(records)s."
+            ),
+            "matched_company": self.env._("%(address)s works for %(records)s."),
+            "matched_lead": self.env._(
+                "%(address)s is the address of the lead or deal %(records)s."
+            ),
+            "matched_deal": self.env._("%(records)s: an open deal of the client of %(address)s."),
+            "deal_choice": self.env._(
                 "The client has several open deals and the mailbox links to one only when "
                 "exactly one is open: choose the deal."
             ),
-            "created_always_create": _(
+            "created_always_create": self.env._(
                 "Created %(records)s: %(address)s is on the mailbox's always-create list."
             ),
-            "created_unknown_sender": _(
+            "created_unknown_sender": self.env._(
                 "Created %(records)s: %(address)s was unknown and the policy creates a record "
                 "for mail from an unknown sender."
             ),
-            "created_known_client": _(
+            "created_known_client": self.env._(
                 "Created %(records)s: the policy creates a deal for mail from a known client."
             ),
-            "created_unknown_recipient": _(
+            "created_unknown_recipient": self.env._(
                 "Created %(records)s: %(address)s was unknown and the policy creates a record "
                 "for sent mail to an unknown address."
             ),
-            "not_created_policy_incoming_unknown": _(
+            "not_created_policy_incoming_unknown": self.env._(
                 "Nothing created for %(address)s: the policy creates nothing for mail from an "
                 "unknown sender."
             ),
-            "not_created_policy_incoming_known": _(
+            "not_created_policy_incoming_known": self.env._(
                 "Nothing created for %(address)s: the policy creates nothing for mail from a "
                 "known client."
             ),
-            "not_created_policy_outgoing_unknown": _(
+            "not_created_policy_outgoing_unknown": self.env._(
                 "Nothing created for %(address)s: the policy creates nothing for sent mail to "
                 "an unknown address."
             ),
-            "not_created_thread": _(
+            "not_created_thread": self.env._(
                 "Nothing created for %(address)s: the mail answers a conversation the CRM "
                 "already follows."
             ),
-            "not_created_known_lead_only": _(
+            "not_created_known_lead_only": self.env._(
                 "Nothing created for %(address)s: it is known as a lead or deal."
             ),
-            "not_created_open_deal": _(
+            "not_created_open_deal": self.env._(
                 "Nothing created for %(address)s: the client has an open deal and the policy "
                 "creates a deal only for a client without one."
             ),
-            "not_created_known_recipient": _(
+            "not_created_known_recipient": self.env._(
                 "Nothing created for %(address)s: the address is already known."
             ),
-            "not_created_loop_guard": _(
+            "not_created_loop_guard": self.env._(
                 "Nothing created for %(address)s: it sent more mail than the loop guard allows."
             ),
-            "not_created_deferred": _(
+            "not_created_deferred": self.env._(
                 "Another worker was creating the record of %(address)s at the same moment: the "
                 "mail was linked again in a new transaction."
             ),
-            "not_created_relink": _("Matched again by hand (Re-link): nothing is created then."),
-            "deferred": _("Linking waits for another worker: the next pass links it."),
-            "notified_responsible": _("%(user)s was told, as the responsible of %(record)s."),
-            "notified_owner": _(
+            "not_created_relink": self.env._(
+                "Matched again by hand (Re-link): nothing is created then."
+            ),
+            "deferred": self.env._("Linking waits for another worker: the next pass links it."),
+            "notified_responsible": self.env._(
+                "%(user)s was told, as the responsible of %(record)s."
+            ),
+            "notified_owner": self.env._(
                 "%(user)s was told, as the mailbox's owner (%(record)s has no responsible)."
             ),
         }
 
     @api.model
     def _role_label(self, role):
-        labels = dict(
-            self.env["mailbox.folder"]._fields["role"]._description_selection(self.env)
-        )
+        labels = dict(self.env["mailbox.folder"]._fields["role"]._description_selection(self.env))
         return labels.get(role, role or "")
 
     @api.model

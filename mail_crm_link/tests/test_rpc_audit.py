@@ -93,6 +93,13 @@ ALLOW_LIST = {
         for method in ("action_mcl_messages", "action_mcl_unsent_messages", "action_mcl_files")
     },
     ("crm.lead", "action_mcl_compose"): ("record", "'Send mail' button of the card"),
+    **{
+        (model, "action_mcl_why_not"): ("record", "'Why not?' button of the card")
+        for model in ("crm.lead", "res.partner")
+    },
+    ("mailbox.why.not", "action_refresh"): ("record", "list of 'Why not?' made again"),
+    ("mailbox.why.not.line", "action_link_here"): ("record", "Link Here of a 'Why not?' line"),
+    ("mailbox.why.not.line", "action_open_mail"): ("record", "Open of a 'Why not?' line"),
     ("res.partner", "action_mcl_compose"): ("record", "'Send mail' button of the card"),
     # the mailbox form (administrators; owners for their personal mailbox)
     ("fetchmail.server", "action_apply_private"): ("record", "button of the mailbox form"),
@@ -454,6 +461,12 @@ class TestRpcSurfaceAudit(HttpCase):
         link_wizard = env["mailbox.link.wizard"].create(
             {"message_ids": [Command.set(message.ids)], "lead_id": lead.id}
         )
+        # the colleague's own "Why not?" of their lead, with a line naming their mail
+        why_not = env["mailbox.why.not"].create({"res_model": "crm.lead", "res_id": lead.id})
+        why_not_line = env["mailbox.why.not.line"].create(
+            {"wizard_id": why_not.id, "message_id": message.id}
+        )
+        assert why_not_line, "the colleague's private mail is listed (reason: private)"
         # Odoo 19 has no "Sending Failures" dialog (compat.py): audited where it exists
         resend = (
             env["mail.resend.message"]
@@ -477,6 +490,8 @@ class TestRpcSurfaceAudit(HttpCase):
             "mailbox.mass.compose": mass.ids,
             "mailbox.connect": connect.ids,
             "mailbox.link.wizard": link_wizard.ids,
+            "mailbox.why.not": why_not.ids,
+            "mailbox.why.not.line": why_not_line.ids,
             **(
                 {
                     "mail.resend.message": resend.ids,
@@ -819,6 +834,8 @@ class TestRpcSurfaceAudit(HttpCase):
             "mailbox.lead.choice": {"message_id": victim["message"].id, "kind": "lead"},
             "mailbox.lead.choice.line": {"lead_id": victim["lead"].id},
             "mailbox.link.wizard": {"message_ids": [Command.set(victim["message"].ids)]},
+            "mailbox.why.not": {"res_model": "crm.lead", "res_id": victim["lead"].id},
+            "mailbox.why.not.line": {"message_id": victim["message"].id},
             "mailbox.compose": {
                 "res_model": "crm.lead",
                 "res_id": victim["lead"].id,
@@ -853,12 +870,13 @@ class TestRpcSurfaceAudit(HttpCase):
                 forged = self.forged_values(model) if base is not None else {}
                 if not forged:
                     continue
-                if model == "mailbox.lead.choice.line":  # needs a wizard of the caller's own
+                parents = {
+                    "mailbox.lead.choice.line": "mailbox.lead.choice",
+                    "mailbox.why.not.line": "mailbox.why.not",
+                }
+                if model in parents:  # needs a wizard of the caller's own
                     wizard, _e, _t, _f = self.call(
-                        "mailbox.lead.choice",
-                        "create",
-                        [self.base_values("mailbox.lead.choice", key)],
-                        {},
+                        parents[model], "create", [self.base_values(parents[model], key)], {}
                     )
                     if not wizard:
                         continue

@@ -25,14 +25,25 @@ class MailboxWhyNot(models.TransientModel):
     _description = "Why Is This Mail Not on the Card?"
 
     res_model = fields.Selection(
-        [("res.partner", "Contact or Company"), ("crm.lead", "Lead or Deal")],
-        required=True,
-        readonly=True,
+        [("res.partner", "Contact or Company"), ("crm.lead", "Lead or Deal")], required=True
     )
-    res_id = fields.Integer(required=True, readonly=True)
+    res_id = fields.Integer(required=True)
     line_ids = fields.One2many("mailbox.why.not.line", "wizard_id", string="Mail")
     note_html = fields.Html(compute="_compute_note_html", sanitize=False)
     addresses = fields.Char(string="Addresses Looked For", readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """The card only: what is listed is found by ``_mcl_fill``, never given."""
+        return super().create(
+            [
+                {key: vals[key] for key in ("res_model", "res_id") if key in vals}
+                for vals in vals_list
+            ]
+        )
+
+    def write(self, vals):
+        return super().write({key: vals[key] for key in ("res_model", "res_id") if key in vals})
 
     @api.model
     def _mcl_open(self, record):
@@ -97,7 +108,7 @@ class MailboxWhyNot(models.TransientModel):
         self.ensure_one()
         record = self._mcl_card()
         found = self._mcl_addresses(record)
-        self.addresses = ", ".join(found)
+        super().write({"addresses": ", ".join(found)})
         self.line_ids.unlink()
         if not found or not self.env["mailbox.message"].has_access("read"):
             return
@@ -105,11 +116,22 @@ class MailboxWhyNot(models.TransientModel):
         messages = Message.search(
             self._mcl_domain(found), limit=WHY_NOT_LIMIT, order="date desc, id desc"
         )
-        on_card = Message.search(
+        Line = self.env["mailbox.why.not.line"]
+        Line.create([{"wizard_id": self.id, "message_id": m.id} for m in messages])
+
+    def _mcl_judge(self, lines):
+        """Each line's reason, detail and action, found here from its mail and the card
+        (never taken from the caller); a line whose mail is on the card for everybody goes."""
+        self.ensure_one()
+        record = self._mcl_card()
+        messages = lines.message_id
+        on_card = self.env["mailbox.message"].search(
             [("id", "in", messages.ids), *self.env["mailbox.timeline"]._domain(record)]
         )
-        lines = []
-        for message in messages:
+        may_link = record.has_access("write")
+        done = lines.browse()
+        for line in lines:
+            message = line.message_id
             mailbox = message.sudo().mailbox_id  # the mail's own mailbox (read mail only)
             reason = explain.why_not(
                 message.state,
@@ -121,17 +143,17 @@ class MailboxWhyNot(models.TransientModel):
                 message.private,
                 mailbox.strict_visibility,
             )
-            if reason:
-                lines.append(
-                    {
-                        "wizard_id": self.id,
-                        "message_id": message.id,
-                        "reason": reason,
-                        "detail": self._mcl_detail(message, reason)[:500],
-                        "can_link": explain.can_link_here(reason) and record.has_access("write"),
-                    }
-                )
-        self.env["mailbox.why.not.line"].create(lines)
+            if not reason:
+                done |= line
+                continue
+            line._mcl_set(
+                {
+                    "reason": reason,
+                    "detail": self._mcl_detail(message, reason)[:500],
+                    "can_link": explain.can_link_here(reason) and may_link,
+                }
+            )
+        done.unlink()
 
     def _mcl_detail(self, message, reason):
         if reason == explain.NOT_ERROR:

@@ -32,13 +32,34 @@ class MailboxWhyNotLine(models.TransientModel):
 
     wizard_id = fields.Many2one("mailbox.why.not", required=True, ondelete="cascade")
     message_id = fields.Many2one("mailbox.message", string="Mail", required=True, readonly=True)
-    reason = fields.Selection(REASONS, required=True, readonly=True)
+    reason = fields.Selection(REASONS, readonly=True)
     detail = fields.Char(readonly=True)
     can_link = fields.Boolean(readonly=True)
     date = fields.Datetime(compute="_compute_mail")
     subject = fields.Char(compute="_compute_mail")
     correspondent = fields.Char(compute="_compute_mail")
     advice = fields.Char(string="What To Do", compute="_compute_advice")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A line names its wizard and its mail; its reason, detail and action are found from
+        them (``mailbox.why.not._mcl_judge``), whatever the caller sent."""
+        lines = super().create(
+            [
+                {key: vals[key] for key in ("wizard_id", "message_id") if key in vals}
+                for vals in vals_list
+            ]
+        )
+        for wizard in lines.wizard_id:
+            wizard._mcl_judge(lines.filtered(lambda li, w=wizard: li.wizard_id == w))
+        return lines.exists()
+
+    def write(self, vals):
+        return super().write({k: v for k, v in vals.items() if k in ("wizard_id", "message_id")})
+
+    def _mcl_set(self, vals):
+        """The judged values (``_mcl_judge`` only)."""
+        return super().write(vals)
 
     @api.depends("message_id")
     def _compute_mail(self):
@@ -52,26 +73,31 @@ class MailboxWhyNotLine(models.TransientModel):
 
     @api.depends("reason")
     def _compute_advice(self):
-        _ = self.env._
         advice = {
-            explain.NOT_ERROR: _("It could not be read: open it; an administrator can retry it."),
-            explain.NOT_MODE_MANUAL: _("Its mailbox links mail by hand: Link Here."),
-            explain.NOT_MODE_OFF: _("Its mailbox does not link mail to the CRM: Link Here."),
-            explain.NOT_SPAM: _("Link Here if it is not spam."),
-            explain.NOT_INTERNAL: _("Link Here if the conversation concerns this client."),
-            explain.NOT_NEVER_LOG: _(
+            explain.NOT_ERROR: self.env._(
+                "It could not be read: open it; an administrator can retry it."
+            ),
+            explain.NOT_MODE_MANUAL: self.env._("Its mailbox links mail by hand: Link Here."),
+            explain.NOT_MODE_OFF: self.env._(
+                "Its mailbox does not link mail to the CRM: Link Here."
+            ),
+            explain.NOT_SPAM: self.env._("Link Here if it is not spam."),
+            explain.NOT_INTERNAL: self.env._("Link Here if the conversation concerns this client."),
+            explain.NOT_NEVER_LOG: self.env._(
                 "An administrator can take the address off the never-log list; or Link Here."
             ),
-            explain.NOT_LIST: _("Link Here, or let the mailbox keep mailing lists."),
-            explain.NOT_BOUNCE: _("Link Here if it matters."),
-            explain.NOT_AUTO_REPLY: _("Link Here if it matters."),
-            explain.NOT_DEFERRED: _("It is linked at the next pass."),
-            explain.NOT_ELSEWHERE: _("Link Here too."),
-            explain.NOT_MATCHED: _(
+            explain.NOT_LIST: self.env._("Link Here, or let the mailbox keep mailing lists."),
+            explain.NOT_BOUNCE: self.env._("Link Here if it matters."),
+            explain.NOT_AUTO_REPLY: self.env._("Link Here if it matters."),
+            explain.NOT_DEFERRED: self.env._("It is linked at the next pass."),
+            explain.NOT_ELSEWHERE: self.env._("Link Here too."),
+            explain.NOT_MATCHED: self.env._(
                 "The address was on no record when the mail arrived: Link Here."
             ),
-            explain.ONLY_PRIVATE: _("On the card for its mailbox's owner and sales managers only."),
-            explain.ONLY_STRICT: _(
+            explain.ONLY_PRIVATE: self.env._(
+                "On the card for its mailbox's owner and sales managers only."
+            ),
+            explain.ONLY_STRICT: self.env._(
                 "On the card only for users who may read every record it is linked to."
             ),
         }
