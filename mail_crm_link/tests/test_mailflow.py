@@ -37,6 +37,7 @@ class TestDamage(unittest.TestCase):
     and linked, marked, source kept); in error only when nothing could be read."""
 
     def setUp(self):
+        super().setUp()
         self.corpus = Corpus()
 
     def test_decision(self):
