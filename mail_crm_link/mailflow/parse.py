@@ -6,12 +6,17 @@ value it carries is a ``str`` that PostgreSQL accepts: no NUL, no other C0 contr
 addresses, Message-IDs, header values, file names) have no line breaks. Sizes are bounded
 (``MAX_*`` below): header values, address lists, references, MIME depth and number of parts.
 
-Two flags tell the caller what it must keep:
+Three flags tell the caller what it must keep:
 
-- ``error``: the mail is *malformed*: it cannot be read as mail at all, or its MIME structure
-  loses content (a missing boundary, undecodable base64), or reading it failed. What could be
-  read (subject, sender, date, Message-ID) is still filled in. The caller stores it in error
-  with its raw source.
+- ``error``: the mail cannot be read: it is not a mail at all (no sender, no Message-ID, no
+  date), its MIME structure is broken and nothing of its content could be read (no text, no
+  file), or reading it failed. What could be read (subject, sender, date, Message-ID) is still
+  filled in. The caller stores it in error with its raw source.
+- ``damaged``: its MIME structure is broken (a missing closing boundary, bad base64 padding, a
+  multipart without its end: ``CONTENT_LOSING_DEFECTS``), but its text (plain or HTML) or files
+  could still be read, as a mail program shows them (``damage`` decides). The caller stores and
+  links it as any mail, marked damaged, with its raw source; a warning names the defects.
+  ``damaged`` implies ``degraded``.
 - ``degraded``: something was lost or replaced on the way to the stored values: control
   characters removed, a limit cut a header or skipped parts, text read from an unknown or wrong
   charset, a date that could not be read, an address list whose names were dropped. ``warnings``
@@ -43,6 +48,9 @@ CONTENT_LOSING_DEFECTS = (
     email_errors.InvalidBase64PaddingDefect,
     email_errors.InvalidBase64LengthDefect,
 )
+
+# what ``damage`` makes of a mail with CONTENT_LOSING_DEFECTS
+INTACT, DAMAGED, UNREADABLE = "", "damaged", "unreadable"
 
 MAX_HEADER_CHARS = 8192  # a header value kept (subject, classification headers)
 MAX_ID_CHARS = 500  # Message-ID, In-Reply-To, a reference: indexed columns (btree row < 2.7 kB)
@@ -78,7 +86,8 @@ class ParsedMail:
     The caller keeps the raw source byte-exact when ``error`` or ``degraded`` is set:
     ``error`` stores the mail in error (it shows with its reason and source), ``degraded``
     stores it normally but with the original bytes kept, since something was lost or
-    replaced on the way (``warnings`` says what).
+    replaced on the way (``warnings`` says what); ``damaged`` (a broken structure whose text
+    or files were read) is stored and linked normally too, marked damaged.
     """
 
     dedup_key: str
@@ -102,6 +111,8 @@ class ParsedMail:
     error: str = ""
     # something was lost or replaced (see the module docstring): keep the raw source
     degraded: bool = False
+    # broken MIME structure, but text or files read (see ``damage``): implies ``degraded``
+    damaged: bool = False
     # ``html`` sanitized by the parse helper (``parse_ahead``); None: the caller sanitizes
     html_clean: str | None = None
 
@@ -146,7 +157,8 @@ def decode_text(value):
 
 def parse(raw, fallback_date=None, fold_plus=False):
     """``raw`` bytes → ParsedMail. Never raises: a mail that cannot be read sets ``error``, one
-    that loses something sets ``degraded`` (see the module docstring)."""
+    whose broken structure still gave text or files sets ``damaged``, one that loses something
+    sets ``degraded`` (see the module docstring)."""
     digest = content_hash(raw)
     mail = ParsedMail(dedup_key=dedup_key("", digest), content_hash=digest, size=len(raw))
     try:
@@ -365,9 +377,37 @@ def _read_body(mail, msg):
             _read_leaf(mail, part, defects)
         except Exception as exc:  # noqa: BLE001 (that part is lost, the others are read)
             _note(mail, f"a MIME part could not be read: {_exc_text(exc)}")
-    if defects:
-        names = sorted({type(d).__name__.removesuffix("Defect") for d in defects})
-        mail.error = "malformed MIME structure, content would be lost: " + ", ".join(names)
+    if not defects:
+        return
+    names = sorted({type(d).__name__.removesuffix("Defect") for d in defects})
+    verdict = damage(names, readable_text(mail.text, mail.html), readable_files(mail.attachments))
+    if verdict == DAMAGED:
+        mail.damaged = True
+        _note(mail, "damaged MIME structure, what could be read is shown: " + ", ".join(names))
+    elif verdict == UNREADABLE:
+        mail.error = "malformed MIME structure, nothing could be read: " + ", ".join(names)
+
+
+def damage(defects, has_text, has_files):
+    """What the content-losing ``defects`` (names) of a mail make of it: ``INTACT`` without
+    any; ``DAMAGED`` when its text or at least one file could still be read (a mail program
+    shows it, so the CRM stores and links it, marked); ``UNREADABLE`` when nothing could."""
+    if not defects:
+        return INTACT
+    return DAMAGED if has_text or has_files else UNREADABLE
+
+
+_TAG = re.compile(r"<[^>]*>|&nbsp;|&#160;")
+
+
+def readable_text(text, html):
+    """Whether a reader sees any text: plain text, or HTML with something besides tags."""
+    return bool((text or "").strip() or _TAG.sub("", html or "").strip())
+
+
+def readable_files(attachments):
+    """Whether at least one file has content."""
+    return any(att.content for att in attachments)
 
 
 def _read_leaf(mail, part, defects):
@@ -390,6 +430,13 @@ def _read_leaf(mail, part, defects):
         mail.text = _payload_text(mail, part)
     elif ctype == "text/html" and not mail.html:
         mail.html = _payload_text(mail, part)
+    elif ctype.startswith("multipart/") and not mail.text and isinstance(part.get_payload(), str):
+        # a multipart whose parts were not found (no boundary): its body, as mail programs
+        # show it, when there is one
+        body = _payload_text(mail, part)
+        if body.strip():
+            mail.text = body
+            _note(mail, "MIME parts not found: the body is shown as plain text")
 
 
 def _part_header(part, name):
@@ -501,6 +548,9 @@ def _finish(mail, fallback_date):
     mail.warnings = warnings
     mail.error = clean(mail.error)[0]
     if mail.error:
+        mail.degraded = True
+        mail.damaged = False
+    if mail.damaged:
         mail.degraded = True
 
 

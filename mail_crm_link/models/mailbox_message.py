@@ -1,4 +1,5 @@
 import logging
+import re
 
 from markupsafe import Markup
 
@@ -13,6 +14,8 @@ from .fields_extra import BigInteger
 _logger = logging.getLogger(__name__)
 
 RELINK_NOW = 200  # mails re-linked inside the request; more go to a background job
+# what a file name of the original's download may not hold (path separators, controls...)
+_FILE_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
 def _names(header):
@@ -154,6 +157,12 @@ class MailboxMessage(models.Model):
     open_count = fields.Integer(string="Opens", readonly=True)
     error_reason = fields.Text(readonly=True)
     parse_warnings = fields.Text(readonly=True)
+    damaged = fields.Boolean(
+        readonly=True,
+        help="Its MIME structure is broken (a missing boundary, bad base64...), but its text "
+        "or files could be read: shown and linked as any mail, with the original kept as a "
+        "downloadable .eml file.",
+    )
     retry_count = fields.Integer(readonly=True)
     # -- outgoing mail written in the CRM (see the mailbox.outbox service) --
     send_state = fields.Selection(
@@ -193,11 +202,13 @@ class MailboxMessage(models.Model):
         copy=False,
     )
     raw_source = fields.Binary(
+        string="Original Message",
         attachment=True,
         readonly=True,
-        help="The message as the server holds it, kept for "
-        "messages in error so that nothing is lost.",
+        help="The message as the server holds it, byte for byte, kept for messages in error, "
+        "damaged or read with changes, so that nothing is lost.",
     )
+    raw_source_name = fields.Char(compute="_compute_raw_source_name")
 
     _mailbox_dedup_uniq = compat.Constraint(
         "unique(mailbox_id, dedup_key)", "A message is stored once per mailbox."
@@ -279,6 +290,13 @@ class MailboxMessage(models.Model):
     def _compute_file_ids(self):
         for message in self:
             message.file_ids = message.attachment_ids
+
+    @api.depends("subject")
+    def _compute_raw_source_name(self):
+        """The file name of the original's download: the subject, safe in a file name."""
+        for message in self:
+            stem = _FILE_UNSAFE.sub("_", message.subject or "").strip(" ._")[:80]
+            message.raw_source_name = f"{stem or 'mail'}-{message.id or 'new'}.eml"
 
     @api.depends("message_id", "references", "in_reply_to")
     def _compute_conversation(self):

@@ -71,6 +71,7 @@ class MailboxTimeline(models.AbstractModel):
             "to": self._names(message.email_to, message.email_cc),
             "author": message.send_user_id.name or False,
             "state": self._state(message),
+            "damaged": message.damaged,
             "open_count": message.open_count if message.sudo().open_token else False,
             "body": message.body_html or "",
             "text": "" if message.body_html else (message.body_text or ""),

@@ -201,6 +201,8 @@ class MailboxMessageStore(models.AbstractModel):
             "size": mail.size,
             "header_values": mail.headers,
             "parse_warnings": "\n".join(mail.warnings) or False,
+            # broken structure, text or files read: stored and linked as any mail, marked
+            "damaged": bool(getattr(mail, "damaged", False)),
         }
         # the stored compute's value, given at once: no second UPDATE of every new row
         vals["conversation"] = threads.conversation(
@@ -209,7 +211,7 @@ class MailboxMessageStore(models.AbstractModel):
         if mail.error:
             vals.update(state="error", error_reason=mail.error, raw_source=base64.b64encode(raw))
             return clean(vals)
-        if getattr(mail, "degraded", False):  # something was replaced: keep the original
+        if getattr(mail, "degraded", False):  # replaced or damaged: keep the original
             vals["raw_source"] = base64.b64encode(raw)
         kind_why = mailbox._mcl_kind_why(
             mail.headers, vals["direction"], mail.sender, recipients, role, internal, never_log

@@ -9,6 +9,7 @@ charsets (windows-1251, koi8-r) for headers and bodies as real mail clients stil
     reply = corpus.reply(raw, sender=..., body="Grazie!")
 """
 
+import base64
 import random
 from datetime import datetime, timedelta, timezone
 from email.header import Header
@@ -341,7 +342,66 @@ class Corpus:
                 f"Subject: date from nowhere\r\nDate: Blursday, 45 Smarch 20XX\r\n"
                 f"Message-ID: <date{n}@{self.domain}>\r\n\r\nbody\r\n"
             ).encode()
+        if kind == "empty-multipart":  # a multipart of nothing: no part, no text, no file
+            return (
+                f"From: empty{n}@{self.domain}\r\nTo: sales@{self.our_domain}\r\n"
+                f"Subject: empty multipart {n}\r\nDate: {date}\r\n"
+                f"Message-ID: <empty{n}@{self.domain}>\r\nMIME-Version: 1.0\r\n"
+                'Content-Type: multipart/mixed; boundary="XYZ"\r\n\r\n\r\n'
+            ).encode()
         raise ValueError(kind)
+
+    def damaged(self, kind, sender=None, subject=None):
+        """Mails whose MIME structure is broken but whose text and files every mail program
+        shows (issue 25): ``no-close-boundary`` (the final ``--B--`` missing), ``bad-padding``
+        (a base64 text part and file without their ``=`` padding), ``no-end`` (a multipart cut
+        in the middle of its file, as an interrupted transfer leaves it) and ``no-parts`` (a
+        multipart whose boundary never occurs: the body is plain text). From ``sender`` (name,
+        address), a known client by default."""
+        n = self._next()
+        name, address = sender or ("Giulia Rossi", f"giulia.rossi@{self.domain}")
+        subject = subject or f"Damaged {kind} {n}"
+        head = (
+            f"From: {name} <{address}>\r\nTo: sales@{self.our_domain}\r\n"
+            f"Subject: {subject}\r\nDate: {format_datetime(self.clock)}\r\n"
+            f"Message-ID: <damaged{n}@{self.domain}>\r\nMIME-Version: 1.0\r\n"
+        )
+        pdf = base64.b64encode(b"%PDF-1.4 offer " * 20 + b"%").decode()  # ends in "=="
+        text = "Here is the offer we spoke about, see the attached file.\r\n"
+        if kind == "no-close-boundary":
+            body = (
+                'Content-Type: multipart/mixed; boundary="B1"\r\n\r\n'
+                f"--B1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}"
+                "--B1\r\nContent-Type: application/pdf; name=offer.pdf\r\n"
+                "Content-Disposition: attachment; filename=offer.pdf\r\n"
+                f"Content-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n"
+            )
+        elif kind == "bad-padding":
+            unpadded = base64.b64encode(text.encode()).decode().rstrip("=")
+            body = (
+                'Content-Type: multipart/mixed; boundary="B2"\r\n\r\n'
+                "--B2\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                f"Content-Transfer-Encoding: base64\r\n\r\n{unpadded}\r\n"
+                "--B2\r\nContent-Type: application/pdf; name=offer.pdf\r\n"
+                "Content-Disposition: attachment; filename=offer.pdf\r\n"
+                f"Content-Transfer-Encoding: base64\r\n\r\n{pdf.rstrip('=')}\r\n--B2--\r\n"
+            )
+        elif kind == "no-end":
+            body = (
+                'Content-Type: multipart/mixed; boundary="B3"\r\n\r\n'
+                '--B3\r\nContent-Type: multipart/alternative; boundary="B4"\r\n\r\n'
+                f"--B4\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}"
+                "--B4\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+                f"<p>{text.strip()}</p>\r\n--B4--\r\n"
+                "--B3\r\nContent-Type: application/pdf; name=offer.pdf\r\n"
+                "Content-Disposition: attachment; filename=offer.pdf\r\n"
+                f"Content-Transfer-Encoding: base64\r\n\r\n{pdf[:200]}"
+            )
+        elif kind == "no-parts":
+            body = f'Content-Type: multipart/alternative; boundary="B5"\r\n\r\n{text}'
+        else:
+            raise ValueError(kind)
+        return (head + body).encode()
 
     # -- sets -------------------------------------------------------------------------------
     def demo_mails(self, our_address):

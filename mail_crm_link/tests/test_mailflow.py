@@ -9,6 +9,9 @@ import ssl
 import unittest
 from datetime import datetime, timezone
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from odoo.addons.mail_crm_link.mailflow import (
     addresses,
     classify,
@@ -22,6 +25,83 @@ from odoo.addons.mail_crm_link.mailflow import (
 )
 
 from .corpus import Corpus
+
+DEFECT_NAMES = st.lists(
+    st.sampled_from([d.__name__.removesuffix("Defect") for d in parse.CONTENT_LOSING_DEFECTS]),
+    max_size=4,
+)
+
+
+class TestDamage(unittest.TestCase):
+    """Issue 25: a broken MIME structure whose text or files could be read is *damaged* (stored
+    and linked, marked, source kept); in error only when nothing could be read."""
+
+    def setUp(self):
+        super().setUp()
+        self.corpus = Corpus()
+
+    def test_decision(self):
+        self.assertEqual(parse.damage([], False, False), parse.INTACT)
+        self.assertEqual(parse.damage([], True, True), parse.INTACT)
+        self.assertEqual(parse.damage(["CloseBoundaryNotFound"], True, False), parse.DAMAGED)
+        self.assertEqual(parse.damage(["InvalidBase64Padding"], False, True), parse.DAMAGED)
+        self.assertEqual(parse.damage(["StartBoundaryNotFound"], False, False), parse.UNREADABLE)
+
+    @settings(max_examples=200, derandomize=True, deadline=None, database=None)
+    @given(DEFECT_NAMES, st.booleans(), st.booleans())
+    def test_decision_is_total(self, defects, has_text, has_files):
+        verdict = parse.damage(defects, has_text, has_files)
+        if not defects:
+            self.assertEqual(verdict, parse.INTACT)
+        elif has_text or has_files:
+            self.assertEqual(verdict, parse.DAMAGED)
+        else:
+            self.assertEqual(verdict, parse.UNREADABLE)
+
+    def test_readable(self):
+        self.assertFalse(parse.readable_text("", ""))
+        self.assertFalse(parse.readable_text(" \r\n", "<p>&nbsp;</p><br/>"))
+        self.assertTrue(parse.readable_text("", "<p>Offer</p>"))
+        self.assertTrue(parse.readable_text("Offer", ""))
+        self.assertFalse(parse.readable_files([parse.Attachment("a", b"", "text/plain")]))
+        self.assertTrue(parse.readable_files([parse.Attachment("a", b"x", "text/plain")]))
+
+    def test_damaged_mails_are_read(self):
+        for kind, defect, files in (
+            ("no-close-boundary", "CloseBoundaryNotFound", {"offer.pdf": 301}),
+            ("bad-padding", "InvalidBase64Padding", {"offer.pdf": 301}),
+            ("no-end", "CloseBoundaryNotFound", {"offer.pdf": 150}),
+            ("no-parts", "StartBoundaryNotFound", {}),
+        ):
+            with self.subTest(kind=kind):
+                mail = parse.parse(self.corpus.damaged(kind))
+                self.assertFalse(mail.error)
+                self.assertTrue(mail.damaged)
+                self.assertTrue(mail.degraded, "its source is kept")
+                self.assertTrue(
+                    any(
+                        w.startswith("damaged MIME structure") and defect in w
+                        for w in mail.warnings
+                    ),
+                    mail.warnings,
+                )
+                self.assertIn("Here is the offer we spoke about", mail.text)
+                self.assertEqual({a.name: len(a.content) for a in mail.attachments}, files)
+                for att in mail.attachments:
+                    self.assertTrue(att.content.startswith(b"%PDF-1.4 offer"))
+                self.assertEqual(mail.sender, "giulia.rossi@client.example")
+
+    def test_unreadable_stays_in_error(self):
+        for kind in ("no-headers", "empty-multipart"):
+            with self.subTest(kind=kind):
+                mail = parse.parse(self.corpus.malformed(kind))
+                self.assertTrue(mail.error)
+                self.assertFalse(mail.damaged)
+                self.assertTrue(mail.degraded)
+
+    def test_intact_mail_is_not_damaged(self):
+        mail = parse.parse(self.corpus.message(attachments=["a.pdf"]))
+        self.assertFalse(mail.damaged or mail.error or mail.degraded)
 
 
 class TestAddresses(unittest.TestCase):
@@ -115,8 +195,14 @@ class TestParse(unittest.TestCase):
         self.assertEqual(mail.dedup_key, parse.parse(raw).dedup_key)
 
     def test_malformed(self):
-        self.assertIn("malformed MIME", parse.parse(self.corpus.malformed("bad-boundary")).error)
+        # a broken structure whose file was still read is damaged, not in error (issue 25)
+        broken = parse.parse(self.corpus.malformed("bad-boundary"))
+        self.assertEqual((broken.error, broken.damaged), ("", True))
         self.assertIn("not an email", parse.parse(self.corpus.malformed("no-headers")).error)
+        self.assertIn(
+            "malformed MIME structure, nothing could be read: ",
+            parse.parse(self.corpus.malformed("empty-multipart")).error,
+        )
         charset = parse.parse(self.corpus.malformed("bad-charset"))
         self.assertFalse(charset.error)
         self.assertIn("unknown charset x-unknown", charset.warnings)

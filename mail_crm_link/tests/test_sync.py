@@ -1,5 +1,6 @@
 """Mailbox sync against the real Dovecot: nothing lost, nothing duplicated, nothing marked."""
 
+import base64
 import logging
 import random
 import socket
@@ -13,7 +14,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from ..cli.mailbox_listen import MailboxListener
-from ..mailflow import imap_sync, policy, push
+from ..mailflow import imap_sync, parse, policy, push
 from ..services.mailbox_sync import LOCK_NAMESPACE
 from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkCommon
 from .corpus import Corpus
@@ -188,6 +189,7 @@ class TestImapSync(MailCrmLinkCommon):
         broken = self.corpus.malformed("bad-boundary")
         self.dovecot.append(login, broken)
         self.dovecot.append(login, self.corpus.malformed("no-headers"))
+        self.dovecot.append(login, self.corpus.malformed("empty-multipart"))
         self.dovecot.append(login, self.corpus.malformed("bad-charset"))
         self.dovecot.append(login, self.corpus.message(subject="After"))
         mailbox = self.make_mailbox(login)
@@ -200,8 +202,12 @@ class TestImapSync(MailCrmLinkCommon):
         self.assertIn("malformed MIME", " ".join(errors.mapped("error_reason")))
         self.assertEqual(mailbox.count_failed, 2)
         ok = self.stored(mailbox).filtered(lambda m: m.state != "error")
-        self.assertEqual(len(ok), 3)
+        self.assertEqual(len(ok), 4)
         self.assertIn("unknown charset", " ".join(filter(None, ok.mapped("parse_warnings"))))
+        # a broken structure whose file could be read is stored as mail, marked (issue 25)
+        damaged = ok.filtered("damaged")
+        self.assertEqual(damaged.mapped("subject"), [parse.parse(broken).subject])
+        self.assertEqual(base64.b64decode(damaged.raw_source), broken)
         # bounded retries, never lost
         for _i in range(5):
             errors.action_retry()
