@@ -24,6 +24,13 @@ class MailboxRouteExplainer(models.AbstractModel):
         out = []
         if message.state == "error":
             out.append(self.env._("Not read: %s", message.error_reason or ""))
+        if message.damaged:
+            out.append(
+                self.env._(
+                    "Damaged: its MIME structure is broken; what could be read is shown and "
+                    "linked, and the original is kept as it came (.eml)."
+                )
+            )
         route = message.route if isinstance(message.route, dict) else {}
         for code, params in explain.lines(route, message.mail_kind):
             text = sentences.get(code)

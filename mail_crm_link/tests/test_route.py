@@ -333,7 +333,7 @@ class TestWhyNot(MailCrmLinkCommon):
                 f"From: Giulia <{GIULIA}>\r\nTo: sales@{OUR_DOMAIN}\r\nSubject: Unreadable\r\n"
                 f"Message-ID: <unreadable@{CLIENT_DOMAIN}>\r\nMIME-Version: 1.0\r\n"
                 'Content-Type: multipart/mixed; boundary="never"\r\n\r\n'
-                "no part at all, no text: the boundary is never there\r\n"
+                "--never--\r\n"  # a multipart without a part: nothing can be read
             ).encode(),
         ]:
             self.dovecot.append(login, raw)
