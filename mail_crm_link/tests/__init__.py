@@ -24,4 +24,5 @@ from . import test_parse_ahead
 from . import test_parse_total
 from . import test_sync
 from . import test_tour
+from . import test_triage
 from . import test_user_screens

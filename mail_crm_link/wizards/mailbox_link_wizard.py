@@ -19,6 +19,9 @@ class MailboxLinkWizard(models.TransientModel):
     )
     partner_id = fields.Many2one("res.partner", string="Contact or Company")
     lead_id = fields.Many2one("crm.lead", string="Lead or Deal")
+    suggestion_ids = fields.One2many(
+        "mailbox.link.suggestion", "wizard_id", string="Suggestions", readonly=True
+    )
 
     @api.model
     def default_get(self, fields_list):
