@@ -125,6 +125,22 @@ ALLOW_LIST = {
             "action_toggle_private",
         )
     },
+    # the triage queue's buttons (issue 25): on mail the caller may read; ignoring also needs
+    # the mailbox's personal owner, a sales manager or an administrator
+    **{
+        ("mailbox.message", method): ("record", "button of the triage queue (list or form)")
+        for method in (
+            "action_triage_link",
+            "action_triage_ignore_sender",
+            "action_triage_ignore_domain",
+            "action_triage_dismiss",
+        )
+    },
+    ("fetchmail.server", "action_mcl_triage"): (
+        "record",
+        "'To Triage' smart button of the mailbox form and of My Mailbox",
+    ),
+    ("mailbox.link.suggestion", "action_link"): ("record", "Link button of a suggestion"),
     ("mailbox.message.file", "action_preview"): ("record", "button of the Files list"),
     ("mailbox.message.file", "action_download"): ("record", "button of the Files list"),
     ("mailbox.message.file", "action_open_mail"): ("record", "button of the Files list"),
@@ -452,7 +468,11 @@ class TestRpcSurfaceAudit(HttpCase):
             {"email": f"colleague@{OUR_DOMAIN}", "password": f"{MARKER}-typed"}
         )
         link_wizard = env["mailbox.link.wizard"].create(
-            {"message_ids": [Command.set(message.ids)], "lead_id": lead.id}
+            {
+                "message_ids": [Command.set(message.ids)],
+                "lead_id": lead.id,
+                "suggestion_ids": [Command.create({"lead_id": lead.id, "reason": MARKER})],
+            }
         )
         # Odoo 19 has no "Sending Failures" dialog (compat.py): audited where it exists
         resend = (
@@ -477,6 +497,7 @@ class TestRpcSurfaceAudit(HttpCase):
             "mailbox.mass.compose": mass.ids,
             "mailbox.connect": connect.ids,
             "mailbox.link.wizard": link_wizard.ids,
+            "mailbox.link.suggestion": link_wizard.suggestion_ids.ids,
             **(
                 {
                     "mail.resend.message": resend.ids,
@@ -819,6 +840,7 @@ class TestRpcSurfaceAudit(HttpCase):
             "mailbox.lead.choice": {"message_id": victim["message"].id, "kind": "lead"},
             "mailbox.lead.choice.line": {"lead_id": victim["lead"].id},
             "mailbox.link.wizard": {"message_ids": [Command.set(victim["message"].ids)]},
+            "mailbox.link.suggestion": {"partner_id": victim["partner"].id},
             "mailbox.compose": {
                 "res_model": "crm.lead",
                 "res_id": victim["lead"].id,
@@ -853,12 +875,13 @@ class TestRpcSurfaceAudit(HttpCase):
                 forged = self.forged_values(model) if base is not None else {}
                 if not forged:
                     continue
-                if model == "mailbox.lead.choice.line":  # needs a wizard of the caller's own
+                parent = {
+                    "mailbox.lead.choice.line": "mailbox.lead.choice",
+                    "mailbox.link.suggestion": "mailbox.link.wizard",
+                }.get(model)
+                if parent:  # a line needs a wizard of the caller's own
                     wizard, _e, _t, _f = self.call(
-                        "mailbox.lead.choice",
-                        "create",
-                        [self.base_values("mailbox.lead.choice", key)],
-                        {},
+                        parent, "create", [self.base_values(parent, key)], {}
                     )
                     if not wizard:
                         continue
