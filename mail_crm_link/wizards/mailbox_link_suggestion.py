@@ -26,6 +26,7 @@ class MailboxLinkSuggestion(models.TransientModel):
     wizard_id = fields.Many2one("mailbox.link.wizard", required=True, ondelete="cascade")
     partner_id = fields.Many2one("res.partner", string="Contact or Company", readonly=True)
     lead_id = fields.Many2one("crm.lead", string="Lead or Deal", readonly=True)
+    name = fields.Char(string="Record", readonly=True)
     kind = fields.Selection(KINDS, readonly=True)
     reason = fields.Char(string="Why", readonly=True)
 
@@ -46,6 +47,7 @@ class MailboxLinkSuggestion(models.TransientModel):
         else:
             kind = "company" if record.is_company else "contact"
             values = {"partner_id": record.id, "kind": kind}
+        values["name"] = record.display_name  # as the user reads it
         values["reason"] = ", ".join(told[r] for r in reasons)
         return values
 

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class MailboxLinkWizard(models.TransientModel):
@@ -33,5 +34,7 @@ class MailboxLinkWizard(models.TransientModel):
     def action_link(self):
         self.ensure_one()
         record = self.lead_id if self.target == "lead" else self.partner_id
+        if not record:
+            raise UserError(self.env._("Choose the record to link the mail to."))
         self.env["mailbox.message.link"]._add_links(self.message_ids, record)
         return {"type": "ir.actions.act_window_close"}
