@@ -3,6 +3,7 @@ from . import mailbox_card_mixin
 from . import mailbox_policy
 from . import mailbox_secrets
 from . import mailbox_personal
+from . import mailbox_triage
 from . import fetchmail_server
 from . import mailbox_address_claim
 from . import mailbox_pop_skip

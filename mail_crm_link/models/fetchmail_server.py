@@ -28,7 +28,13 @@ class FetchmailServer(models.Model):
     """
 
     _name = "fetchmail.server"
-    _inherit = ["fetchmail.server", "mailbox.crm.policy", "mailbox.secrets", "mailbox.personal"]
+    _inherit = [
+        "fetchmail.server",
+        "mailbox.crm.policy",
+        "mailbox.secrets",
+        "mailbox.personal",
+        "mailbox.triage",
+    ]
 
     crm_link_mode = fields.Selection(
         [

@@ -8,7 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import format_datetime
 
 from .. import compat
-from ..mailflow import addresses, classify, policy, threads, tracking
+from ..mailflow import addresses, classify, policy, threads, tracking, triage
 from .fields_extra import BigInteger
 
 _logger = logging.getLogger(__name__)
@@ -16,6 +16,15 @@ _logger = logging.getLogger(__name__)
 RELINK_NOW = 200  # mails re-linked inside the request; more go to a background job
 # what a file name of the original's download may not hold (path separators, controls...)
 _FILE_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+# The triage queue: client mail, not in error, on no record, nothing created (a mail whose
+# new address another worker was creating is linked at the next pass: not queued), not
+# dismissed (a dismissed mail is "Not CRM Material"). No link and state "new" go together:
+# linking makes a mail "linked", removing its last link makes it "new" again.
+TRIAGE_DOMAIN = [
+    ("mail_kind", "=", classify.CLIENT),
+    ("state", "=", "new"),
+    ("link_deferred", "=", False),
+]
 
 
 def _names(header):
@@ -148,6 +157,19 @@ class MailboxMessage(models.Model):
         help="Its new address was being created by another worker: linked at the next pass.",
     )
     processed = fields.Boolean(readonly=True, help="The responsible marked this mail processed.")
+    in_triage = fields.Boolean(
+        string="To Triage",
+        compute="_compute_in_triage",
+        search="_search_in_triage",
+        help="Client mail that matched nothing and created nothing (an unknown sender, no "
+        "policy to create a record): waiting for someone to link it, make a record of it, "
+        "ignore its sender or dismiss it.",
+    )
+    can_ignore = fields.Boolean(
+        compute="_compute_can_ignore",
+        help="The current user may add this mail's correspondent to the mailbox's never-log "
+        "list (its owner, sales managers, administrators).",
+    )
     pending = fields.Boolean(compute="_compute_pending", search="_search_pending")
     open_token = fields.Char(
         readonly=True, copy=False, index="btree_not_null", groups="base.group_system"
@@ -322,6 +344,28 @@ class MailboxMessage(models.Model):
             raise NotImplementedError(self.env._("Unsupported search on pending mail."))
         pending = [("activity_id", "!=", False), ("processed", "=", False)]
         return pending if (operator == "=") == value else ["!", "&", *pending]
+
+    @api.depends("mail_kind", "state", "link_deferred")
+    def _compute_in_triage(self):
+        for message in self:
+            message.in_triage = (
+                message.mail_kind == classify.CLIENT
+                and message.state == "new"
+                and not message.link_deferred
+            )
+
+    def _search_in_triage(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(self.env._("Unsupported search on mail to triage."))
+        if (operator == "=") == value:
+            return list(TRIAGE_DOMAIN)
+        return ["!", "&", "&", *TRIAGE_DOMAIN]
+
+    @api.depends_context("uid")
+    @api.depends("mailbox_id")
+    def _compute_can_ignore(self):
+        for message in self:
+            message.can_ignore = message.sudo().mailbox_id._mcl_may_ignore(self.env.user)
 
     # -- linking ------------------------------------------------------------------------------
     def action_relink(self):
@@ -591,6 +635,140 @@ class MailboxMessage(models.Model):
             or partners.filtered(lambda p: not p.is_company)[:1]
             or partners[:1]
         )
+
+    # -- triage (the queue of client mail nobody linked) ---------------------------------------
+    def action_triage_link(self):
+        """ "Link to…" with suggestions: the records of this mail's correspondent the user may
+        read, ranked (``mailflow.triage``); one click links (``mailbox.link.suggestion``)."""
+        self.ensure_one()
+        self.check_access("read")
+        _name, address = self._mcl_main_correspondent()
+        lines = [
+            (0, 0, self.env["mailbox.link.suggestion"]._mcl_values(record, why, address))
+            for record, why in self._mcl_triage_suggestions()
+        ]
+        wizard = self.env["mailbox.link.wizard"].create(
+            {"message_ids": [(6, 0, self.ids)], "suggestion_ids": lines}
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Link to a CRM Record"),
+            "res_model": "mailbox.link.wizard",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+        }
+
+    def _mcl_triage_suggestions(self):
+        """``[(record, reasons)]``: contacts, companies, leads and deals the current user may
+        read (every search below runs as the user: record rules), best first. Candidates
+        are the records of the correspondent's domain (not a mail provider's nor ours),
+        those on other mail of this conversation, and those on the correspondent's recent
+        mail."""
+        self.ensure_one()
+        _name, address = self._mcl_main_correspondent()
+        address = addresses.normalize(address or "")
+        internal = self.sudo().mailbox_id._internal_set()
+        records = {}  # (model, id) → record
+        candidates = []
+
+        def add(record, also=(), **flags):
+            own = record.email_from if record._name == "crm.lead" else record.email
+            found = {addresses.normalize(own or ""), *also} - {""}
+            records[record._name, record.id] = record
+            candidates.append(
+                triage.Candidate(key=(record._name, record.id), addresses=frozenset(found), **flags)
+            )
+
+        domain = triage.suggestion_domain(address, internal)
+        if domain:
+            pattern = "%@" + domain.replace("_", "\\_")  # "_" is LIKE's any character
+            partners = self.env["res.partner"].search(
+                [("email_normalized", "=ilike", pattern)], order="write_date desc", limit=20
+            )
+            for partner in partners:
+                add(partner)
+                company = partner.commercial_partner_id  # a company of that domain
+                if company != partner and company.has_access("read"):
+                    add(company, also=[partner.email_normalized or ""])
+            leads = self.env["crm.lead"].search(
+                [("email_normalized", "=ilike", pattern), ("stage_id.is_won", "=", False)],
+                order="write_date desc",
+                limit=20,
+            )
+            for lead in leads:
+                add(lead, seen=lead.write_date)
+        if address:
+            forms = addresses.lookup_forms(address, self.sudo().mailbox_id.fold_plus)
+            for partners in self.env["res.partner"]._mcl_find_by_addresses(forms).values():
+                for partner in partners:
+                    add(partner, also=[address])
+            # the correspondent's open leads and deals, by their address or their contact's
+            for lead in self._mcl_open_leads():
+                add(lead, also=[address], seen=lead.write_date)
+        related = [("id", "!=", self.id), ("state", "=", "linked")]
+        if self.conversation:
+            thread = self.search(
+                [*related, ("conversation", "=", self.conversation)], order="date desc", limit=30
+            )
+            for link in thread._mcl_visible_links():
+                add(link._target(), thread=True, seen=link.message_id.date)
+        if address:
+            recent = self.search(
+                [
+                    *related,
+                    "|",
+                    "|",
+                    ("sender", "=", address),
+                    ("email_to", "ilike", address),
+                    ("email_cc", "ilike", address),
+                ],
+                order="date desc",
+                limit=30,
+            )
+            for link in recent._mcl_visible_links():
+                add(link._target(), correspondent=True, seen=link.message_id.date)
+        ranked = triage.rank(address, candidates, internal)
+        return [(records[candidate.key], why) for candidate, why in ranked]
+
+    def action_triage_ignore_sender(self):
+        """This mail's correspondent is never logged from now on (see ``_mcl_triage_ignore``)."""
+        return self._mcl_triage_ignore(triage.SENDER)
+
+    def action_triage_ignore_domain(self):
+        """Every address of this mail's correspondent's domain is never logged from now on."""
+        return self._mcl_triage_ignore(triage.WHOLE_DOMAIN)
+
+    def _mcl_triage_ignore(self, scope):
+        """Put the correspondent (or their ``@domain``) on the mailbox's never-log list, then
+        classify the mailbox's queued mail again: what is never logged now leaves the queue
+        as "Never Logged". Who may: the owner of a personal mailbox, sales managers and
+        administrators (``_mcl_may_ignore``): the list decides for everybody's mail of the
+        mailbox. The mail already linked stays linked."""
+        self.check_access("read")
+        for message in self:
+            mailbox = message.sudo().mailbox_id
+            if not self.env.su and not mailbox._mcl_may_ignore(self.env.user):
+                raise AccessError(
+                    self.env._(
+                        "Only the owner of a personal mailbox, sales managers and "
+                        "administrators may choose which correspondents mailbox %s never "
+                        "logs. Dismiss the mail instead, or ask one of them.",
+                        mailbox.name,
+                    )
+                )
+            _name, address = message._mcl_main_correspondent()
+            mailbox._mcl_never_log_add(address, scope)
+        return True
+
+    def action_triage_dismiss(self):
+        """Not CRM material: the mail leaves the queue (it stays in the mailbox, "Not CRM
+        Material"; Re-link still links it if its correspondent becomes known). Whoever may
+        read the mail may dismiss it, as they may link it."""
+        self.check_access("read")
+        self.sudo().filtered("in_triage").write({"state": "ignored"})
+        return True
 
     def action_mark_processed(self):
         """The responsible handled the mail: its Email activity is done. Marking it done is

@@ -38,6 +38,8 @@ class MailboxRouteExplainer(models.AbstractModel):
                 continue
             if code == "folder":  # the role as the folder list shows it
                 params = dict(params, role=self._role_label(params.get("role")))
+            elif code == "kind_changed":
+                params = dict(params, kind=self._kind_label(params.get("kind")))
             out.append(text % self._params(params))
         out.extend(self._manual_lines(message))
         if message.state != "error":
@@ -178,6 +180,13 @@ class MailboxRouteExplainer(models.AbstractModel):
     def _role_label(self, role):
         labels = dict(self.env["mailbox.folder"]._fields["role"]._description_selection(self.env))
         return labels.get(role, role or "")
+
+    @api.model
+    def _kind_label(self, kind):
+        labels = dict(
+            self.env["mailbox.message"]._fields["mail_kind"]._description_selection(self.env)
+        )
+        return labels.get(kind, kind or "")
 
     @api.model
     def _params(self, params):

@@ -25,4 +25,6 @@ from . import test_parse_ahead
 from . import test_parse_total
 from . import test_sync
 from . import test_tour
+from . import test_triage
+from . import test_triage_tour
 from . import test_user_screens

@@ -132,6 +132,22 @@ ALLOW_LIST = {
             "action_toggle_private",
         )
     },
+    # the triage queue's buttons (issue 25): on mail the caller may read; ignoring also needs
+    # the mailbox's personal owner, a sales manager or an administrator
+    **{
+        ("mailbox.message", method): ("record", "button of the triage queue (list or form)")
+        for method in (
+            "action_triage_link",
+            "action_triage_ignore_sender",
+            "action_triage_ignore_domain",
+            "action_triage_dismiss",
+        )
+    },
+    ("fetchmail.server", "action_mcl_triage"): (
+        "record",
+        "'To Triage' smart button of the mailbox form and of My Mailbox",
+    ),
+    ("mailbox.link.suggestion", "action_link"): ("record", "Link button of a suggestion"),
     ("mailbox.message.file", "action_preview"): ("record", "button of the Files list"),
     ("mailbox.message.file", "action_download"): ("record", "button of the Files list"),
     ("mailbox.message.file", "action_open_mail"): ("record", "button of the Files list"),
@@ -459,7 +475,11 @@ class TestRpcSurfaceAudit(HttpCase):
             {"email": f"colleague@{OUR_DOMAIN}", "password": f"{MARKER}-typed"}
         )
         link_wizard = env["mailbox.link.wizard"].create(
-            {"message_ids": [Command.set(message.ids)], "lead_id": lead.id}
+            {
+                "message_ids": [Command.set(message.ids)],
+                "lead_id": lead.id,
+                "suggestion_ids": [Command.create({"lead_id": lead.id, "reason": MARKER})],
+            }
         )
         # the colleague's own "Why not?" of their lead, with a line naming their mail
         why_not = env["mailbox.why.not"].create({"res_model": "crm.lead", "res_id": lead.id})
@@ -492,6 +512,7 @@ class TestRpcSurfaceAudit(HttpCase):
             "mailbox.link.wizard": link_wizard.ids,
             "mailbox.why.not": why_not.ids,
             "mailbox.why.not.line": why_not_line.ids,
+            "mailbox.link.suggestion": link_wizard.suggestion_ids.ids,
             **(
                 {
                     "mail.resend.message": resend.ids,
@@ -836,6 +857,7 @@ class TestRpcSurfaceAudit(HttpCase):
             "mailbox.link.wizard": {"message_ids": [Command.set(victim["message"].ids)]},
             "mailbox.why.not": {"res_model": "crm.lead", "res_id": victim["lead"].id},
             "mailbox.why.not.line": {"message_id": victim["message"].id},
+            "mailbox.link.suggestion": {"partner_id": victim["partner"].id},
             "mailbox.compose": {
                 "res_model": "crm.lead",
                 "res_id": victim["lead"].id,
@@ -870,13 +892,14 @@ class TestRpcSurfaceAudit(HttpCase):
                 forged = self.forged_values(model) if base is not None else {}
                 if not forged:
                     continue
-                parents = {
+                parent = {
                     "mailbox.lead.choice.line": "mailbox.lead.choice",
+                    "mailbox.link.suggestion": "mailbox.link.wizard",
                     "mailbox.why.not.line": "mailbox.why.not",
-                }
-                if model in parents:  # needs a wizard of the caller's own
+                }.get(model)
+                if parent:  # a line needs a wizard of the caller's own
                     wizard, _e, _t, _f = self.call(
-                        parents[model], "create", [self.base_values(parents[model], key)], {}
+                        parent, "create", [self.base_values(parent, key)], {}
                     )
                     if not wizard:
                         continue

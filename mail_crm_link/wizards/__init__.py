@@ -1,5 +1,6 @@
 from . import chosen
 from . import mailbox_link_wizard
+from . import mailbox_link_suggestion
 from . import mailbox_compose
 from . import mailbox_mass_compose
 from . import mailbox_connect

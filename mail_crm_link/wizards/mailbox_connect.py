@@ -124,7 +124,9 @@ class MailboxConnect(models.TransientModel):
                 (self.env.ref("mail_crm_link.fetchmail_server_view_form_personal").id, "form"),
             ],
             "domain": [("id", "in", mine.ids)],
-            "context": {"create": False, "edit": False, "delete": False},
+            # read only by their views' create/edit/delete="false": a context saying so would
+            # be passed on to every action opened from the mailbox (its triage queue, the
+            # lead made there), leaving their forms read only too
             "target": "current",
         }
         if len(mine) == 1:

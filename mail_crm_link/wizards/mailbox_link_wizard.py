@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class MailboxLinkWizard(models.TransientModel):
@@ -19,6 +20,9 @@ class MailboxLinkWizard(models.TransientModel):
     )
     partner_id = fields.Many2one("res.partner", string="Contact or Company")
     lead_id = fields.Many2one("crm.lead", string="Lead or Deal")
+    suggestion_ids = fields.One2many(
+        "mailbox.link.suggestion", "wizard_id", string="Suggestions", readonly=True
+    )
 
     @api.model
     def default_get(self, fields_list):
@@ -30,5 +34,7 @@ class MailboxLinkWizard(models.TransientModel):
     def action_link(self):
         self.ensure_one()
         record = self.lead_id if self.target == "lead" else self.partner_id
+        if not record:
+            raise UserError(self.env._("Choose the record to link the mail to."))
         self.env["mailbox.message.link"]._add_links(self.message_ids, record)
         return {"type": "ir.actions.act_window_close"}
