@@ -208,6 +208,7 @@ def screens(odoo):
         ],
     )
     mailbox = odoo.first("fetchmail.server", [("crm_link_mode", "!=", "off")], order="id")
+    contact = odoo.first("res.partner", [("mcl_link_ids", "!=", False), ("is_company", "=", False)])
     return [
         ("pipeline.png", "/odoo/crm", ".o_kanban_record .o_field_widget", None),
         (
@@ -219,6 +220,31 @@ def screens(odoo):
                 ".o_mcl_timeline_mail:has(.o_mcl_direction_incoming) .o_mcl_timeline_head",
                 ".o_mcl_timeline_body",
             ),
+        ),
+        (
+            "deal-why-here.png",
+            f"/odoo/action-crm.crm_lead_action_pipeline/{deal}",
+            ".o_mcl_why_here_toggle",
+            # "Why here?" of the newest mail: the routing explanation as a popover
+            (".o_mcl_why_here_toggle", ".o_mcl_why_here"),
+        ),
+        (
+            "mail-why-here.png",
+            f"/odoo/action-mail_crm_link.mailbox_message_action/{mail}",
+            ".o_form_view .o_notebook",
+            (".o_notebook .nav-link[name='route']", ".o_mcl_route li"),
+        ),
+        (
+            "contact-why-not.png",
+            f"/odoo/contacts/{contact}",
+            "button[name='action_mcl_why_not']",
+            ("button[name='action_mcl_why_not']", ".modal .o_field_one2many"),
+        ),
+        (
+            "triage.png",
+            "/odoo/action-mail_crm_link.mailbox_message_action_triage",
+            ".o_list_view",
+            None,
         ),
         ("mail-list.png", "/odoo/action-mail_crm_link.mailbox_message_action", ".o_data_row", None),
         (
