@@ -8,7 +8,8 @@ reader's language (``mailbox.route.explainer``). Three parts, each written by on
   decided it, the kind and the header or rule that decided it, private or not;
 - ``link`` (the link step, replaced at each linking): the mailbox's link mode, the thread (which
   references matched records already), each client address with what it matched and what the
-  create policy decided for it (created, reused, or nothing and why);
+  create policy decided for it (created, reused, or nothing and why); ``relink``: the same for
+  the last *Re-link* (which creates nothing), kept apart so that the first decision stays;
 - ``notify`` (the publish step): who was told, about which record, and why.
 
 Records are kept as ``[model, id]`` pairs; names are read at display time, with the reader's
@@ -138,6 +139,7 @@ def lines(route, current_kind=None):
         ("store", lambda v: _store_lines(v, current_kind)),
         ("link", _link_lines),
         ("notify", _notify_lines),
+        ("relink", _link_lines),
     ):
         value = route.get(part)
         if not value:
@@ -189,7 +191,7 @@ def _link_lines(link):
     mode = link.get("mode")
     if mode in ("manual", "off"):
         return [("mode_" + mode, {})]
-    if link.get("history"):
+    if link.get("history") and link.get("create", True):  # a Re-link is no import
         out.append(("history", {}))
     for reference, records in link.get("threads") or []:
         out.append(("thread", {"reference": reference, "records": _recs(records)}))

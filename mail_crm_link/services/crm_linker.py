@@ -398,9 +398,10 @@ class MailboxCrmLinker(models.AbstractModel):
         """``{message id: part}``: the link and notify parts of the batch's routing
         explanations (``mailflow.explain``)."""
         deferred = set(run.deferred.ids)
+        key = "link" if run.allow_create else "relink"  # a Re-link keeps the first decision
         routes = {}
         for message_id, notes in run.notes.items():
-            part = {"link": notes.finish(deferred=message_id in deferred)}
+            part = {key: notes.finish(deferred=message_id in deferred)}
             if message_id in run.notified:
                 part["notify"] = run.notified[message_id]
             routes[message_id] = part

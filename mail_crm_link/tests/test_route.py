@@ -287,7 +287,10 @@ class TestWhyHere(MailCrmLinkCommon):
         self.assertIn("The mailbox links mail by hand only", "\n".join(self.lines(message)))
         mailbox.crm_link_mode = "auto"
         message.with_user(self.user_sales_manager).action_relink()
-        self.assertIn("Re-link", "\n".join(self.lines(message)))
+        after = "\n".join(self.lines(message))
+        self.assertIn("Re-link", after)
+        self.assertIn("The mailbox links mail by hand only", after, "the first decision stays")
+        self.assertNotIn("initial import", after, "a Re-link is no import")
         message.link_ids.unlink()
         self.env["mailbox.message.link"].with_user(self.user_sales_manager)._add_links(
             message, self.company_client
