@@ -121,6 +121,14 @@ class LinkNotes:
         return value
 
 
+DISMISSED = "dismissed"  # taken off the triage queue by hand
+
+
+def triaged(user_id, action):
+    """The ``triage`` part: who took the mail off the triage queue, and how."""
+    return [int(user_id), action]
+
+
 def notified(user_id, record_key, why):
     """One ``notify`` entry: the user told about the record, and why (``AS_*``)."""
     return [int(user_id), *ref(record_key), why]
@@ -140,6 +148,7 @@ def lines(route, current_kind=None):
         ("link", _link_lines),
         ("notify", _notify_lines),
         ("relink", _link_lines),
+        ("triage", _triage_lines),
     ):
         value = route.get(part)
         if not value:
@@ -149,6 +158,13 @@ def lines(route, current_kind=None):
         except (AttributeError, TypeError, ValueError, KeyError, IndexError):
             continue
     return out
+
+
+def _triage_lines(entry):
+    user_id, action = entry
+    if action == DISMISSED:
+        return [("triage_dismissed", {"user": Records((("res.users", int(user_id)),))})]
+    return []
 
 
 def _notify_lines(entries):
@@ -244,7 +260,7 @@ def codes():
     """Every code ``lines`` can give (the explainer has a sentence for each)."""
     found = {"folder", "history", "thread", "deal_choice", "deferred", "kind_changed"}
     found |= {"private_correspondent", "mode_manual", "mode_off", "address_unknown"}
-    found |= {"notified_owner", "notified_responsible"}
+    found |= {"notified_owner", "notified_responsible", "triage_dismissed"}
     found |= {"direction_sent_folder", "direction_our_sender", "direction_their_sender"}
     found |= {
         "kind_spam_folder",

@@ -8,7 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import format_datetime
 
 from .. import compat
-from ..mailflow import addresses, classify, policy, threads, tracking, triage
+from ..mailflow import addresses, classify, explain, policy, threads, tracking, triage
 from .fields_extra import BigInteger
 
 _logger = logging.getLogger(__name__)
@@ -767,7 +767,10 @@ class MailboxMessage(models.Model):
         Material"; Re-link still links it if its correspondent becomes known). Whoever may
         read the mail may dismiss it, as they may link it."""
         self.check_access("read")
-        self.sudo().filtered("in_triage").write({"state": "ignored"})
+        for message in self.sudo().filtered("in_triage"):
+            route = dict(message.route) if isinstance(message.route, dict) else {}
+            route["triage"] = explain.triaged(self.env.uid, explain.DISMISSED)
+            message.write({"state": "ignored", "route": route})
         return True
 
     def action_mark_processed(self):

@@ -168,6 +168,9 @@ class MailboxRouteExplainer(models.AbstractModel):
                 "Matched again by hand (Re-link): nothing is created then."
             ),
             "deferred": self.env._("Linking waits for another worker: the next pass links it."),
+            "triage_dismissed": self.env._(
+                "%(user)s took it off the triage queue: not CRM material (Dismiss)."
+            ),
             "notified_responsible": self.env._(
                 "%(user)s was told, as the responsible of %(record)s."
             ),

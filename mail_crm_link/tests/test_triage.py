@@ -259,6 +259,8 @@ class TestTriageQueue(MailCrmLinkCommon):
         self.as_user(mail["gmail"], self.user_sales_leads).action_triage_dismiss()
         self.assertEqual(mail["gmail"].state, "ignored")
         self.assertFalse(mail["gmail"].in_triage)
+        why = self.env["mailbox.route.explainer"].with_user(owner)._lines(mail["gmail"])
+        self.assertIn(f"{self.user_sales_leads.name} took it off the triage queue", "\n".join(why))
         self.assertEqual(self.as_user(mailbox, owner).triage_count, 3)
         # dismissing leaves linked mail as it is
         self.as_user(mail["known"], owner).action_triage_dismiss()
