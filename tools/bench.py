@@ -611,6 +611,14 @@ def print_table(results):
             ),
             ("coverage figure of the mailbox form", imported["coverage_ms"], "ms"),
         ]
+    if "route_bytes_per_mail" in imported:
+        rows += [
+            (
+                "routing explanation: mails explained / stored bytes per mail",
+                "{} / {}".format(imported["explained"], imported["route_bytes_per_mail"]),
+                "(worded on display: {} ms per mail)".format(imported["explain_ms_per_mail"]),
+            )
+        ]
     push = results.get("push")
     if push:
         rows += [
