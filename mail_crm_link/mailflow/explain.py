@@ -147,7 +147,7 @@ def lines(route, current_kind=None):
         ("store", lambda v: _store_lines(v, current_kind)),
         ("link", _link_lines),
         ("notify", _notify_lines),
-        ("relink", _link_lines),
+        ("relink", lambda v: _link_lines(v, relink=True)),
         ("triage", _triage_lines),
     ):
         value = route.get(part)
@@ -202,17 +202,17 @@ def _store_lines(store, current_kind):
     return out
 
 
-def _link_lines(link):
+def _link_lines(link, relink=False):
     out = []
     mode = link.get("mode")
     if mode in ("manual", "off"):
         return [("mode_" + mode, {})]
-    if link.get("history") and link.get("create", True):  # a Re-link is no import
+    if link.get("history") and not relink:  # a Re-link is no import
         out.append(("history", {}))
     for reference, records in link.get("threads") or []:
         out.append(("thread", {"reference": reference, "records": _recs(records)}))
     for entry in link.get("addresses") or []:
-        out.extend(_address_lines(entry))
+        out.extend(_address_lines(entry, relink))
     deals = link.get("deals")
     if deals and deals[1]:
         out.append(("deal_choice", {}))
@@ -221,7 +221,7 @@ def _link_lines(link):
     return out
 
 
-def _address_lines(entry):
+def _address_lines(entry, relink=False):
     address = entry.get("a", "")
     matched = entry.get("m") or []
     out = []
@@ -247,7 +247,8 @@ def _address_lines(entry):
     elif outcome == DEFERRED:
         out.append(("not_created_deferred", {"address": address}))
     elif outcome == NO_CREATE:
-        out.append(("not_created_relink", {"address": address}))
+        code = "not_created_relink" if relink else "not_created_written"
+        out.append((code, {"address": address}))
     elif outcome == NOTHING and why:
         if why in policy.SETTING_OF:
             out.append(("not_created_policy_" + policy.SETTING_OF[why], {"address": address}))
@@ -294,6 +295,7 @@ def codes():
             "loop_guard",
             "deferred",
             "relink",
+            "written",
         )
     }
     return found

@@ -387,7 +387,7 @@ class MailboxMessage(models.Model):
         for message in self:
             message.mail_kind = message._mcl_classify()
         return self.env["mailbox.crm.linker"]._link(
-            self, allow_create=False, run_hooks=False, history=True
+            self, allow_create=False, run_hooks=False, history=True, route_part="relink"
         )
 
     # -- by hand (the web client) -------------------------------------------------------------

@@ -94,7 +94,7 @@ class MailboxCrmLinker(models.AbstractModel):
             return messages.browse()
 
     @api.model
-    def _link(self, messages, allow_create=True, run_hooks=True, history=None):
+    def _link(self, messages, allow_create=True, run_hooks=True, history=None, route_part="link"):
         """Classify, match, apply the create policy, link and publish ``messages``.
         Returns the mails deferred (their new address is being created elsewhere)."""
         deferred = self.env["mailbox.message"]
@@ -103,23 +103,31 @@ class MailboxCrmLinker(models.AbstractModel):
             batch = messages.filtered(lambda m, mb=mailbox: m.mailbox_id == mb)
             if mailbox.crm_link_mode != "auto":
                 batch.link_deferred = False
-                self._write_routes({m.id: {"link": {"mode": mailbox.crm_link_mode}} for m in batch})
+                self._write_routes(
+                    {m.id: {route_part: {"mode": mailbox.crm_link_mode}} for m in batch}
+                )
                 continue
             for past in (True, False):  # a batch can hold both (deferred mail, re-link)
                 part = batch.filtered(
                     lambda m, p=past: (m.history if history is None else history) == p
                 )
                 if part:
-                    deferred |= self._link_mailbox(mailbox, part, allow_create, run_hooks, past)
+                    deferred |= self._link_mailbox(
+                        mailbox, part, allow_create, run_hooks, past, route_part
+                    )
         return deferred
 
     @api.model
-    def _link_mailbox(self, mailbox, batch, allow_create, run_hooks, history):
+    def _link_mailbox(self, mailbox, batch, allow_create, run_hooks, history, route_part="link"):
         with self.env["mailbox.record.factory"]._cron_triggers_once() as env:
-            return self._link_mailbox_in(env, mailbox, batch, allow_create, run_hooks, history)
+            return self._link_mailbox_in(
+                env, mailbox, batch, allow_create, run_hooks, history, route_part
+            )
 
     @api.model
-    def _link_mailbox_in(self, env, mailbox, batch, allow_create, run_hooks, history):
+    def _link_mailbox_in(
+        self, env, mailbox, batch, allow_create, run_hooks, history, route_part="link"
+    ):
         if history:  # no "created" log nor assignment notice for each record of the past
             env = env(
                 context=dict(
@@ -127,6 +135,7 @@ class MailboxCrmLinker(models.AbstractModel):
                 )
             )
         run = LinkBatch(env, mailbox, allow_create, history)
+        run.route_part = route_part  # "relink": a Re-link keeps the first decision
         self.with_env(env)._prepare(run, batch)
         for message in batch.sorted(lambda m: (m.date or fields.Datetime.now(), m.id)):
             self.with_env(env)._link_one(run, message)
@@ -398,7 +407,7 @@ class MailboxCrmLinker(models.AbstractModel):
         """``{message id: part}``: the link and notify parts of the batch's routing
         explanations (``mailflow.explain``)."""
         deferred = set(run.deferred.ids)
-        key = "link" if run.allow_create else "relink"  # a Re-link keeps the first decision
+        key = run.route_part
         routes = {}
         for message_id, notes in run.notes.items():
             part = {key: notes.finish(deferred=message_id in deferred)}

@@ -167,6 +167,10 @@ class MailboxRouteExplainer(models.AbstractModel):
             "not_created_relink": self.env._(
                 "Matched again by hand (Re-link): nothing is created then."
             ),
+            "not_created_written": self.env._(
+                "Nothing created for %(address)s: mail written in the CRM creates a record only "
+                "when its mailbox may send to any address."
+            ),
             "deferred": self.env._("Linking waits for another worker: the next pass links it."),
             "triage_dismissed": self.env._(
                 "%(user)s took it off the triage queue: not CRM material (Dismiss)."

@@ -455,3 +455,37 @@ class TestWhyNot(MailCrmLinkCommon):
             hostile.action_refresh()
         with self.assertRaises(ValueError):  # not a card
             Wizard.create({"res_model": "res.users", "res_id": 1})
+        # a colleague's "Why not?" and its lines are theirs only (review of issue 25, H1)
+        mine = self.why_not_of(self.contact_client, self.user_sales_manager)
+        other = self.env["mailbox.why.not"].with_user(self.user_sales_salesman)
+        self.assertFalse(other.search([("id", "=", mine.id)]))
+        self.assertFalse(
+            self.env["mailbox.why.not.line"]
+            .with_user(self.user_sales_salesman)
+            .search([("wizard_id", "=", mine.id)])
+        )
+        with self.assertRaises(AccessError):
+            other.browse(mine.id).action_refresh()
+        with self.assertRaises(AccessError):
+            self.env["mailbox.why.not.line"].with_user(self.user_sales_salesman).create(
+                {"wizard_id": mine.id, "message_id": self.stored(mailbox).id}
+            )
+
+    def why_not_of(self, record, user):
+        action = record.with_user(user).action_mcl_why_not()
+        return self.env["mailbox.why.not"].with_user(user).browse(action["res_id"])
+
+    def test_why_not_matches_whole_addresses_only(self):
+        login = self.make_mail_user()
+        self.dovecot.append(
+            login,
+            self.corpus.message(
+                sender=("Sales", f"sales@{OUR_DOMAIN}"),
+                to=("Jim", f"jim{GIULIA}"),
+                subject="To another person",
+            ),
+            folder="Sent",
+        )
+        self.sync(self.make_mailbox(login))
+        wizard = self.why_not_of(self.contact_client, self.user_sales_manager)
+        self.assertNotIn("To another person", wizard.line_ids.mapped("subject"))

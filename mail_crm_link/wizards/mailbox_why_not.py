@@ -116,6 +116,16 @@ class MailboxWhyNot(models.TransientModel):
         messages = Message.search(
             self._mcl_domain(found), limit=WHY_NOT_LIMIT, order="date desc, id desc"
         )
+        wanted = set(found)  # "ilike" found candidates: keep the exact addresses only
+        messages = messages.filtered(
+            lambda m: (
+                addresses.normalize(m.sender or "") in wanted
+                or any(
+                    addresses.normalize(a) in wanted
+                    for _n, a in addresses.parse_list([m.email_to or "", m.email_cc or ""])
+                )
+            )
+        )
         Line = self.env["mailbox.why.not.line"]
         Line.create([{"wizard_id": self.id, "message_id": m.id} for m in messages])
 

@@ -26,7 +26,7 @@ class MailboxWhyNotLine(models.TransientModel):
 
     _name = "mailbox.why.not.line"
     _inherit = "mailbox.chosen.mixin"
-    _mcl_chosen = ("message_id",)  # read back as the user (chosen.py)
+    _mcl_chosen = ("message_id", "wizard_id")  # read back as the user (chosen.py)
     _description = "Mail Not on the Card, and Why"
     _order = "id"
 
