@@ -17,39 +17,71 @@ else:
 # "you have been assigned") delivered into the demo mailbox is then internal, not client mail
 env.ref("base.user_admin").partner_id.email = "admin@mycompany.example"
 Mailbox = env["fetchmail.server"]
-values = {
-    # named by its address, as administrators do: the name of its leads' source too, read
-    # the same in every language
-    "name": "__LOGIN__",
-    "server_type": "imap",
-    "server": "127.0.0.1",
-    "port": __IMAP_PORT__,
-    "is_ssl": False,
-    "user": "__LOGIN__",
-    "password": "__PASSWORD__",
-    "crm_link_mode": "auto",
-    "connection_security": "none",
-    "internal_domains": "mycompany.example",
-    "import_window": "all",
-    "email_address": "__LOGIN__",
-    "mail_server_id": mail_server.id,
-    # a real, active user (not OdooBot, the shell's user): the responsible of what the
-    # mailbox creates and of its Email activities, who is told about new client mail
-    "owner_id": env.ref("base.user_admin").id,
-    "team_id": env.ref("sales_team.team_sales_department").id,
-}
-mailbox = Mailbox.search([("user", "=", values["user"])], limit=1)
-if mailbox:
-    mailbox.set_draft()
-    mailbox.write(values)
-    if mailbox.source_id == env.ref("mail_crm_link.utm_source_mailbox"):
-        # a demo made before each mailbox had its own source (named after it, read the same
-        # in every language): the generic "Mailbox" is replaced by it
-        mailbox.source_id = False
-else:
-    mailbox = Mailbox.create(values)
-mailbox.button_confirm_login()
-env.cr.commit()  # odoo shell: nothing is saved without it
-result = mailbox._mcl_sync()  # the sync engine commits per batch itself
-print(f"demo mailbox {mailbox.name!r} ({mailbox.server}:{mailbox.port}) synced: {result}")
+
+
+def demo_mailbox(login, password, **extra):
+    values = {
+        # named by its address, as administrators do: the name of its leads' source too,
+        # read the same in every language
+        "name": login,
+        "server_type": "imap",
+        "server": "127.0.0.1",
+        "port": __IMAP_PORT__,
+        "is_ssl": False,
+        "user": login,
+        "password": password,
+        "crm_link_mode": "auto",
+        "connection_security": "none",
+        "internal_domains": "mycompany.example",
+        "import_window": "all",
+        "email_address": login,
+        "mail_server_id": mail_server.id,
+        # a real, active user (not OdooBot, the shell's user): the responsible of what the
+        # mailbox creates and of its Email activities, who is told about new client mail
+        "owner_id": env.ref("base.user_admin").id,
+        "team_id": env.ref("sales_team.team_sales_department").id,
+        **extra,
+    }
+    mailbox = Mailbox.search([("user", "=", values["user"])], limit=1)
+    if mailbox:
+        mailbox.set_draft()
+        mailbox.write(values)
+        if mailbox.source_id == env.ref("mail_crm_link.utm_source_mailbox"):
+            # a demo made before each mailbox had its own source (named after it, read the
+            # same in every language): the generic "Mailbox" is replaced by it
+            mailbox.source_id = False
+    else:
+        mailbox = Mailbox.create(values)
+    mailbox.button_confirm_login()
+    env.cr.commit()  # odoo shell: nothing is saved without it
+    result = mailbox._mcl_sync()  # the sync engine commits per batch itself
+    print(f"demo mailbox {mailbox.name!r} ({mailbox.server}:{mailbox.port}) synced: {result}")
+    return mailbox
+
+
+demo_mailbox("__LOGIN__", "__PASSWORD__")
+# a client the sales team entered as a contact after his first mail: his deal's mail shows
+# on his card, and "Why not?" there lists his out-of-office answer and his mailing-list post
+Partner = env["res.partner"]
+james = Partner.search([("email", "=", "james.oneill@client.example")], limit=1)
+if not james:
+    company = Partner.search([("name", "=", "Client Example Ltd"), ("is_company", "=", True)])
+    company = company[:1] or Partner.create(
+        {"name": "Client Example Ltd", "is_company": True, "website": "https://client.example"}
+    )
+    james = Partner.create(
+        {
+            "name": "James O'Neill",
+            "email": "james.oneill@client.example",
+            "parent_id": company.id,
+            "function": "Purchasing Manager",
+        }
+    )
+env["crm.lead"].search(
+    [("email_from", "=", james.email), ("partner_id", "=", False)]
+).partner_id = james
+env.cr.commit()
+# the second mailbox creates nothing for an unknown address: its unknown senders wait in the
+# triage queue (CRM > Mail > To Triage); a known client's mail is linked as usual
+demo_mailbox("__INFO_LOGIN__", "__INFO_PASSWORD__", incoming_unknown_action="none")
 print(f"outgoing server {mail_server.name!r} on 127.0.0.1:{mail_server.smtp_port}")

@@ -54,6 +54,10 @@ DATA_DIR = os.path.join(CACHE, "filestore" + (SERIES_TAG and f"-{SERIES_TAG}"))
 TEST_ALSO = "microsoft_outlook"
 DEMO_LOGIN = "sales@mycompany.example"
 DEMO_PASSWORD = "demo-mailbox"
+# a second demo mailbox whose policy creates nothing for an unknown address: its mail from
+# unknown senders waits in the triage queue
+DEMO_INFO_LOGIN = "info@mycompany.example"
+DEMO_INFO_PASSWORD = "demo-info"
 DEMO_PORTS = {"imap": 10143, "imaps": 10993, "pop3": 10110, "pop3s": 10995}
 DEMO_SMTP_PORT = 10025
 
@@ -228,6 +232,28 @@ def _corpus_missing_reason():
     return realmail_corpus.missing_reason()
 
 
+def _demo_fill(dovecot, login, mails, folder="INBOX"):
+    """Append to ``folder`` of ``login`` each (raw, seen) whose Message-ID it does not hold;
+    return how many were appended."""
+    from email.parser import BytesHeaderParser
+
+    parser = BytesHeaderParser()
+    with dovecot.imap(login) as conn:
+        held = set()
+        typ, count = conn.select(f'"{folder}"', readonly=True)
+        if typ == "OK" and int(count[0] or 0):
+            _typ, data = conn.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            for item in data or ():
+                if isinstance(item, tuple):
+                    held.add((parser.parsebytes(item[1])["Message-ID"] or "").strip())
+    added = 0
+    for raw, seen in mails:
+        if (parser.parsebytes(raw)["Message-ID"] or "").strip() not in held:
+            dovecot.append(login, raw, folder=folder, seen=seen)
+            added += 1
+    return added
+
+
 def cmd_demo(serve=True):
     sys.path.insert(0, os.path.join(ROOT, ADDON, "tests"))
     from corpus import Corpus  # pure modules of the test bench, shared with the demo
@@ -250,26 +276,31 @@ def cmd_demo(serve=True):
         time.sleep(0.5)
         ports = {key: port if _port_free(port) else free_port() for key, port in DEMO_PORTS.items()}
     dovecot = DovecotServer(root=root, ports=ports).start()
-    if DEMO_LOGIN not in dovecot.users:
-        dovecot.add_user(DEMO_LOGIN, DEMO_PASSWORD)
-    if dovecot.count(DEMO_LOGIN) == 0:
-        corpus = Corpus(domain="client.example", our_domain="mycompany.example")
-        mails = corpus.demo_mails(DEMO_LOGIN)
-        for index, raw in enumerate(mails):
-            dovecot.append(DEMO_LOGIN, raw, seen=index % 3 == 0)  # some already read
-        dovecot.append(
-            DEMO_LOGIN,
-            corpus.message(
-                sender=("Sales", DEMO_LOGIN),
-                to=("Giulia Rossi", "giulia.rossi@client.example"),
-                subject="Preventivo aggiornato",
-                lang="it",
-                charset="utf-8",
-            ),
-            folder="Sent",
-            seen=True,
-        )
-        log(f"demo mailbox {DEMO_LOGIN} filled with {len(mails) + 1} mails")
+    for login, password in ((DEMO_LOGIN, DEMO_PASSWORD), (DEMO_INFO_LOGIN, DEMO_INFO_PASSWORD)):
+        if login not in dovecot.users:
+            dovecot.add_user(login, password)
+    corpus = Corpus(domain="client.example", our_domain="mycompany.example")
+    mails = corpus.demo_mails(DEMO_LOGIN)
+    sent = corpus.message(
+        sender=("Sales", DEMO_LOGIN),
+        to=("Giulia Rossi", "giulia.rossi@client.example"),
+        subject="Preventivo aggiornato",
+        lang="it",
+        charset="utf-8",
+    )
+    mails += corpus.demo_more_mails(DEMO_LOGIN)  # after the Sent mail: same bytes as before
+    triage_mails = corpus.demo_triage_mails(DEMO_INFO_LOGIN)
+    # each demo mail the mailbox lacks (by Message-ID): a fresh demo gets them all, a demo
+    # made before a mail was added to the list gets that mail at its next start
+    added = _demo_fill(
+        dovecot, DEMO_LOGIN, [(raw, index % 3 == 0) for index, raw in enumerate(mails)]
+    )
+    added += _demo_fill(dovecot, DEMO_LOGIN, [(sent, True)], folder="Sent")
+    if added:
+        log(f"demo mailbox {DEMO_LOGIN}: {added} demo mails added")
+    added = _demo_fill(dovecot, DEMO_INFO_LOGIN, [(raw, False) for raw in triage_mails])
+    if added:
+        log(f"demo mailbox {DEMO_INFO_LOGIN}: {added} demo mails added")
     log(f"Dovecot on 127.0.0.1: IMAP {dovecot.port_imap}, POP3 {dovecot.port_pop3}")
 
     # A small mail server for what Odoo sends (replies from the CRM, notifications): every
@@ -296,6 +327,8 @@ def cmd_demo(serve=True):
             .replace("__SMTP_PORT__", str(smtp.port))
             .replace("__LOGIN__", DEMO_LOGIN)
             .replace("__PASSWORD__", DEMO_PASSWORD)
+            .replace("__INFO_LOGIN__", DEMO_INFO_LOGIN)
+            .replace("__INFO_PASSWORD__", DEMO_INFO_PASSWORD)
         )
     subprocess.run(
         [

@@ -458,6 +458,76 @@ class Corpus:
         mails.append(self.message(sender=self.person("en", 3), to=to, subject=""))
         return mails
 
+    def demo_more_mails(self, our_address):
+        """Mails the demo mailbox got after its first dozen (built after those and the demo's
+        Sent mail, which so stay byte-identical): what "Why not?" and the damaged-mail mark
+        show. A known client writing through a mailing list (list mail: not logged) and a
+        known client's mail whose closing MIME boundary is missing (stored, linked, marked
+        damaged, its original downloadable)."""
+        return [
+            self.client_list_post(sender=self.person("en", 1), to=our_address),
+            self.damaged(
+                "no-close-boundary", sender=self.person("en", 2), subject="Signed offer attached"
+            ),
+        ]
+
+    def client_list_post(self, sender, to=None):
+        """A known client's post to a user-group mailing list the mailbox is subscribed to:
+        sent from the client's own address, but list mail (List-Id, Precedence: list)."""
+        return self.message(
+            sender=sender,
+            to=("Product Users", f"users@lists.{self.domain}"),
+            cc=[to or f"sales@{self.our_domain}"],
+            subject="[product-users] Import of price lists from Excel?",
+            body="Hello all,\n\nhas anyone imported price lists from Excel into the new "
+            "version? Ours stops at the first empty row.",
+            extra_headers={
+                "List-Id": f"Product Users <users.lists.{self.domain}>",
+                "List-Post": f"<mailto:users@lists.{self.domain}>",
+                "Precedence": "list",
+            },
+        )
+
+    def demo_triage_mails(self, our_address):
+        """Mail for the demo's second mailbox, whose policy creates nothing for an unknown
+        address: a new colleague of known clients (suggestions by domain), a prospect from a
+        new company, a cold sales pitch (to ignore), and a known client (linked as usual)."""
+        to = ("Info", our_address)
+        return [
+            self.message(
+                sender=("Marco Bianchi", f"marco.bianchi@{self.domain}"),
+                to=to,
+                lang="it",
+                charset="utf-8",
+                subject="Nuovo referente per gli ordini",
+                body="Buongiorno,\n\nda lunedì seguo io gli ordini al posto di Giulia "
+                "Rossi. Potete aggiornare i vostri contatti?\n\nCordiali saluti,",
+            ),
+            self.message(
+                sender=("Peter Novak", "peter.novak@novak-bau.example"),
+                to=to,
+                subject="Enquiry: 40 units for our new site",
+                body="Hello,\n\nwe are opening a second site in spring and need about 40 "
+                "units. Could you send a price list and delivery times?\n\nBest regards,",
+            ),
+            self.message(
+                sender=("Growth Team", "hello@leadboost.example"),
+                to=to,
+                subject="Triple your leads in 30 days",
+                body="Hi there,\n\nour AI finds 500 new leads a month for companies like "
+                "yours. Book a 15-minute call this week!",
+            ),
+            self.message(
+                sender=self.person("it", 0),
+                to=to,
+                lang="it",
+                charset="utf-8",
+                subject="Fattura del mese scorso",
+                body="Buongiorno,\n\npotreste reinviare la fattura del mese scorso? "
+                "Non la troviamo.\n\nGrazie,",
+            ),
+        ]
+
     def realistic_mix(self, count, senders=200, reply_rate=0.3, attachment_rate=0.2):
         """``count`` messages as a generator (bounded memory): mixed sizes, multipart, 20 %
         attachments, 30 % replies in threads, several languages and charsets."""
