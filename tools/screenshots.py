@@ -299,6 +299,20 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     lang_before = None
     if args.lang:
+        # a language the database has not loaded yet is installed first (with the addon's
+        # translations): else the user's language is set but every screen stays in English
+        lang = odoo.call(
+            "res.lang",
+            "search_read",
+            [("code", "=", args.lang), ("active", "in", [True, False])],
+            ["active"],
+        )
+        if not lang:
+            raise SystemExit(f"unknown language {args.lang}")
+        if not lang[0]["active"]:
+            wizard = odoo.call("base.language.install", "create", {"lang_ids": [lang[0]["id"]]})
+            odoo.call("base.language.install", "lang_install", [wizard])
+            print(f"installed the language {args.lang}", flush=True)
         lang_before = odoo.call("res.users", "read", [odoo.uid], ["lang"])[0]["lang"]
         odoo.call("res.users", "write", [odoo.uid], {"lang": args.lang})
     browser = Chromium(args.width, args.height)
