@@ -108,7 +108,8 @@ class MailboxWhyNot(models.TransientModel):
         self.ensure_one()
         record = self._mcl_card()
         found = self._mcl_addresses(record)
-        super().write({"addresses": ", ".join(found)})
+        # past this model's own write, which keeps only the card
+        models.TransientModel.write(self, {"addresses": ", ".join(found)})
         self.line_ids.unlink()
         if not found or not self.env["mailbox.message"].has_access("read"):
             return

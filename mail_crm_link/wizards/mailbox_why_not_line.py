@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from ..mailflow import explain
+from .chosen import MailboxChosenMixin
 
 REASONS = [
     (explain.NOT_ERROR, "In error"),
@@ -59,7 +60,8 @@ class MailboxWhyNotLine(models.TransientModel):
 
     def _mcl_set(self, vals):
         """The judged values (``_mcl_judge`` only)."""
-        return super().write(vals)
+        # past this model's own write, which keeps only the wizard and the mail
+        return MailboxChosenMixin.write(self, vals)
 
     @api.depends("message_id")
     def _compute_mail(self):
