@@ -367,6 +367,17 @@ class MailboxMessage(models.Model):
         for message in self:
             message.can_ignore = message.sudo().mailbox_id._mcl_may_ignore(self.env.user)
 
+    def _mcl_form_action(self):
+        """The action that opens this mail's form (from a file, a "Why not?" line...)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "mailbox.message",
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }
+
     # -- linking ------------------------------------------------------------------------------
     def action_relink(self):
         """Run matching again on these mails (after a contact's address was added, say):

@@ -83,10 +83,4 @@ class MailboxMessageFile(models.Model):
 
     def action_open_mail(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "mailbox.message",
-            "res_id": self.message_id.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-        }
+        return self.message_id._mcl_form_action()

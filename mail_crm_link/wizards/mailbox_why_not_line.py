@@ -117,11 +117,4 @@ class MailboxWhyNotLine(models.TransientModel):
     def action_open_mail(self):
         self.ensure_one()
         self.message_id.check_access("read")
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "mailbox.message",
-            "res_id": self.message_id.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "current",
-        }
+        return self.message_id._mcl_form_action()
