@@ -42,7 +42,7 @@ PUSH_TARGET_P99 = 2  # seconds
 # import targets (issue 15), checked at the default sizes (5,000 mails, 10,000 partners) only
 IMPORT_TARGET = 200  # mails per second
 RATIO_TARGET = 15  # times native fetchmail, same run
-PHASES = ("import", "native", "match", "push", "many", "rss", "bigmail", "outbox")
+PHASES = ("import", "native", "explain", "match", "push", "many", "rss", "bigmail", "outbox")
 
 
 def log(message):
@@ -264,6 +264,51 @@ def push_latency(config, dovecot, count):
     return {**stats, "listener_rss_mb": status["rss_mb"], "load_average": load_average()}
 
 
+def explain_cost(config, dovecot, opts):
+    """Import speed with the routing explanation and without it (the store, link and publish
+    steps write no route), in pairs on the same mail and the same CRM: each import is
+    undone after it is measured. ``cost_pct``: the median of the pairs' slowdowns.
+    ``{"explain": ...}``, or ``{}`` when the phase is not asked for."""
+    if "explain" not in opts.only_set or not opts.explain_pairs:
+        return {}
+    if "import" not in opts.only_set:  # the CRM of the import phase, at its size
+        run_phase(config, "partners", partners=opts.partners, known_senders=100)
+    pairs = []
+    for index in range(opts.explain_pairs):
+        speeds = {}
+        order = (True, False) if index % 2 == 0 else (False, True)
+        for explained in order:
+            login = dovecot.add_user(f"explain{index}{int(explained)}@mycompany.example", PASSWORD)
+            fill(dovecot, login, opts.messages, seed=44)  # not the import phase's mail
+            result = run_phase(
+                config,
+                "import",
+                login=login,
+                password=PASSWORD,
+                port=dovecot.port_imap,
+                explain=explained,
+                forget=True,
+            )
+            speeds[explained] = result["msgs_per_s"]
+        pairs.append(
+            {
+                "with": speeds[True],
+                "without": speeds[False],
+                "cost_pct": round(100 * (1 - speeds[True] / speeds[False]), 1),
+                "load": load_average(),
+            }
+        )
+    costs = sorted(pair["cost_pct"] for pair in pairs)
+    cost = {
+        "pairs": pairs,
+        "cost_pct_median": costs[len(costs) // 2],
+        "cost_pct_min": costs[0],
+        "cost_pct_max": costs[-1],
+    }
+    log(f"routing explanation: {cost}")
+    return {"explain": cost}
+
+
 def load_average():
     """The machine's 1-minute load average (it is shared: figures move with it)."""
     return round(os.getloadavg()[0], 1)
@@ -429,6 +474,12 @@ def main():
     parser.add_argument(
         "--outbox", type=int, default=1000, help="mass send to this many contacts (0: skip)"
     )
+    parser.add_argument(
+        "--explain-pairs",
+        type=int,
+        default=3,
+        help="imports with and without the routing explanation, alternated, same mail",
+    )
     parser.add_argument("--match", default="1000,10000,100000")
     parser.add_argument(
         "--profile",
@@ -440,7 +491,7 @@ def main():
     opts = parser.parse_args()
     rss_sizes = [int(x) for x in opts.rss.split(",") if x]
     match_sizes = sorted(int(x) for x in opts.match.split(",") if x)
-    only = {x.strip() for x in opts.only.split(",") if x.strip()}
+    only = opts.only_set = {x.strip() for x in opts.only.split(",") if x.strip()}
     if only - set(PHASES):
         parser.error(f"unknown phase(s): {', '.join(sorted(only - set(PHASES)))}")
     failures = []
@@ -502,6 +553,10 @@ def main():
                 else None
             )
             failures += import_verdict(results, opts)
+
+        # 3b. what the routing explanation costs the import: the same mail, the same CRM,
+        # imported with it and without it, alternated (A B B A ...) against drift
+        results.update(explain_cost(config, dovecot, opts))
 
         if "match" in only:
             # 4. matching cost per message at each CRM size
@@ -617,6 +672,19 @@ def print_table(results):
                 "routing explanation: mails explained / stored bytes per mail",
                 "{} / {}".format(imported["explained"], imported["route_bytes_per_mail"]),
                 "(worded on display: {} ms per mail)".format(imported["explain_ms_per_mail"]),
+            )
+        ]
+    explained = results.get("explain")
+    if explained:
+        rows += [
+            (
+                "import with / without the explanation",
+                " ; ".join(f"{p['with']} / {p['without']}" for p in explained["pairs"]),
+                "msgs/s  (cost {}% median, {}..{}%)".format(
+                    explained["cost_pct_median"],
+                    explained["cost_pct_min"],
+                    explained["cost_pct_max"],
+                ),
             )
         ]
     push = results.get("push")

@@ -163,7 +163,34 @@ class SelfCheckClock:
         }
 
 
+def without_explanation():
+    """The import as it was before the routing explanation (issue 25): the store step writes
+    no route and the link and publish steps' parts are not written. The notes the link step
+    keeps in memory remain (measured apart, in the profile: well under a percent)."""
+    from odoo.addons.mail_crm_link.mailflow import explain
+
+    explain.stored = lambda *args, **kwargs: None
+    type(env["mailbox.crm.linker"])._write_routes = lambda self, routes: None
+
+
+def forget_import(mailbox, partner_id, lead_id):
+    """Undo what an import wrote (its mails, their links, the partners and leads it made), so
+    that the next import of the same mail finds the CRM as this one did."""
+    cr = env.cr
+    cr.execute("DELETE FROM mailbox_message WHERE mailbox_id = %s", [mailbox.id])
+    cr.execute("DELETE FROM crm_lead WHERE id > %s", [lead_id])
+    cr.execute("DELETE FROM res_partner WHERE id > %s", [partner_id])
+    mailbox.write({"active": False})
+    cr.commit()
+
+
 def phase_import():
+    if ARGS.get("explain") is False:
+        without_explanation()
+    env.cr.execute("SELECT coalesce(max(id), 0) FROM res_partner")
+    partner_id = env.cr.fetchone()[0]
+    env.cr.execute("SELECT coalesce(max(id), 0) FROM crm_lead")
+    lead_id = env.cr.fetchone()[0]
     mailbox = env["fetchmail.server"].create(
         mailbox_values("Bench", ARGS["login"], ARGS["password"], ARGS["port"], "auto")
     )
@@ -209,6 +236,8 @@ def phase_import():
     for message in sample:
         env["mailbox.route.explainer"]._lines(message)
     explain_s = time.monotonic() - explain_start
+    if ARGS.get("forget"):
+        forget_import(mailbox, partner_id, lead_id)
     return {
         "messages": stored,
         "linked": linked,
