@@ -66,13 +66,19 @@ def stored(folder_name, folder_role, direction_why, kind_why, private):
     return {
         "v": VERSION,
         "store": {
-            "folder": folder_name or "",
+            "folder": _text(folder_name),
             "role": folder_role or "",
             "direction": list(direction_why),
-            "kind": [kind_why[0], kind_why[1], (kind_why[2] or "")[:300]],
+            "kind": [kind_why[0], kind_why[1], _text(kind_why[2])[:300]],
             "private": bool(private),
         },
     }
+
+
+def _text(value):
+    """A header's or folder's text as PostgreSQL keeps it in JSON (no NUL), so that the store
+    step need not walk the route to clean it."""
+    return (value or "").replace("\x00", "")
 
 
 class LinkNotes:

@@ -220,16 +220,17 @@ class MailboxMessageStore(models.AbstractModel):
         vals["private"] = mailbox._mcl_is_private(
             vals["direction"], mail.sender, recipients, internal
         )
-        vals["route"] = explain.stored(
+        if vals["mail_kind"] not in (classify.CLIENT, classify.AUTO_REPLY):
+            vals["state"] = "ignored"
+        vals = clean(vals)
+        vals["route"] = explain.stored(  # clean already, and not walked by ``clean``
             folder.name if folder else False,
             role,
             direction_why,
             kind_why,
             vals["private"],
         )
-        if vals["mail_kind"] not in (classify.CLIENT, classify.AUTO_REPLY):
-            vals["state"] = "ignored"
-        return clean(vals)
+        return vals
 
     @api.model
     def _insert(self, rows):

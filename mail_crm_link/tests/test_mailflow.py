@@ -16,6 +16,7 @@ from odoo.addons.mail_crm_link.mailflow import (
     addresses,
     classify,
     errors,
+    explain,
     imap_sync,
     parse,
     pop_sync,
@@ -102,6 +103,23 @@ class TestDamage(unittest.TestCase):
     def test_intact_mail_is_not_damaged(self):
         mail = parse.parse(self.corpus.message(attachments=["a.pdf"]))
         self.assertFalse(mail.damaged or mail.error or mail.degraded)
+
+
+class TestStoredRoute(unittest.TestCase):
+    """The store part of the routing explanation is written as it is built (the store step
+    does not walk it to clean it): no NUL may reach PostgreSQL from a header or folder."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(folder=st.one_of(st.none(), st.text()), detail=st.one_of(st.none(), st.text()))
+    def test_no_nul_and_bounded(self, folder, detail):
+        route = explain.stored(
+            folder, "inbox", ("incoming", "from_outside"), ("client", "default", detail), False
+        )
+        store = route["store"]
+        self.assertNotIn("\x00", store["folder"])
+        self.assertNotIn("\x00", store["kind"][2])
+        self.assertLessEqual(len(store["kind"][2]), 300)
+        self.assertEqual(store["folder"], (folder or "").replace("\x00", ""))
 
 
 class TestAddresses(unittest.TestCase):
