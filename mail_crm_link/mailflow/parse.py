@@ -77,6 +77,7 @@ class Attachment:
     content: bytes
     mimetype: str
     content_id: str = ""
+    damaged: bool = False  # read from a broken part: its content may be incomplete
 
 
 @dataclass
@@ -358,23 +359,27 @@ def _date(value, mail):
 def _read_body(mail, msg):
     """Walk the MIME tree without recursion, MAX_DEPTH deep and MAX_PARTS leaves at most."""
     defects = []
-    stack, leaves = [(msg, 0)], 0
+    stack, leaves = [(msg, 0, False)], 0
     while stack:
-        part, depth = stack.pop()
-        defects.extend(d for d in part.defects if isinstance(d, CONTENT_LOSING_DEFECTS))
+        part, depth, cut = stack.pop()
+        own = [d for d in part.defects if isinstance(d, CONTENT_LOSING_DEFECTS)]
+        defects.extend(own)
         if part.is_multipart():
             if depth >= MAX_DEPTH:
                 _note(mail, f"MIME parts nested deeper than {MAX_DEPTH} not read")
                 continue
             children = [c for c in part.get_payload() if isinstance(c, Message)]
-            stack.extend((child, depth + 1) for child in reversed(children))
+            stack.extend(
+                (child, depth + 1, tail_cut(cut, bool(own), index == len(children) - 1))
+                for index, child in reversed(list(enumerate(children)))
+            )
             continue
         leaves += 1
         if leaves > MAX_PARTS:
             _note(mail, f"more than {MAX_PARTS} MIME parts: the rest not read")
             break
         try:
-            _read_leaf(mail, part, defects)
+            _read_leaf(mail, part, defects, cut)
         except Exception as exc:  # noqa: BLE001 (that part is lost, the others are read)
             _note(mail, f"a MIME part could not be read: {_exc_text(exc)}")
     if not defects:
@@ -386,6 +391,12 @@ def _read_body(mail, msg):
         _note(mail, "damaged MIME structure, what could be read is shown: " + ", ".join(names))
     elif verdict == UNREADABLE:
         mail.error = "malformed MIME structure, nothing could be read: " + ", ".join(names)
+
+
+def tail_cut(parent_cut, parent_broken, last):
+    """Whether a MIME part may have been cut short: the last part of a broken multipart (a
+    missing closing boundary ends it wherever the mail ends), or any part of one that was."""
+    return parent_cut or (parent_broken and last)
 
 
 def damage(defects, has_text, has_files):
@@ -410,13 +421,14 @@ def readable_files(attachments):
     return any(att.content for att in attachments)
 
 
-def _read_leaf(mail, part, defects):
+def _read_leaf(mail, part, defects, cut=False):
     disposition = _part_header(part, "Content-Disposition").split(";")[0].strip().lower()
     ctype = _content_type(part)
     name = _filename(mail, part, ctype)
     if name or disposition == "attachment":
         payload = _payload(mail, part)
-        defects.extend(d for d in part.defects if isinstance(d, CONTENT_LOSING_DEFECTS))
+        broken = [d for d in part.defects if isinstance(d, CONTENT_LOSING_DEFECTS)]
+        defects.extend(broken)
         content_id = _part_header(part, "Content-ID").strip("<> ")
         mail.attachments.append(
             Attachment(
@@ -424,6 +436,7 @@ def _read_leaf(mail, part, defects):
                 content=payload,
                 mimetype=ctype,
                 content_id=content_id[:MAX_ID_CHARS],
+                damaged=bool(broken) or cut,
             )
         )
     elif ctype == "text/plain" and not mail.text:

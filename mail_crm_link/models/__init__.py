@@ -11,6 +11,7 @@ from . import mailbox_sync_job
 from . import mailbox_folder
 from . import mailbox_message
 from . import mailbox_message_link
+from . import ir_attachment
 from . import mailbox_message_file
 from . import mailbox_timeline
 from . import mailbox_send_batch

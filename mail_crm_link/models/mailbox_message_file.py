@@ -28,6 +28,11 @@ class MailboxMessageFile(models.Model):
     lead_id = fields.Many2one("crm.lead", string="Lead/Opportunity", readonly=True)
     client_id = fields.Many2one("res.partner", readonly=True)
     private = fields.Boolean(readonly=True)
+    damaged = fields.Boolean(
+        string="Possibly Incomplete",
+        readonly=True,
+        help="Read from a damaged part of its mail: the file may be cut short.",
+    )
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
@@ -47,6 +52,7 @@ class MailboxMessageFile(models.Model):
                        m.email_from AS email_from,
                        m.subject AS subject,
                        m.private AS private,
+                       COALESCE(a.mcl_damaged, FALSE) AS damaged,
                        l.partner_id AS partner_id,
                        l.lead_id AS lead_id,
                        COALESCE(p.commercial_partner_id, lp.commercial_partner_id) AS client_id
@@ -54,6 +60,7 @@ class MailboxMessageFile(models.Model):
                   JOIN mailbox_message m ON m.id = l.message_id
                   JOIN ir_attachment a
                     ON a.res_model = 'mailbox.message' AND a.res_id = m.id
+                   AND a.res_field IS NULL  -- not the kept original (raw_source)
              LEFT JOIN res_partner p ON p.id = l.partner_id
              LEFT JOIN crm_lead ld ON ld.id = l.lead_id
              LEFT JOIN res_partner lp ON lp.id = ld.partner_id

@@ -285,6 +285,7 @@ class MailboxMessageStore(models.AbstractModel):
                 "res_model": "mailbox.message",
                 "res_id": record.id,
                 "description": clean(att.content_id) or False,
+                "mcl_damaged": att.damaged,
             }
             for record, atts in zip(records, attachments, strict=True)
             for att in atts

@@ -52,6 +52,14 @@ class TestDamagedMail(MailCrmLinkCommon):
                 self.assertIn("Here is the offer we spoke about", message.body_text)
                 self.assertEqual(message.attachment_ids.mapped("name"), ["offer.pdf"])
                 self.assertTrue(message.attachment_ids.raw.startswith(b"%PDF-1.4 offer"))
+                # the file came from the broken part: it says it may be incomplete
+                self.assertTrue(message.attachment_ids.mcl_damaged)
+                self.env.flush_all()  # the files list is an SQL view
+                files = self.env["mailbox.message.file"].search([("message_id", "=", message.id)])
+                # a row per card, of one file: the kept original (a binary field's
+                # attachment) is not a file
+                self.assertEqual(files.attachment_id, message.attachment_ids)
+                self.assertTrue(all(files.mapped("damaged")))
                 self.assertIn(self.contact_client, message.link_ids.partner_id)
                 # the original, byte for byte as the mail server holds it, as an .eml file
                 self.assertEqual(base64.b64decode(message.raw_source), raw)

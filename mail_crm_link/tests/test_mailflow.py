@@ -104,6 +104,42 @@ class TestDamage(unittest.TestCase):
         mail = parse.parse(self.corpus.message(attachments=["a.pdf"]))
         self.assertFalse(mail.damaged or mail.error or mail.degraded)
 
+    def test_only_files_from_broken_parts_are_marked(self):
+        """A missing closing boundary may cut the last part only; a bad padding its own part."""
+        pdf = base64.b64encode(b"%PDF-1.4 " * 30).decode()
+
+        def part(name, data):
+            return (
+                f"--B\r\nContent-Type: application/pdf; name={name}\r\n"
+                f"Content-Disposition: attachment; filename={name}\r\n"
+                f"Content-Transfer-Encoding: base64\r\n\r\n{data}\r\n"
+            )
+
+        head = (
+            "From: a@example.com\r\nTo: b@example.org\r\nSubject: files\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+            "--B\r\nContent-Type: text/plain\r\n\r\nHello\r\n"
+        )
+        unclosed = parse.parse((head + part("one.pdf", pdf) + part("two.pdf", pdf)).encode())
+        self.assertTrue(unclosed.damaged)
+        self.assertEqual(
+            [(a.name, a.damaged) for a in unclosed.attachments],
+            [("one.pdf", False), ("two.pdf", True)],
+        )
+        padded = head + part("one.pdf", pdf.rstrip("=")[:-1]) + part("two.pdf", pdf) + "--B--\r\n"
+        mail = parse.parse(padded.encode())
+        self.assertEqual(
+            [(a.name, a.damaged) for a in mail.attachments], [("one.pdf", True), ("two.pdf", False)]
+        )
+        intact = parse.parse((head + part("one.pdf", pdf) + "--B--\r\n").encode())
+        self.assertEqual([a.damaged for a in intact.attachments], [False])
+
+    def test_tail_cut(self):
+        self.assertTrue(parse.tail_cut(False, True, True))
+        self.assertFalse(parse.tail_cut(False, True, False))
+        self.assertTrue(parse.tail_cut(True, False, False))
+        self.assertFalse(parse.tail_cut(False, False, True))
+
 
 class TestStoredRoute(unittest.TestCase):
     """The store part of the routing explanation is written as it is built (the store step
