@@ -50,15 +50,23 @@ class MailboxTimeline(models.AbstractModel):
     def _domain(self, record):
         if record._name == "crm.lead":
             return [("link_ids.lead_id", "=", record.id)]
-        partners = record
-        if record.is_company:  # its people, and the deals of the company and its people
-            partners |= self.env["res.partner"].search([("parent_id", "child_of", record.id)])
-        leads = self.env["crm.lead"].search([("partner_id", "in", partners.ids)])
+        partners, leads = self._card_records(record)
         return [
             "|",
             ("link_ids.partner_id", "in", partners.ids),
             ("link_ids.lead_id", "in", leads.ids),
         ]
+
+    @api.model
+    def _card_records(self, record):
+        """``(partners, leads)`` whose mail the card ``record`` shows: a lead itself; a
+        person and their deals; a company, its people and their deals."""
+        if record._name == "crm.lead":
+            return self.env["res.partner"], record
+        partners = record
+        if record.is_company:  # its people, and the deals of the company and its people
+            partners |= self.env["res.partner"].search([("parent_id", "child_of", record.id)])
+        return partners, self.env["crm.lead"].search([("partner_id", "in", partners.ids)])
 
     @api.model
     def _values(self, message, record, why=None):

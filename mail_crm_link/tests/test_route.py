@@ -551,6 +551,62 @@ class TestWhyHereSince(MailCrmLinkCommon):
         explainer = self.env["mailbox.route.explainer"].with_user(user)
         return "\n".join(explainer._lines(message.with_user(user)))
 
+    def why_not(self, record, user=None):
+        user = user or self.user_sales_manager
+        action = record.with_user(user).action_mcl_why_not()
+        return self.env["mailbox.why.not"].with_user(user).browse(action["res_id"])
+
+    def test_a_removal_by_hand_is_said_and_is_the_reason_why_not(self):
+        login = self.make_mail_user()
+        self.dovecot.append(
+            login, self.corpus.message(sender=("Giulia", GIULIA), subject="Taken off")
+        )
+        self.dovecot.append(
+            login, self.corpus.message(sender=("Giulia", GIULIA), subject="Off everything")
+        )
+        mailbox = self.make_mailbox(login)
+        self.sync(mailbox)
+        manager = self.user_sales_manager
+        deal = self.opportunity_client
+        taken = self.stored(mailbox, subject="Taken off")
+        self.assertIn(deal, taken.link_ids.lead_id)
+        # "Remove from card" on the deal's card
+        taken.with_user(manager).with_context(
+            mcl_res_model="crm.lead", mcl_res_id=deal.id
+        ).action_remove_from_record()
+        self.assertNotIn(deal, taken.link_ids.lead_id)
+        said = self.lines(taken)
+        self.assertIn(f"Removed from {deal.display_name} by {manager.name} on ", said)
+        self.assertIn("is the address of", said, "what the pipeline decided stays")
+        # every link of a mail at once: one entry each, in one write of the mail
+        every = self.stored(mailbox, subject="Off everything")
+        targets = {(link._target()._name, link._target().id) for link in every.link_ids}
+        self.assertGreaterEqual(len(targets), 2)
+        every.link_ids.with_user(manager).action_remove()
+        self.assertEqual(
+            {record for record, _user, _date in explain.removals(every.route)}, targets
+        )
+        self.assertEqual(every.state, "new")
+        self.assertEqual(said.count("Removed from"), 1)
+
+        # "Why not?" on the card: removed by hand, by whom, and "Link Here" puts it back
+        wizard = self.why_not(deal)
+        line = wizard.line_ids.filtered(lambda li: li.subject == "Taken off")
+        self.assertEqual(line.reason, "removed")
+        self.assertIn(manager.name, line.detail)
+        self.assertIn("took it off this card by hand", line.advice)
+        self.assertTrue(line.can_link)
+        off = wizard.line_ids.filtered(lambda li: li.subject == "Off everything")
+        self.assertEqual(off.reason, "removed")
+        line.action_link_here()
+        self.assertIn(deal, taken.link_ids.lead_id)
+        # linked to it again: the removal is history, not a contradiction
+        said = self.lines(taken)
+        self.assertIn(f"Earlier removed from {deal.display_name} by {manager.name} on ", said)
+        self.assertIn("linked to it again since.", said)
+        self.assertNotIn("\nRemoved from", "\n" + said)
+        self.assertIn(f"Linked by hand to {deal.display_name}", said)
+
     def test_a_dismissal_undone_by_a_later_link_is_history(self):
         login = self.make_mail_user()
         newcomer = f"newcomer@{CLIENT_DOMAIN}"
