@@ -141,23 +141,39 @@ def notified(user_id, record_key, why):
 
 
 # -- wording ------------------------------------------------------------------------------------
-def lines(route, current_kind=None):
+@dataclass(frozen=True)
+class When:
+    """A moment a sentence names (``"YYYY-MM-DD HH:MM:SS"``, UTC); the reader sees it in
+    their own language and time zone."""
+
+    value: str
+
+
+def lines(route, current_kind=None, linked=()):
     """The route as sentences: ``[(code, params)]`` in the order the pipeline decided.
-    ``current_kind``: the mail's kind now (a re-link or the triage may have changed it).
+    ``current_kind``: the mail's kind now (a re-link or the triage may have changed it);
+    ``linked``: the ``(model, id)`` records the mail is on now, so that what a later link
+    undid (a removal by hand, a triage dismissal) is worded as history, not as the present.
     Codes are words the explainer translates; an unknown or empty route gives ``[]``, and a
-    part that is not what this version writes is left out (never an error on display)."""
+    part that is not what this version writes is left out (never an error on display).
+    Every key and list may be missing (the writer leaves out empty lists and defaults)."""
     if not isinstance(route, dict):
         return []
+    try:
+        linked = {(str(model), int(res_id)) for model, res_id in linked or ()}
+    except (TypeError, ValueError):
+        linked = set()
     out = []
     for part, words in (
         ("store", lambda v: _store_lines(v, current_kind)),
         ("link", _link_lines),
         ("notify", _notify_lines),
         ("relink", lambda v: _link_lines(v, relink=True)),
-        ("triage", _triage_lines),
+        ("triage", lambda v: _triage_lines(v, linked)),
+        ("removed", lambda v: _removed_lines(v, linked)),
     ):
-        value = route.get(part)
-        if not value:
+        value = route.get(part, None)
+        if value is None:  # an empty part still says its defaults (a store part of {})
             continue
         try:
             out.extend(words(value))
@@ -166,11 +182,40 @@ def lines(route, current_kind=None):
     return out
 
 
-def _triage_lines(entry):
+def _triage_lines(entry, linked=()):
     user_id, action = entry
     if action == DISMISSED:
-        return [("triage_dismissed", {"user": Records((("res.users", int(user_id)),))})]
+        # linked since (a Re-link, a link by hand): the dismissal is history, not the present
+        code = "triage_dismissed_before" if linked else "triage_dismissed"
+        return [(code, {"user": Records((("res.users", int(user_id)),))})]
     return []
+
+
+def removals(route):
+    """The removals by hand of a route: ``[((model, id), user id, date), ...]``, oldest
+    first; an entry that is not what this version writes is left out."""
+    entries = route.get("removed") if isinstance(route, dict) else None
+    out = []
+    for entry in entries if isinstance(entries, list) else ():
+        try:
+            model, res_id = entry.get("record", None) or ()
+            record_key = (str(model), int(res_id))
+            user_id = int(entry.get("user", 0) or 0)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if user_id:
+            out.append((record_key, user_id, str(entry.get("date", "") or "")))
+    return out
+
+
+def _removed_lines(entries, linked=()):
+    out = []
+    for record_key, user_id, date in removals({"removed": entries}):
+        # linked to the same record again since: the removal is history
+        code = "removed_relinked" if record_key in linked else "removed"
+        user = Records((("res.users", user_id),))
+        out.append((code, {"record": Records((record_key,)), "user": user, "date": When(date)}))
+    return out
 
 
 def _notify_lines(entries):
@@ -192,55 +237,58 @@ def _recs(pairs):
 
 def _store_lines(store, current_kind):
     out = []
-    folder, role = store.get("folder"), store.get("role") or "inbox"
+    folder, role = store.get("folder", ""), store.get("role", "") or "inbox"
     out.append(("folder", {"folder": folder or "INBOX", "role": role}))
-    direction = store.get("direction") or []
+    direction = store.get("direction", None) or []
     if len(direction) == 2:
         out.append(("direction_" + str(direction[1]), {}))
-    kind = store.get("kind") or []
-    if len(kind) == 3:
-        kind_, rule, detail = kind
+    kind = store.get("kind", None) or []
+    if len(kind) in (2, 3):  # the detail may be left out when empty
+        kind_, rule, detail = [*kind, ""][:3]
         out.append((f"kind_{kind_}_{rule}", {"detail": detail}))
         if current_kind and current_kind != kind_:
             out.append(("kind_changed", {"kind": current_kind}))
-    if store.get("private"):
+    if store.get("private", False):
         out.append(("private_correspondent", {}))
     return out
 
 
 def _link_lines(link, relink=False):
     out = []
-    mode = link.get("mode")
+    mode = link.get("mode", "auto")
     if mode in ("manual", "off"):
         return [("mode_" + mode, {})]
-    if link.get("history") and not relink:  # a Re-link is no import
+    if link.get("history", False) and not relink:  # a Re-link is no import
         out.append(("history", {}))
-    for reference, records in link.get("threads") or []:
-        out.append(("thread", {"reference": reference, "records": _recs(records)}))
-    for entry in link.get("addresses") or []:
-        out.extend(_address_lines(entry, relink))
-    deals = link.get("deals")
-    if deals and deals[1]:
+    for thread in link.get("threads", None) or []:
+        if isinstance(thread, list) and thread:
+            reference, records = [*thread, []][:2]
+            out.append(("thread", {"reference": str(reference), "records": _recs(records or [])}))
+    for entry in link.get("addresses", None) or []:
+        if isinstance(entry, dict):  # one odd entry costs its own sentences only
+            out.extend(_address_lines(entry, relink))
+    deals = link.get("deals", None) or []
+    if len(deals) == 2 and deals[1]:
         out.append(("deal_choice", {}))
-    if link.get("deferred"):
+    if link.get("deferred", False):
         out.append(("deferred", {}))
     return out
 
 
 def _address_lines(entry, relink=False):
     address = entry.get("a", "")
-    matched = entry.get("m") or []
+    matched = entry.get("m", None) or []
     out = []
     by_how = {}
-    for model, res_id, how in (m for m in matched if len(m) == 3):
+    for model, res_id, how in (m for m in matched if isinstance(m, list) and len(m) == 3):
         by_how.setdefault(how, []).append([model, res_id])
     if not by_how:
         out.append(("address_unknown", {"address": address}))
     for how in (BY_ADDRESS, BY_OTHER_ADDRESS, BY_COMPANY, BY_LEAD, BY_DEAL):
         if how in by_how:
             out.append(("matched_" + how, {"address": address, "records": _recs(by_how[how])}))
-    outcome = entry.get("out")
-    why = entry.get("why")
+    outcome = entry.get("out", NOTHING)
+    why = entry.get("why", None)
     if outcome == CREATED:
         out.append(
             (
@@ -268,6 +316,7 @@ def codes():
     found = {"folder", "history", "thread", "deal_choice", "deferred", "kind_changed"}
     found |= {"private_correspondent", "mode_manual", "mode_off", "address_unknown"}
     found |= {"notified_owner", "notified_responsible", "triage_dismissed"}
+    found |= {"triage_dismissed_before", "removed", "removed_relinked"}
     found |= {"direction_sent_folder", "direction_our_sender", "direction_their_sender"}
     found |= {
         "kind_spam_folder",
@@ -325,9 +374,11 @@ NOT_MODE_MANUAL, NOT_MODE_OFF = "mode_manual", "mode_off"
 NOT_SPAM, NOT_INTERNAL, NOT_NEVER_LOG = "spam", "internal", "never_log"
 NOT_LIST, NOT_BOUNCE, NOT_AUTO_REPLY = "mailing_list", "bounce", "auto_reply"
 NOT_DEFERRED, NOT_ELSEWHERE, NOT_MATCHED = "deferred", "linked_elsewhere", "matched_nothing"
+NOT_REMOVED = "removed"  # taken off the card by hand
 ONLY_PRIVATE, ONLY_STRICT = "private", "strict"
 WHY_NOT = (
     NOT_ERROR,
+    NOT_REMOVED,
     NOT_MODE_MANUAL,
     NOT_MODE_OFF,
     NOT_SPAM,
@@ -352,20 +403,23 @@ _NOT_BY_KIND = {
 }
 
 
-def why_not(state, kind, on_card, linked_elsewhere, mode, deferred, private, strict):
+def why_not(state, kind, on_card, linked_elsewhere, mode, deferred, private, strict, removed=False):
     """Why a mail from or to a card's addresses is not on the card, or not for everybody:
     one of ``WHY_NOT``, or ``None`` when it is on the card for whoever may read the card.
 
     ``on_card``: it is linked to the card (or, for a contact, to its deals);
     ``linked_elsewhere``: it is linked to other records; ``mode``: the mailbox's link mode;
     ``deferred``: its linking waits for another worker; ``private`` / ``strict``: the mail
-    is private, its mailbox has strict visibility."""
+    is private, its mailbox has strict visibility; ``removed``: someone took it off the card
+    by hand (``removals``), which says more than what the pipeline decided before."""
     if state == "error":
         return NOT_ERROR
     if on_card:
         if private:
             return ONLY_PRIVATE
         return ONLY_STRICT if strict else None
+    if removed:
+        return NOT_REMOVED
     if mode == "manual":
         return NOT_MODE_MANUAL
     if mode == "off":

@@ -330,9 +330,10 @@ class MailboxMessage(models.Model):
     @api.depends_context("lang", "uid")
     @api.depends("route", "state", "private", "link_ids", "mail_kind")
     def _compute_route_html(self):
-        explainer = self.env["mailbox.route.explainer"]
+        # the whole recordset worded at once: the records named are read once per model
+        htmls = self.env["mailbox.route.explainer"]._html_of(self)
         for message in self:
-            message.route_html = explainer._html(message)
+            message.route_html = htmls.get(message.id, "")
 
     @api.depends("activity_id", "processed")
     def _compute_pending(self):

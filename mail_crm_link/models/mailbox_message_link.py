@@ -7,6 +7,8 @@ from .. import compat
 
 _logger = logging.getLogger(__name__)
 
+MAX_REMOVED = 20  # removals by hand kept in a mail's routing explanation, newest
+
 LINK_TYPES = [
     ("address", "Address"),
     ("thread", "Conversation"),
@@ -124,13 +126,28 @@ class MailboxMessageLink(models.Model):
             link._target().check_access("write")
         links = self.sudo()
         messages = links.message_id
+        # the removal goes into the mail's routing explanation ("Why here?", "Why not?"):
+        # who took it off which record, and when
+        now = fields.Datetime.to_string(fields.Datetime.now())
+        removed = {}
         for link in links:
             activity = link.message_id.activity_id
             target = link._target()
             if activity and (activity.res_model, activity.res_id) == (target._name, target.id):
                 link.message_id.activity_id = False
                 activity.unlink()
+            removed.setdefault(link.message_id, []).append(
+                {"record": [target._name, target.id], "user": self.env.uid, "date": now}
+            )
         links.mail_message_id.unlink()
         links.unlink()
-        messages.filtered(lambda m: not m.link_ids and m.state == "linked").write({"state": "new"})
+        for message in messages:  # one write per mail: its route, and its state if need be
+            route = dict(message.route) if isinstance(message.route, dict) else {}
+            earlier = route.get("removed", None)
+            earlier = earlier if isinstance(earlier, list) else []
+            route["removed"] = [*earlier, *removed.get(message, [])][-MAX_REMOVED:]
+            vals = {"route": route}
+            if not message.link_ids and message.state == "linked":
+                vals["state"] = "new"
+            message.write(vals)
         return True

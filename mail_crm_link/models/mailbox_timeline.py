@@ -39,16 +39,18 @@ class MailboxTimeline(models.AbstractModel):
         domain = self._domain(record)
         total = Message.search_count(domain)
         messages = Message.search(domain, limit=limit, offset=offset, order="date desc, id desc")
-        return {"total": total, "mails": [self._values(m, record) for m in messages]}
+        # the page's explanations worded at once (a few queries, whatever the page's size)
+        whys = self.env["mailbox.route.explainer"]._lines_of(messages)
+        return {
+            "total": total,
+            "mails": [self._values(m, record, whys.get(m.id, [])) for m in messages],
+        }
 
     @api.model
     def _domain(self, record):
         if record._name == "crm.lead":
             return [("link_ids.lead_id", "=", record.id)]
-        partners = record
-        if record.is_company:  # its people, and the deals of the company and its people
-            partners |= self.env["res.partner"].search([("parent_id", "child_of", record.id)])
-        leads = self.env["crm.lead"].search([("partner_id", "in", partners.ids)])
+        partners, leads = self._card_records(record)
         return [
             "|",
             ("link_ids.partner_id", "in", partners.ids),
@@ -56,7 +58,18 @@ class MailboxTimeline(models.AbstractModel):
         ]
 
     @api.model
-    def _values(self, message, record):
+    def _card_records(self, record):
+        """``(partners, leads)`` whose mail the card ``record`` shows: a lead itself; a
+        person and their deals; a company, its people and their deals."""
+        if record._name == "crm.lead":
+            return self.env["res.partner"], record
+        partners = record
+        if record.is_company:  # its people, and the deals of the company and its people
+            partners |= self.env["res.partner"].search([("parent_id", "child_of", record.id)])
+        return partners, self.env["crm.lead"].search([("partner_id", "in", partners.ids)])
+
+    @api.model
+    def _values(self, message, record, why=None):
         field = TIMELINE_MODELS[record._name]
         links = message.link_ids  # the links the user may read (their record rules)
         targets = [link._target() for link in links]
@@ -86,7 +99,7 @@ class MailboxTimeline(models.AbstractModel):
             "can_reply": message.mailbox_id.sudo().crm_link_mode != "off",
             "can_process": self._can_process(message),
             "can_remove": on_card and record.has_access("write"),
-            "why": self.env["mailbox.route.explainer"]._lines(message),
+            "why": (self.env["mailbox.route.explainer"]._lines(message) if why is None else why),
         }
 
     @api.model

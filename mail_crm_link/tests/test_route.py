@@ -5,12 +5,14 @@ Each reason is walked by one mail through the real Dovecot and the real sync; th
 are read as a sales user, in English and in Ukrainian."""
 
 import re
+import unittest
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from odoo.addons.mail_crm_link.mailflow import classify, explain, policy
 
+from ..services.record_factory import ADDRESS_LOCK_NAMESPACE
 from .common import CLIENT_DOMAIN, OUR_DOMAIN, MailCrmLinkCommon
 
 GIULIA = f"giulia.rossi@{CLIENT_DOMAIN}"
@@ -88,7 +90,9 @@ class TestExplainPure(MailCrmLinkCommon):
         self.assertEqual(explain.codes() - set(english), set())
         for lang in langs:
             words = Explainer.with_context(lang=lang)._sentences()
-            for code in explain.codes():
+            # every sentence of the catalogue: the codes, and the explainer's own variants
+            # (the folder said once, the earlier mail unread, what was created)
+            for code in english:
                 self.assertNotEqual(words[code], english[code], f"{lang}: {code} not translated")
                 # the same placeholders, so that wording never fails
                 self.assertEqual(
@@ -106,8 +110,42 @@ class TestExplainPure(MailCrmLinkCommon):
             {"link": {"addresses": [{"a": 1}]}},
             {"notify": [[1, 2]]},
             {"store": {"kind": [1, 2]}},
+            {"removed": [1, {"record": [1]}, {"record": ["x", "y"], "user": 2}]},
+            {"link": {"threads": [1, [], ["x", "y"]], "addresses": [1, {}]}},
+            {"triage": [1]},
         ):
-            explain.lines(route)
+            explain.lines(route, "client", [("crm.lead", 1)])
+            explain.removals(route)
+
+    def test_a_route_without_its_empty_lists_and_defaults_reads_the_same(self):
+        """The writer may leave out empty lists and default values: the reader reads the
+        same sentences as from the full value."""
+        address = f"a@{CLIENT_DOMAIN}"
+        full = {
+            "v": 1,
+            "store": {
+                "folder": "",
+                "role": "",
+                "direction": ["incoming", "their_sender"],
+                "kind": ["client", "client", ""],
+                "private": False,
+            },
+            "link": {
+                "mode": "auto",
+                "history": False,
+                "create": True,
+                "addresses": [{"a": address, "m": [], "do": None, "why": None, "out": "nothing"}],
+                "threads": [],
+            },
+            "notify": [],
+        }
+        short = {
+            "store": {"direction": ["incoming", "their_sender"], "kind": ["client", "client"]},
+            "link": {"addresses": [{"a": address}]},
+        }
+        self.assertEqual(explain.lines(short), explain.lines(full))
+        self.assertIn(("address_unknown", {"address": address}), explain.lines(short))
+        self.assertEqual(explain.lines({"store": {}})[0][0], "folder")
 
 
 @tagged("post_install", "-at_install")
@@ -182,7 +220,7 @@ class TestWhyHere(MailCrmLinkCommon):
 
         self.assertSays(
             by_subject["Order 40 units"],
-            "Found in the folder INBOX (Inbox).",
+            "Found in the folder INBOX.",
             "Incoming: its sender is not one of our addresses.",
             f"Client mail: its client side is {GIULIA}.",
             f"{GIULIA} is the address of Client Industries, Giulia Rossi.",
@@ -202,11 +240,13 @@ class TestWhyHere(MailCrmLinkCommon):
             "it is known as a lead or deal.",
         )
         new = by_subject["New enquiry"]
+        made = new.link_ids.lead_id  # a deal where the CRM does not use leads
+        kind = "lead" if made.type == "lead" else "deal"
         self.assertSays(
             new,
             f"nuovo@{CLIENT_DOMAIN} matched no contact, company, lead or deal.",
-            "the policy creates a record for mail from an unknown sender.",
-            f"Created {new.link_ids.lead_id.display_name}",
+            f"Created the {kind} {made.display_name}. nuovo@{CLIENT_DOMAIN} was "
+            "unknown and the policy creates a record for mail from an unknown sender.",
         )
         self.assertSays(
             by_subject["Industry Weekly #42"],
@@ -246,17 +286,28 @@ class TestWhyHere(MailCrmLinkCommon):
         reply = self.stored(mailbox, direction="outgoing", subject="Re: Order 40 units")
         self.assertSays(
             reply,
-            "Found in the folder Sent (Sent).",
+            "Found in the folder Sent.",
             "Outgoing: it is in the Sent folder.",
-            "It answers <",
+            "It answers the mail \u201cOrder 40 units\u201d of ",
             "already on",
             f"Nothing created for {GIULIA}: the address is already known.",
         )
+        said = "\n".join(self.lines(reply))
+        self.assertNotIn("Sent (Sent)", said)
+        self.assertNotIn(by_subject["Order 40 units"].message_id, said, "no raw Message-ID")
+        # the earlier mail not the reader's to read: neither its subject nor its Message-ID
+        by_subject["Order 40 units"].sudo().private = True
+        said = "\n".join(self.lines(reply, user=self.user_sales_salesman))
+        self.assertIn("It answers an earlier mail, already on", said)
+        self.assertNotIn("Order 40 units", said.replace("Re: Order 40 units", ""))
+        self.assertNotIn(by_subject["Order 40 units"].message_id, said)
+        by_subject["Order 40 units"].sudo().private = False
 
         # translated at display time, in the reader's language
         ukrainian = "\n".join(self.lines(by_subject["Order 40 units"], lang="uk_UA"))
         self.assertNotIn("Found in the folder", ukrainian)
         self.assertIn("INBOX", ukrainian)
+        self.assertNotIn("INBOX (", ukrainian, "INBOX is the inbox in every language")
 
         # a record the reader may not read is never named: the own-documents salesman and the
         # lead of a colleague
@@ -489,3 +540,244 @@ class TestWhyNot(MailCrmLinkCommon):
         self.sync(self.make_mailbox(login))
         wizard = self.why_not_of(self.contact_client, self.user_sales_manager)
         self.assertNotIn("To another person", wizard.line_ids.mapped("subject"))
+
+
+@tagged("post_install", "-at_install")
+class TestWhyHereSince(MailCrmLinkCommon):
+    """What happened to a mail after the pipeline decided (a removal by hand, a dismissal
+    undone, a decision still waiting) is said, and said in the right tense."""
+
+    def lines(self, message, user=None):
+        user = user or self.user_sales_manager
+        explainer = self.env["mailbox.route.explainer"].with_user(user)
+        return "\n".join(explainer._lines(message.with_user(user)))
+
+    def why_not(self, record, user=None):
+        user = user or self.user_sales_manager
+        action = record.with_user(user).action_mcl_why_not()
+        return self.env["mailbox.why.not"].with_user(user).browse(action["res_id"])
+
+    def test_a_removal_by_hand_is_said_and_is_the_reason_why_not(self):
+        login = self.make_mail_user()
+        self.dovecot.append(
+            login, self.corpus.message(sender=("Giulia", GIULIA), subject="Taken off")
+        )
+        self.dovecot.append(
+            login, self.corpus.message(sender=("Giulia", GIULIA), subject="Off everything")
+        )
+        mailbox = self.make_mailbox(login)
+        self.sync(mailbox)
+        manager = self.user_sales_manager
+        deal = self.opportunity_client
+        taken = self.stored(mailbox, subject="Taken off")
+        self.assertIn(deal, taken.link_ids.lead_id)
+        # "Remove from card" on the deal's card
+        taken.with_user(manager).with_context(
+            mcl_res_model="crm.lead", mcl_res_id=deal.id
+        ).action_remove_from_record()
+        self.assertNotIn(deal, taken.link_ids.lead_id)
+        said = self.lines(taken)
+        self.assertIn(f"Removed from {deal.display_name} by {manager.name} on ", said)
+        self.assertIn("is the address of", said, "what the pipeline decided stays")
+        # every link of a mail at once: one entry each, in one write of the mail
+        every = self.stored(mailbox, subject="Off everything")
+        targets = {(link._target()._name, link._target().id) for link in every.link_ids}
+        self.assertGreaterEqual(len(targets), 2)
+        every.link_ids.with_user(manager).action_remove()
+        self.assertEqual(
+            {record for record, _user, _date in explain.removals(every.route)}, targets
+        )
+        self.assertEqual(every.state, "new")
+        self.assertEqual(said.count("Removed from"), 1)
+
+        # "Why not?" on the card: removed by hand, by whom, and "Link Here" puts it back
+        wizard = self.why_not(deal)
+        line = wizard.line_ids.filtered(lambda li: li.subject == "Taken off")
+        self.assertEqual(line.reason, "removed")
+        self.assertIn(manager.name, line.detail)
+        self.assertIn("took it off this card by hand", line.advice)
+        self.assertTrue(line.can_link)
+        off = wizard.line_ids.filtered(lambda li: li.subject == "Off everything")
+        self.assertEqual(off.reason, "removed")
+        line.action_link_here()
+        self.assertIn(deal, taken.link_ids.lead_id)
+        # linked to it again: the removal is history, not a contradiction
+        said = self.lines(taken)
+        self.assertIn(f"Earlier removed from {deal.display_name} by {manager.name} on ", said)
+        self.assertIn("linked to it again since.", said)
+        self.assertNotIn("\nRemoved from", "\n" + said)
+        self.assertIn(f"Linked by hand to {deal.display_name}", said)
+
+    def test_a_dismissal_undone_by_a_later_link_is_history(self):
+        login = self.make_mail_user()
+        newcomer = f"newcomer@{CLIENT_DOMAIN}"
+        self.dovecot.append(
+            login, self.corpus.message(sender=("Newcomer", newcomer), subject="Hello there")
+        )
+        mailbox = self.make_mailbox(login, incoming_unknown_action="none")
+        self.sync(mailbox)
+        mail = self.stored(mailbox)
+        self.assertTrue(mail.in_triage)
+        manager = self.user_sales_manager
+        mail.with_user(manager).action_triage_dismiss()
+        self.assertIn(f"{manager.name} took it off the triage queue", self.lines(mail))
+        # the correspondent becomes known, and Re-link puts the mail on the card
+        self.env["res.partner"].create({"name": "Newcomer", "email": newcomer})
+        mail.with_user(manager).action_relink()
+        self.assertEqual(mail.state, "linked")
+        said = self.lines(mail)
+        self.assertNotIn(f"{manager.name} took it off the triage queue", said)
+        self.assertIn(f"Earlier, {manager.name} had taken it off the triage queue", said)
+        self.assertIn("it has been linked since.", said)
+
+    def test_a_waiting_decision_says_what_it_waits_for(self):
+        login = self.make_mail_user()
+        busy = f"busy.now@{CLIENT_DOMAIN}"
+        self.dovecot.append(login, self.corpus.message(sender=("Busy", busy), subject="Racing"))
+        mailbox = self.make_mailbox(login)
+        with self.registry.cursor() as other:  # another worker is creating busy's record
+            other.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ADDRESS_LOCK_NAMESPACE, busy]
+            )
+            self.sync(mailbox)
+            other.rollback()
+        mail = self.stored(mailbox)
+        self.assertTrue(mail.link_deferred)
+        said = self.lines(mail)
+        self.assertIn(f"Not decided yet for {busy}: another worker is creating its record", said)
+        self.assertIn("Not linked yet: the decision waits for the other worker to finish", said)
+        self.assertNotIn("was linked again", said)
+        self.assertNotIn("Created", said)
+        # the next pass links it: the waiting is over, and the words say what was done
+        self.sync(mailbox)
+        self.assertFalse(mail.link_deferred)
+        said = self.lines(mail)
+        self.assertNotIn("Not linked yet", said)
+        made = mail.link_ids.lead_id
+        self.assertIn(f"Created the {'lead' if made.type == 'lead' else 'deal'} {made.name}.", said)
+
+    def test_created_says_what_kind_of_record(self):
+        for action, kind in (
+            ("opportunity", "deal"),
+            ("contact", "contact"),
+            ("company", "company"),
+        ):
+            login = self.make_mail_user()
+            address = f"new.{kind}@{kind}-{CLIENT_DOMAIN}"
+            self.dovecot.append(
+                login, self.corpus.message(sender=("Nuovo", address), subject=f"New {kind}")
+            )
+            mailbox = self.make_mailbox(login, incoming_unknown_action=action)
+            self.sync(mailbox)
+            mail = self.stored(mailbox)
+            record = mail.link_ids.lead_id or mail.link_ids.partner_id.filtered(
+                lambda p, k=kind: p.is_company == (k == "company")
+            )
+            self.assertEqual(len(record), 1, kind)
+            self.assertIn(
+                f"Created the {kind} {record.display_name}. {address} was unknown",
+                self.lines(mail),
+            )
+        # a lead converted into a deal since: said as what it is now
+        login = self.make_mail_user()
+        self.dovecot.append(
+            login, self.corpus.message(sender=("L", f"later.deal@{CLIENT_DOMAIN}"), subject="L")
+        )
+        mailbox = self.make_mailbox(login)
+        self.sync(mailbox)
+        mail = self.stored(mailbox)
+        lead = mail.link_ids.lead_id
+        lead.type = "lead"
+        self.assertIn(f"Created the lead {lead.display_name}.", self.lines(mail))
+        lead.type = "opportunity"
+        self.assertIn(f"Created the deal {lead.display_name}.", self.lines(mail))
+        # not the reader's to read: neither its name nor its kind
+        lead.user_id = self.user_sales_leads
+        said = self.lines(mail, user=self.user_sales_salesman)
+        self.assertIn("Created a record you may not read.", said)
+
+
+@tagged("post_install", "-at_install")
+class TestWhyHereCost(MailCrmLinkCommon):
+    """The explanation of a page of mail costs the same few queries whatever its size."""
+
+    def test_a_page_is_worded_at_once(self):
+        login = self.make_mail_user()
+        company = self.company_client
+        people = self.env["res.partner"].create(
+            [
+                {"name": f"P{i}", "email": f"person{i}@{CLIENT_DOMAIN}", "parent_id": company.id}
+                for i in range(20)
+            ]
+        )
+        firsts = []
+        for i, person in enumerate(people):
+            raw = self.corpus.message(sender=(person.name, person.email), subject=f"Order {i}")
+            firsts.append(raw)
+            self.dovecot.append(login, raw)
+        mailbox = self.make_mailbox(login, owner_id=self.user_sales_manager.id)
+        self.sync(mailbox)
+        for i, raw in enumerate(firsts):  # each answered: a thread sentence per mail
+            self.dovecot.append(
+                login,
+                self.corpus.reply(raw, sender=("Sales", login), body=f"Noted {i}."),
+                folder="Sent",
+            )
+        self.sync(mailbox)
+        mails = self.stored(mailbox)
+        self.assertEqual(len(mails), 40)
+        self.env["mailbox.message.link"]._add_links(mails[:3], self.opportunity_client)
+        Timeline = self.env["mailbox.timeline"].with_user(self.user_sales_manager)
+
+        def timeline_cost(limit):
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            page = Timeline.read_timeline("res.partner", company.id, limit=limit)
+            return self.env.cr.sql_log_count - before, page
+
+        timeline_cost(5)  # caches of the registry (translations, rules) warmed once
+        small, page = timeline_cost(5)
+        large, page = timeline_cost(20)
+        self.assertEqual(len(page["mails"]), 20)
+        self.assertTrue(all(mail["why"] for mail in page["mails"]))
+        self.assertTrue(any("It answers the mail" in " ".join(m["why"]) for m in page["mails"]))
+        self.assertLessEqual(large, small, f"5 mails: {small} queries, 20 mails: {large}")
+
+        Message = self.env["mailbox.message"].with_user(self.user_sales_manager)
+
+        def html_cost(records):
+            self.env.flush_all()
+            self.env.invalidate_all()
+            records = Message.browse(records.ids)
+            before = self.env.cr.sql_log_count
+            htmls = records.mapped("route_html")
+            return self.env.cr.sql_log_count - before, htmls
+
+        html_cost(mails[:5])
+        small, _htmls = html_cost(mails[:5])
+        large, htmls = html_cost(mails[:20])
+        self.assertTrue(all("Found in the folder" in html for html in htmls))
+        self.assertLessEqual(large, small, f"5 mails: {small} queries, 20 mails: {large}")
+
+
+@tagged("post_install", "-at_install")
+class TestRouteHtmlFollowsTheRoute(MailCrmLinkCommon):
+    """``route_html`` is worded from ``route``; the pipeline writes ``route`` by raw SQL
+    (``mailbox.crm.linker._write_routes``), so the wording must be dropped with it."""
+
+    # Expected to fail until _write_routes also invalidates route_html after its UPDATE
+    # (``invalidate_recordset(["route", "route_html"])``, owned by the import pipeline's
+    # work): then this decorator goes, and the test guards it.
+    @unittest.expectedFailure
+    def test_route_html_is_not_stale_after_the_pipeline_writes_the_route(self):
+        login = self.make_mail_user()
+        self.dovecot.append(login, self.corpus.message(sender=("Giulia", GIULIA), subject="X"))
+        mailbox = self.make_mailbox(login)
+        self.sync(mailbox)
+        mail = self.stored(mailbox)
+        self.assertNotIn("triage queue", mail.route_html)  # worded, and kept in the cache
+        self.env["mailbox.crm.linker"]._write_routes(
+            {mail.id: {"triage": explain.triaged(self.env.uid, explain.DISMISSED)}}
+        )
+        self.assertIn("triage queue", mail.route_html)

@@ -4,6 +4,7 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_datetime
 
 from ..mailflow import addresses, explain
 
@@ -140,6 +141,8 @@ class MailboxWhyNot(models.TransientModel):
             [("id", "in", messages.ids), *self.env["mailbox.timeline"]._domain(record)]
         )
         may_link = record.has_access("write")
+        partners, leads = self.env["mailbox.timeline"]._card_records(record)
+        card = {("res.partner", i) for i in partners.ids} | {("crm.lead", i) for i in leads.ids}
         done = lines.browse()
         for line in lines:
             message = line.message_id
@@ -153,6 +156,7 @@ class MailboxWhyNot(models.TransientModel):
                 message.link_deferred,
                 message.private,
                 mailbox.strict_visibility,
+                removed=self._mcl_removal(message, card),
             )
             if not reason:
                 done |= line
@@ -160,15 +164,26 @@ class MailboxWhyNot(models.TransientModel):
             line._mcl_set(
                 {
                     "reason": reason,
-                    "detail": self._mcl_detail(message, reason)[:500],
+                    "detail": self._mcl_detail(message, reason, card)[:500],
                     "can_link": explain.can_link_here(reason) and may_link,
                 }
             )
         done.unlink()
 
-    def _mcl_detail(self, message, reason):
+    def _mcl_removal(self, message, card):
+        """The last removal by hand of ``message`` from the card (``card``: the ``(model, id)``
+        records the card shows), as ``(record key, user id, date)``, or None."""
+        found = [r for r in explain.removals(message.route) if r[0] in card]
+        return found[-1] if found else None
+
+    def _mcl_detail(self, message, reason, card=None):
         if reason == explain.NOT_ERROR:
             return message.error_reason or ""
+        if reason == explain.NOT_REMOVED:  # by whom and when, in the reader's words
+            _record, user_id, date = self._mcl_removal(message, card or set())
+            user = self.env["mailbox.route.explainer"]._names([("res.users", user_id)])
+            when = format_datetime(self.env, date, dt_format="short") if date else ""
+            return ", ".join(part for part in (user, when) if part)
         if reason == explain.NOT_ELSEWHERE:
             targets = [link._target() for link in message.link_ids]
             return self.env["mailbox.route.explainer"]._names([(t._name, t.id) for t in targets])

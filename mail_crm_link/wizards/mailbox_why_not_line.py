@@ -5,6 +5,7 @@ from .chosen import MailboxChosenMixin
 
 REASONS = [
     (explain.NOT_ERROR, "In error"),
+    (explain.NOT_REMOVED, "Removed by hand"),
     (explain.NOT_MODE_MANUAL, "Mailbox links by hand"),
     (explain.NOT_MODE_OFF, "Mailbox does not link"),
     (explain.NOT_SPAM, "In the spam folder"),
@@ -78,6 +79,10 @@ class MailboxWhyNotLine(models.TransientModel):
         advice = {
             explain.NOT_ERROR: self.env._(
                 "It could not be read: open it; an administrator can retry it."
+            ),
+            explain.NOT_REMOVED: self.env._(
+                "Someone took it off this card by hand: Link Here to put it back if that was "
+                "a mistake."
             ),
             explain.NOT_MODE_MANUAL: self.env._("Its mailbox links mail by hand: Link Here."),
             explain.NOT_MODE_OFF: self.env._(
