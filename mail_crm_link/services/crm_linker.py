@@ -435,7 +435,7 @@ class MailboxCrmLinker(models.AbstractModel):
             template="(%s, %s::jsonb)",
             page_size=1000,
         )
-        Message.browse(list(routes)).invalidate_recordset(["route"])
+        Message.browse(list(routes)).invalidate_recordset(["route", "route_html"])
 
     @api.model
     def _insert_links(self, mailbox, vals_list):

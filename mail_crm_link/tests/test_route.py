@@ -5,7 +5,6 @@ Each reason is walked by one mail through the real Dovecot and the real sync; th
 are read as a sales user, in English and in Ukrainian."""
 
 import re
-import unittest
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
@@ -766,10 +765,6 @@ class TestRouteHtmlFollowsTheRoute(MailCrmLinkCommon):
     """``route_html`` is worded from ``route``; the pipeline writes ``route`` by raw SQL
     (``mailbox.crm.linker._write_routes``), so the wording must be dropped with it."""
 
-    # Expected to fail until _write_routes also invalidates route_html after its UPDATE
-    # (``invalidate_recordset(["route", "route_html"])``, owned by the import pipeline's
-    # work): then this decorator goes, and the test guards it.
-    @unittest.expectedFailure
     def test_route_html_is_not_stale_after_the_pipeline_writes_the_route(self):
         login = self.make_mail_user()
         self.dovecot.append(login, self.corpus.message(sender=("Giulia", GIULIA), subject="X"))
