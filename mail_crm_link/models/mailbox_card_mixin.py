@@ -56,6 +56,18 @@ class MailboxCardMixin(models.AbstractModel):
         )
         return action
 
+    def unlink(self):
+        """Deleting a card takes its mail off it first, as "Remove from card" does (the
+        links' ``_mcl_remove``): the database would drop the links by itself (ON DELETE
+        CASCADE) but leave their mail "Linked" on no record and out of the triage queue.
+        Who may delete the card is Odoo's to say, checked before anything is touched."""
+        self.check_access("unlink")
+        links = (
+            self.env["mailbox.message.link"].sudo().search([(self._mcl_link_field, "in", self.ids)])
+        )
+        links._mcl_remove()
+        return super().unlink()
+
     def action_mcl_why_not(self):
         """ "Why not?": the recent mail of this card's addresses that is not on it, and why
         (``mailbox.why.not``; read as the user)."""

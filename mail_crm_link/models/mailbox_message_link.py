@@ -122,15 +122,21 @@ class MailboxMessageLink(models.Model):
         self.check_access("read")
         for link in self:
             link._target().check_access("write")
-        links = self.sudo()
-        messages = links.message_id
-        for link in links:
+        return self.sudo()._mcl_remove()
+
+    def _mcl_remove(self):
+        """Remove these links, the caller having checked who may (``action_remove``; the
+        deletion of their record, ``mailbox.card.mixin.unlink``): their chatter entries and
+        pending Email activities go, and a mail left on no record is "new" again, back in
+        the triage queue if it is client mail. Called as superuser."""
+        messages = self.message_id
+        for link in self:
             activity = link.message_id.activity_id
             target = link._target()
             if activity and (activity.res_model, activity.res_id) == (target._name, target.id):
                 link.message_id.activity_id = False
                 activity.unlink()
-        links.mail_message_id.unlink()
-        links.unlink()
+        self.mail_message_id.unlink()
+        self.unlink()
         messages.filtered(lambda m: not m.link_ids and m.state == "linked").write({"state": "new"})
         return True

@@ -76,6 +76,37 @@ class TestManualLinks(LinkingCase):
         self.assertTrue(message.exists())  # the mail stays in the mailbox
         self.assertEqual(message.state, "new")
 
+    def test_deleting_the_record_takes_the_mail_off_it(self):
+        """The database drops the links of a deleted lead or contact by itself (ON DELETE
+        CASCADE): the mail must not stay "Linked" on nothing, out of the triage queue."""
+        message = self.unlinked_mail()
+        other = self.unlinked_mail(sender=("Олена Коваль", f"olena@{CLIENT_DOMAIN}"))
+        leads = self.user_sales_leads
+        lead = self.env["crm.lead"].create({"name": "To delete", "user_id": leads.id})
+        contact = self.env["res.partner"].create({"name": "To delete too"})
+        message.with_user(leads).action_link_record("crm.lead", lead.id)
+        other.with_user(leads).action_link_record("crm.lead", lead.id)
+        other.with_user(leads).action_link_record("res.partner", contact.id)
+        self.assertEqual((message | other).mapped("state"), ["linked", "linked"])
+        entry = message.link_ids.mail_message_id
+        self.assertTrue(message.activity_id)
+        # deletion stays Odoo's to allow: only sales managers delete leads
+        with self.assertRaises(AccessError):
+            lead.with_user(leads).unlink()
+        self.assertEqual(message.state, "linked")
+        self.assertTrue(message.link_ids)
+        lead.with_user(self.user_sales_manager).unlink()
+        self.assertEqual(message.state, "new", "back as it is with no link")
+        self.assertFalse(message.link_ids)
+        self.assertFalse(message.activity_id)
+        self.assertFalse(entry.exists())
+        self.assertTrue(message.with_user(leads).in_triage)
+        self.assertEqual(other.state, "linked", "still on the contact")
+        self.assertEqual(self.links(other), {contact})
+        contact.unlink()
+        self.assertEqual(other.state, "new")
+        self.assertFalse(other.link_ids)
+
     def test_create_from_mail_at_each_level(self):
         for user in (self.user_sales_salesman, self.user_sales_leads, self.user_sales_manager):
             with self.subTest(user=user.login):
