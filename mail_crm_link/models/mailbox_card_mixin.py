@@ -72,7 +72,10 @@ class MailboxCardMixin(models.AbstractModel):
         """ "Why not?": the recent mail of this card's addresses that is not on it, and why
         (``mailbox.why.not``; read as the user)."""
         self.ensure_one()
-        return self.env["mailbox.why.not"]._mcl_open(self)
+        action = self.env["mailbox.why.not"]._mcl_open(self)
+        # its list holds sentences (reason, detail, what to do): the widest dialog
+        action["context"] = {**action.get("context", {}), "dialog_size": "extra-large"}
+        return action
 
     def _mcl_files_domain(self):
         return [(self._mcl_link_field, "=", self.id)]
