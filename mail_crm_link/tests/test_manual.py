@@ -60,6 +60,30 @@ class TestManualLinks(LinkingCase):
         wizard.action_link()
         self.assertEqual(self.links(message), {self.opportunity_client})
 
+    def test_link_wizard_refuses_mail_the_user_may_not_read(self):
+        """Odoo reads a many-to-many through the record rules: a wizard holding a mail the
+        user may not read saw fewer mails, and linked nothing, saying nothing."""
+        self.mailbox.mailbox_access = "shared"
+        readable = self.unlinked_mail()
+        hidden = self.unlinked_mail(sender=("Олена Коваль", f"olena@{CLIENT_DOMAIN}"))
+        hidden.private = True  # a private mail of a shared mailbox: not the salesman's
+        salesman = self.user_sales_salesman
+        Message = self.env["mailbox.message"].with_user(salesman)
+        self.assertEqual(Message.search([("id", "in", (readable | hidden).ids)]), readable)
+        wizard = (
+            self.env["mailbox.link.wizard"]
+            .with_user(salesman)
+            .with_context(active_model="mailbox.message", active_ids=(readable | hidden).ids)
+            .create({"target": "partner", "partner_id": self.contact_client.id})
+        )
+        with self.assertRaisesRegex(AccessError, "1 of these 2 mails"):
+            wizard.with_context(lang="en_US").action_link()
+        self.assertFalse(readable.link_ids, "nothing linked")
+        self.assertFalse(hidden.link_ids)
+        wizard.message_ids = readable
+        wizard.action_link()
+        self.assertEqual(self.links(readable), {self.contact_client})
+
     def test_remove_a_link_only_with_write_right_on_the_record(self):
         message = self.unlinked_mail()
         message.with_user(self.user_sales_leads).action_link_record("crm.lead", self.lead_client.id)
