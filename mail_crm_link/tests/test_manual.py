@@ -61,21 +61,22 @@ class TestManualLinks(LinkingCase):
         self.assertEqual(self.links(message), {self.opportunity_client})
 
     def test_link_wizard_refuses_mail_the_user_may_not_read(self):
-        """Odoo reads a many-to-many through the record rules: a wizard holding a mail the
-        user may not read saw fewer mails, and linked nothing, saying nothing."""
+        """A wizard holding a mail the user may no longer read (made private meanwhile, say)
+        linked nothing and said nothing: it says why now, and links nothing."""
         self.mailbox.mailbox_access = "shared"
         readable = self.unlinked_mail()
         hidden = self.unlinked_mail(sender=("Олена Коваль", f"olena@{CLIENT_DOMAIN}"))
-        hidden.private = True  # a private mail of a shared mailbox: not the salesman's
         salesman = self.user_sales_salesman
-        Message = self.env["mailbox.message"].with_user(salesman)
-        self.assertEqual(Message.search([("id", "in", (readable | hidden).ids)]), readable)
         wizard = (
             self.env["mailbox.link.wizard"]
             .with_user(salesman)
             .with_context(active_model="mailbox.message", active_ids=(readable | hidden).ids)
             .create({"target": "partner", "partner_id": self.contact_client.id})
         )
+        hidden.private = True  # a private mail of a shared mailbox: not the salesman's
+        Message = self.env["mailbox.message"].with_user(salesman)
+        self.assertEqual(Message.search([("id", "in", (readable | hidden).ids)]), readable)
+        self.env.invalidate_all()
         with self.assertRaisesRegex(AccessError, "1 of these 2 mails"):
             wizard.with_context(lang="en_US").action_link()
         self.assertFalse(readable.link_ids, "nothing linked")
