@@ -56,11 +56,26 @@ class MailboxCardMixin(models.AbstractModel):
         )
         return action
 
+    def unlink(self):
+        """Deleting a card takes its mail off it first, as "Remove from card" does (the
+        links' ``_mcl_remove``): the database would drop the links by itself (ON DELETE
+        CASCADE) but leave their mail "Linked" on no record and out of the triage queue.
+        Who may delete the card is Odoo's to say, checked before anything is touched."""
+        self.check_access("unlink")
+        links = (
+            self.env["mailbox.message.link"].sudo().search([(self._mcl_link_field, "in", self.ids)])
+        )
+        links._mcl_remove()
+        return super().unlink()
+
     def action_mcl_why_not(self):
         """ "Why not?": the recent mail of this card's addresses that is not on it, and why
         (``mailbox.why.not``; read as the user)."""
         self.ensure_one()
-        return self.env["mailbox.why.not"]._mcl_open(self)
+        action = self.env["mailbox.why.not"]._mcl_open(self)
+        # its list holds sentences (reason, detail, what to do): the widest dialog
+        action["context"] = {**action.get("context", {}), "dialog_size": "extra-large"}
+        return action
 
     def _mcl_files_domain(self):
         return [(self._mcl_link_field, "=", self.id)]

@@ -757,7 +757,9 @@ class MailboxMessage(models.Model):
         classify the mailbox's queued mail again: what is never logged now leaves the queue
         as "Never Logged". Who may: the owner of a personal mailbox, sales managers and
         administrators (``_mcl_may_ignore``): the list decides for everybody's mail of the
-        mailbox. The mail already linked stays linked."""
+        mailbox. The mail already linked stays linked. Only mail of the queue may: a mail
+        linked, dismissed or not client mail is refused (the buttons show on queued mail only,
+        a call over RPC is held to the same)."""
         self.check_access("read")
         for message in self:
             mailbox = message.sudo().mailbox_id
@@ -770,6 +772,17 @@ class MailboxMessage(models.Model):
                         mailbox.name,
                     )
                 )
+            if not message.sudo().in_triage:
+                raise UserError(
+                    self.env._(
+                        "%s: this mail is not in the triage queue (it is linked, dismissed, "
+                        "never logged or not client mail). Only queued mail can add its "
+                        "correspondent to the never-log list.",
+                        message.subject or message.display_name,
+                    )
+                )
+        for message in self:
+            mailbox = message.sudo().mailbox_id
             _name, address = message._mcl_main_correspondent()
             mailbox._mcl_never_log_add(address, scope)
         return True

@@ -124,10 +124,17 @@ class MailboxMessageLink(models.Model):
         self.check_access("read")
         for link in self:
             link._target().check_access("write")
-        links = self.sudo()
+        return self.sudo()._mcl_remove()
+
+    def _mcl_remove(self):
+        """Remove these links, the caller having checked who may (``action_remove``; the
+        deletion of their record, ``mailbox.card.mixin.unlink``): their chatter entries and
+        pending Email activities go, the removal goes into the mail's routing explanation
+        ("Why here?", "Why not?": who took it off which record, and when), and a mail left
+        on no record is "new" again, back in the triage queue if it is client mail. Called
+        as superuser; the user named is the caller's."""
+        links = self
         messages = links.message_id
-        # the removal goes into the mail's routing explanation ("Why here?", "Why not?"):
-        # who took it off which record, and when
         now = fields.Datetime.to_string(fields.Datetime.now())
         removed = {}
         for link in links:

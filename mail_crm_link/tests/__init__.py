@@ -4,6 +4,7 @@ from . import test_connect
 from . import test_connect_tour
 from . import test_constraints
 from . import test_damaged
+from . import test_demo
 from . import test_folder_layouts
 from . import test_i18n
 from . import test_interop

@@ -85,6 +85,19 @@ PNG_1X1 = bytes.fromhex(
 PDF_STUB = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+# The demo's mail begins this many days before the day it is built, at 09:00 UTC: recent
+# whenever the demo is made ("Why not?" looks at the last six months), a month of history
+DEMO_DAYS_AGO = 35
+
+
+def demo_start(now=None, days_ago=DEMO_DAYS_AGO):
+    """When the demo's first mail was written: ``days_ago`` days before ``now`` (UTC), at
+    09:00, as the tests' fixed clock. The mails after it keep their spacing."""
+    now = now or datetime.now(timezone.utc)
+    day = (now.astimezone(timezone.utc) - timedelta(days=days_ago)).date()
+    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc)
+
+
 def _header(text, charset):
     """An RFC 2047 encoded-word header in ``charset`` (plain ASCII stays plain)."""
     try:

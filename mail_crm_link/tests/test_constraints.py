@@ -154,3 +154,39 @@ class TestDatabaseConstraints(TransactionCase):
             "UPDATE fetchmail_server SET poll_interval = 0 WHERE id = %s",
             [self.mailbox.id],
         )
+
+    def test_transient_models_vacuum(self):
+        """The hourly autovacuum reads ``write_date``/``create_date`` of every transient
+        table: no field of the addon may take the name of such a magic column (a related
+        ``write_date`` had no column: ``UndefinedColumn`` in the log every hour)."""
+        transient = [
+            model
+            for name, model in self.env.items()
+            if model._transient and name.startswith("mailbox.")
+        ]
+        self.assertIn("mailbox.lead.choice.line", [model._name for model in transient])
+        for model in transient:
+            with self.subTest(model=model._name):
+                for column in ("create_uid", "create_date", "write_uid", "write_date"):
+                    field = model._fields[column]  # Odoo's own: a stored column of the table
+                    self.assertTrue(field.store and not field.related, column)
+        choice = self.env["mailbox.lead.choice"].create(
+            {
+                "message_id": self.message.id,
+                "kind": "lead",
+                "line_ids": [(0, 0, {"lead_id": self.lead.id})],
+            }
+        )
+        line = choice.line_ids
+        self.assertEqual(line.lead_write_date, self.lead.write_date)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE mailbox_lead_choice SET write_date = now() - interval '1 day' WHERE id = %s;"
+            "UPDATE mailbox_lead_choice_line SET write_date = now() - interval '1 day' "
+            "WHERE id = %s",
+            [choice.id, line.id],
+        )
+        for model in transient:
+            with self.subTest(model=model._name):
+                model._transient_vacuum()
+        self.assertFalse(line.exists(), "a day old: vacuumed")

@@ -6,6 +6,7 @@ import re
 import unittest
 
 from babel.messages.pofile import read_po
+from lxml import etree
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import code_translations
@@ -55,6 +56,31 @@ class TestTranslationsLoad(TransactionCase):
             ("single", "Лише коли відкрита рівно одна угода"), fields["deal_link_mode"]["selection"]
         )
         self.assertEqual(env._("Email from %s", "Олена"), "Лист від Олена")
+
+    def test_triage_list_buttons_in_ukrainian(self):
+        """The triage queue's buttons are terms of its own list view: the .po must name that
+        view too, not only the mail form, or they stay English there."""
+        self.env["res.lang"]._activate_lang("uk_UA")
+        self.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
+            ["uk_UA"]
+        )
+        view = self.env.ref("mail_crm_link.mailbox_message_view_list_triage")
+        arch = (
+            self.env["mailbox.message"]
+            .with_context(lang="uk_UA")
+            .get_view(view_id=view.id, view_type="list")["arch"]
+        )
+        buttons = {b.get("name"): b for b in etree.fromstring(arch).iter("button")}
+        self.assertEqual(buttons["action_triage_link"].get("string"), "Пов'язати з…")
+        self.assertEqual(buttons["action_create_lead"].get("string"), "Створити лід")
+        uk = {m.id: m.string for m in _catalog("uk.po") if m.id}
+        english = etree.fromstring(view.with_context(lang="en_US").arch).iter("button")
+        for button in english:
+            for attribute in ("string", "confirm"):
+                source = button.get(attribute)
+                if source:
+                    shown = buttons[button.get("name")].get(attribute)
+                    self.assertEqual(shown, uk[source], f"{button.get('name')} {attribute}")
 
 
 # The English sentences the module writes for a stored client mail, and a fragment of their

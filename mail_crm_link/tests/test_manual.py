@@ -60,6 +60,31 @@ class TestManualLinks(LinkingCase):
         wizard.action_link()
         self.assertEqual(self.links(message), {self.opportunity_client})
 
+    def test_link_wizard_refuses_mail_the_user_may_not_read(self):
+        """A wizard holding a mail the user may no longer read (made private meanwhile, say)
+        linked nothing and said nothing: it says why now, and links nothing."""
+        self.mailbox.mailbox_access = "shared"
+        readable = self.unlinked_mail()
+        hidden = self.unlinked_mail(sender=("Олена Коваль", f"olena@{CLIENT_DOMAIN}"))
+        salesman = self.user_sales_salesman
+        wizard = (
+            self.env["mailbox.link.wizard"]
+            .with_user(salesman)
+            .with_context(active_model="mailbox.message", active_ids=(readable | hidden).ids)
+            .create({"target": "partner", "partner_id": self.contact_client.id})
+        )
+        hidden.private = True  # a private mail of a shared mailbox: not the salesman's
+        Message = self.env["mailbox.message"].with_user(salesman)
+        self.assertEqual(Message.search([("id", "in", (readable | hidden).ids)]), readable)
+        self.env.invalidate_all()
+        with self.assertRaisesRegex(AccessError, "1 of these 2 mails"):
+            wizard.with_context(lang="en_US").action_link()
+        self.assertFalse(readable.link_ids, "nothing linked")
+        self.assertFalse(hidden.link_ids)
+        wizard.message_ids = readable
+        wizard.action_link()
+        self.assertEqual(self.links(readable), {self.contact_client})
+
     def test_remove_a_link_only_with_write_right_on_the_record(self):
         message = self.unlinked_mail()
         message.with_user(self.user_sales_leads).action_link_record("crm.lead", self.lead_client.id)
@@ -75,6 +100,37 @@ class TestManualLinks(LinkingCase):
         self.assertFalse(message.activity_id)  # so does the pending activity on that lead
         self.assertTrue(message.exists())  # the mail stays in the mailbox
         self.assertEqual(message.state, "new")
+
+    def test_deleting_the_record_takes_the_mail_off_it(self):
+        """The database drops the links of a deleted lead or contact by itself (ON DELETE
+        CASCADE): the mail must not stay "Linked" on nothing, out of the triage queue."""
+        message = self.unlinked_mail()
+        other = self.unlinked_mail(sender=("Олена Коваль", f"olena@{CLIENT_DOMAIN}"))
+        leads = self.user_sales_leads
+        lead = self.env["crm.lead"].create({"name": "To delete", "user_id": leads.id})
+        contact = self.env["res.partner"].create({"name": "To delete too"})
+        message.with_user(leads).action_link_record("crm.lead", lead.id)
+        other.with_user(leads).action_link_record("crm.lead", lead.id)
+        other.with_user(leads).action_link_record("res.partner", contact.id)
+        self.assertEqual((message | other).mapped("state"), ["linked", "linked"])
+        entry = message.link_ids.mail_message_id
+        self.assertTrue(message.activity_id)
+        # deletion stays Odoo's to allow: only sales managers delete leads
+        with self.assertRaises(AccessError):
+            lead.with_user(leads).unlink()
+        self.assertEqual(message.state, "linked")
+        self.assertTrue(message.link_ids)
+        lead.with_user(self.user_sales_manager).unlink()
+        self.assertEqual(message.state, "new", "back as it is with no link")
+        self.assertFalse(message.link_ids)
+        self.assertFalse(message.activity_id)
+        self.assertFalse(entry.exists())
+        self.assertTrue(message.with_user(leads).in_triage)
+        self.assertEqual(other.state, "linked", "still on the contact")
+        self.assertEqual(self.links(other), {contact})
+        contact.unlink()
+        self.assertEqual(other.state, "new")
+        self.assertFalse(other.link_ids)
 
     def test_create_from_mail_at_each_level(self):
         for user in (self.user_sales_salesman, self.user_sales_leads, self.user_sales_manager):

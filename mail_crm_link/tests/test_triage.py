@@ -284,8 +284,9 @@ class TestTriageQueue(MailCrmLinkCommon):
         third = self.stored(mailbox, subject="Offerte 3")
         self.assertEqual(third.mail_kind, classify.EXCLUDED)
         self.assertEqual(self.as_user(mailbox, owner).triage_count, 3)
-        # twice is harmless: the list keeps one entry
-        self.as_user(mail["robot1"], owner).action_triage_ignore_sender()
+        # twice: the mail has left the queue, the second call is refused, the list unchanged
+        with self.assertRaisesRegex(UserError, "not in the triage queue"):
+            self.as_user(mail["robot1"], owner).action_triage_ignore_sender()
         self.assertEqual(mailbox.never_log, ROBOT)
 
     def test_ignore_domain_refuses_mail_providers_and_our_own(self):
@@ -293,9 +294,11 @@ class TestTriageQueue(MailCrmLinkCommon):
         owner = self.user_sales_salesman
         with self.assertRaisesRegex(UserError, "gmail.com is a mail provider's domain"):
             self.as_user(mail["gmail"], owner).action_triage_ignore_domain()
-        with self.assertRaisesRegex(UserError, "our own addresses or domains"):
+        # our own mail is never in the queue (mailflow.triage refuses our own addresses too:
+        # TestTriageRules.test_never_log_entry)
+        with self.assertRaisesRegex(UserError, "not in the triage queue"):
             self.as_user(mail["internal"], owner).action_triage_ignore_domain()
-        with self.assertRaisesRegex(UserError, "our own addresses or domains"):
+        with self.assertRaisesRegex(UserError, "not in the triage queue"):
             self.as_user(mail["internal"], owner).action_triage_ignore_sender()
         self.assertEqual(mailbox.never_log, "friend@family.example")
         self.as_user(mail["anna"], owner).action_triage_ignore_domain()
@@ -305,6 +308,29 @@ class TestTriageQueue(MailCrmLinkCommon):
         # a single gmail.com sender may be ignored
         self.as_user(mail["gmail"], owner).action_triage_ignore_sender()
         self.assertFalse(mail["gmail"].in_triage)
+
+    def test_ignore_only_from_the_queue(self):
+        """Ignore Sender/Domain decide for the whole mailbox from a mail of the queue: on a
+        linked, dismissed or internal mail the user may read (over RPC, say) they refuse."""
+        mailbox, mail = self.queue_mailbox()
+        owner = self.user_sales_salesman
+        self.as_user(mail["gmail"], owner).action_triage_dismiss()
+        for key in ("known", "gmail", "internal"):
+            for method in ("action_triage_ignore_sender", "action_triage_ignore_domain"):
+                with (
+                    self.subTest(mail=key, method=method),
+                    self.assertRaisesRegex(UserError, "not in the triage queue"),
+                ):
+                    getattr(self.as_user(mail[key], owner), method)()
+        # one mail out of the queue among queued ones: nothing is listed
+        with self.assertRaises(UserError):
+            self.as_user(mail["robot1"] | mail["known"], owner).action_triage_ignore_sender()
+        self.assertFalse(mailbox.never_log)
+        self.assertEqual(mail["known"].state, "linked")
+        self.assertTrue(mail["robot1"].in_triage)
+        # who may not ignore is told so first, whatever the mail
+        with self.assertRaises(AccessError):
+            self.as_user(mail["known"], self.user_sales_leads).action_triage_ignore_sender()
 
     def test_who_may_ignore(self):
         """The never-log list decides for everybody's mail of the mailbox: its personal

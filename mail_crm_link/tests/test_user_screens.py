@@ -406,3 +406,17 @@ class TestMailboxForm(LinkingCase):
                 )
                 checked += 1
         self.assertGreaterEqual(checked, 3)  # the mailbox, the personal mailbox, the wizard
+
+
+class TestWhyNotDialog(LinkingCase):
+    def test_why_not_opens_wide_and_its_sentences_wrap(self):
+        """At 1440 px the default dialog cut the reason and the advice off: the dialog is
+        Odoo's extra-large one, and the columns of sentences wrap instead of being cut."""
+        action = self.contact_client.with_user(self.user_sales_manager).action_mcl_why_not()
+        self.assertEqual(action["target"], "new")
+        self.assertEqual(action["context"]["dialog_size"], "extra-large")
+        arch = self.env["mailbox.why.not"].get_view(view_type="form")["arch"]
+        columns = etree.fromstring(arch).xpath("//field[@name='line_ids']/list")[0]
+        for name in ("subject", "correspondent", "reason", "detail", "advice"):
+            cell = columns.xpath(f"./field[@name='{name}']")[0]
+            self.assertIn("text-wrap", cell.get("class", "").split(), name)

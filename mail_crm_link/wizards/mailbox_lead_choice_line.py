@@ -25,7 +25,9 @@ class MailboxLeadChoiceLine(models.TransientModel):
         related="lead_id.expected_revenue", currency_field="company_currency"
     )
     company_currency = fields.Many2one(related="lead_id.company_currency")
-    write_date = fields.Datetime(related="lead_id.write_date", string="Last Updated")
+    # not "write_date": that is the magic column of this transient model, which the hourly
+    # vacuum reads (a related field of that name has no column: UndefinedColumn)
+    lead_write_date = fields.Datetime(related="lead_id.write_date", string="Last Updated")
 
     def action_link(self):
         """Link the mail to this lead or deal (the link checks that the user may edit it) and

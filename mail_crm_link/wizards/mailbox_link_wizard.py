@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 
 class MailboxLinkWizard(models.TransientModel):
@@ -36,5 +36,19 @@ class MailboxLinkWizard(models.TransientModel):
         record = self.lead_id if self.target == "lead" else self.partner_id
         if not record:
             raise UserError(self.env._("Choose the record to link the mail to."))
-        self.env["mailbox.message.link"]._add_links(self.message_ids, record)
+        # the mails the wizard holds, all of them: Odoo may read a many-to-many through the
+        # record rules, which silently leaves out those the user may not read
+        messages = self.sudo().message_ids.with_env(self.env)
+        hidden = messages - messages._filtered_access("read")
+        if hidden:
+            raise AccessError(
+                self.env._(
+                    "You may not read %(hidden)s of these %(count)s mails (private mail, or "
+                    "mail of a mailbox not shared with you): nothing was linked. Choose "
+                    "only mail you can open.",
+                    hidden=len(hidden),
+                    count=len(messages),
+                )
+            )
+        self.env["mailbox.message.link"]._add_links(messages, record)
         return {"type": "ir.actions.act_window_close"}
