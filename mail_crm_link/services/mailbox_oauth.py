@@ -213,6 +213,8 @@ class MailboxOAuth(models.AbstractModel):
         from ..models import fields_extra  # services load before models
 
         problem = fields_extra.secret_key_problem()
+        # no f-string inside the translated call: Odoo's extractor evaluates its literals
+        detail = ": " + problem if problem else ""
         for name in provider.token_fields:
             if secrets.is_encrypted(box[name]):
                 raise UserError(
@@ -223,7 +225,7 @@ class MailboxOAuth(models.AbstractModel):
                         provider=provider.label,
                         name=box.display_name,
                         option=fields_extra.CONFIG_KEY,
-                        problem=f": {problem}" if problem else "",
+                        problem=detail,
                     )
                 )
 
