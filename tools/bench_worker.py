@@ -173,13 +173,36 @@ def without_explanation():
     type(env["mailbox.crm.linker"])._write_routes = lambda self, routes: None
 
 
-def forget_import(mailbox, partner_id, lead_id):
-    """Undo what an import wrote (its mails, their links, the partners and leads it made), so
-    that the next import of the same mail finds the CRM as this one did."""
+# what an import writes besides its mails: rows newer than the import's start are its own
+# (the bench runs one import at a time); the links, notifications and partner addresses go
+# with their rows (ON DELETE CASCADE)
+FORGOTTEN_TABLES = (
+    "mailbox_message",
+    "mail_message",
+    "mail_activity",
+    "mail_followers",
+    "ir_attachment",
+    "crm_lead",
+    "res_partner",
+)
+
+
+def high_water_marks():
+    """The highest id of each table an import writes to, before it starts."""
+    marks = {}
+    for table in FORGOTTEN_TABLES:
+        env.cr.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+        marks[table] = env.cr.fetchone()[0]
+    return marks
+
+
+def forget_import(mailbox, marks):
+    """Undo what an import wrote (its mails and their files, chatter entries, activities and
+    followers, the partners and leads it made), so that the next import of the same mail
+    finds the CRM as this one did and leaves no orphan row behind."""
     cr = env.cr
-    cr.execute("DELETE FROM mailbox_message WHERE mailbox_id = %s", [mailbox.id])
-    cr.execute("DELETE FROM crm_lead WHERE id > %s", [lead_id])
-    cr.execute("DELETE FROM res_partner WHERE id > %s", [partner_id])
+    for table in FORGOTTEN_TABLES:  # children first: the mails' entries before the leads
+        cr.execute(f"DELETE FROM {table} WHERE id > %s", [marks[table]])
     mailbox.write({"active": False})
     cr.commit()
 
@@ -187,10 +210,7 @@ def forget_import(mailbox, partner_id, lead_id):
 def phase_import():
     if ARGS.get("explain") is False:
         without_explanation()
-    env.cr.execute("SELECT coalesce(max(id), 0) FROM res_partner")
-    partner_id = env.cr.fetchone()[0]
-    env.cr.execute("SELECT coalesce(max(id), 0) FROM crm_lead")
-    lead_id = env.cr.fetchone()[0]
+    marks = high_water_marks()
     mailbox = env["fetchmail.server"].create(
         mailbox_values("Bench", ARGS["login"], ARGS["password"], ARGS["port"], "auto")
     )
@@ -237,7 +257,7 @@ def phase_import():
         env["mailbox.route.explainer"]._lines(message)
     explain_s = time.monotonic() - explain_start
     if ARGS.get("forget"):
-        forget_import(mailbox, partner_id, lead_id)
+        forget_import(mailbox, marks)
     return {
         "messages": stored,
         "linked": linked,
