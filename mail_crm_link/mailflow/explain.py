@@ -149,11 +149,13 @@ class When:
     value: str
 
 
-def lines(route, current_kind=None, linked=()):
+def lines(route, current_kind=None, linked=(), state=None):
     """The route as sentences: ``[(code, params)]`` in the order the pipeline decided.
     ``current_kind``: the mail's kind now (a re-link or the triage may have changed it);
     ``linked``: the ``(model, id)`` records the mail is on now, so that what a later link
-    undid (a removal by hand, a triage dismissal) is worded as history, not as the present.
+    undid (a removal by hand, a triage dismissal) is worded as history, not as the present;
+    ``state``: the mail's state now (a dismissal is the present only while the mail is still
+    "ignored": dismissed, linked since, then removed again, it is history).
     Codes are words the explainer translates; an unknown or empty route gives ``[]``, and a
     part that is not what this version writes is left out (never an error on display).
     Every key and list may be missing (the writer leaves out empty lists and defaults)."""
@@ -169,7 +171,7 @@ def lines(route, current_kind=None, linked=()):
         ("link", _link_lines),
         ("notify", _notify_lines),
         ("relink", lambda v: _link_lines(v, relink=True)),
-        ("triage", lambda v: _triage_lines(v, linked)),
+        ("triage", lambda v: _triage_lines(v, linked, state)),
         ("removed", lambda v: _removed_lines(v, linked)),
     ):
         value = route.get(part, None)
@@ -182,18 +184,29 @@ def lines(route, current_kind=None, linked=()):
     return out
 
 
-def _triage_lines(entry, linked=()):
+def _triage_lines(entry, linked=(), state=None):
     user_id, action = entry
     if action == DISMISSED:
-        # linked since (a Re-link, a link by hand): the dismissal is history, not the present
-        code = "triage_dismissed_before" if linked else "triage_dismissed"
+        # linked since (a Re-link, a link by hand), even if taken off that record again: the
+        # dismissal is history, not the present
+        since = bool(linked) or (state is not None and state != "ignored")
+        code = "triage_dismissed_before" if since else "triage_dismissed"
         return [(code, {"user": Records((("res.users", int(user_id)),))})]
     return []
 
 
-def removals(route):
-    """The removals by hand of a route: ``[((model, id), user id, date), ...]``, oldest
-    first; an entry that is not what this version writes is left out."""
+def removed(record_key, user_id, date, deleted=False):
+    """One ``removed`` entry: ``user_id`` took the mail off ``record_key`` at ``date``, by
+    hand ("Remove from card") or, ``deleted``, by deleting the record itself."""
+    entry = {"record": ref(record_key), "user": int(user_id), "date": date}
+    if deleted:
+        entry["deleted"] = True
+    return entry
+
+
+def _removal_entries(route):
+    """``[((model, id), user id, date, deleted)]`` of a route, oldest first; an entry that
+    is not what this version writes is left out."""
     entries = route.get("removed") if isinstance(route, dict) else None
     out = []
     for entry in entries if isinstance(entries, list) else ():
@@ -204,15 +217,25 @@ def removals(route):
         except (AttributeError, TypeError, ValueError):
             continue
         if user_id:
-            out.append((record_key, user_id, str(entry.get("date", "") or "")))
+            date = entry.get("date", "")
+            date = date if isinstance(date, str) else ""
+            out.append((record_key, user_id, date, entry.get("deleted", False) is True))
     return out
+
+
+def removals(route):
+    """The removals by hand of a route: ``[((model, id), user id, date), ...]``, oldest
+    first (a record's deletion is not one: the mail cannot go back on it)."""
+    return [entry[:3] for entry in _removal_entries(route) if not entry[3]]
 
 
 def _removed_lines(entries, linked=()):
     out = []
-    for record_key, user_id, date in removals({"removed": entries}):
-        # linked to the same record again since: the removal is history
-        code = "removed_relinked" if record_key in linked else "removed"
+    for record_key, user_id, date, deleted in _removal_entries({"removed": entries}):
+        if deleted:
+            code = "removed_deleted"
+        else:  # linked to the same record again since: the removal is history
+            code = "removed_relinked" if record_key in linked else "removed"
         user = Records((("res.users", user_id),))
         out.append((code, {"record": Records((record_key,)), "user": user, "date": When(date)}))
     return out
@@ -238,7 +261,7 @@ def _recs(pairs):
 def _store_lines(store, current_kind):
     out = []
     folder, role = store.get("folder", ""), store.get("role", "") or "inbox"
-    out.append(("folder", {"folder": folder or "INBOX", "role": role}))
+    out.append(("folder", {"folder": str(folder or "INBOX"), "role": str(role)}))
     direction = store.get("direction", None) or []
     if len(direction) == 2:
         out.append(("direction_" + str(direction[1]), {}))
@@ -316,7 +339,7 @@ def codes():
     found = {"folder", "history", "thread", "deal_choice", "deferred", "kind_changed"}
     found |= {"private_correspondent", "mode_manual", "mode_off", "address_unknown"}
     found |= {"notified_owner", "notified_responsible", "triage_dismissed"}
-    found |= {"triage_dismissed_before", "removed", "removed_relinked"}
+    found |= {"triage_dismissed_before", "removed", "removed_relinked", "removed_deleted"}
     found |= {"direction_sent_folder", "direction_our_sender", "direction_their_sender"}
     found |= {
         "kind_spam_folder",

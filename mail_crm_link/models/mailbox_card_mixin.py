@@ -65,7 +65,7 @@ class MailboxCardMixin(models.AbstractModel):
         links = (
             self.env["mailbox.message.link"].sudo().search([(self._mcl_link_field, "in", self.ids)])
         )
-        links._mcl_remove()
+        links._mcl_remove(deleted=True)
         return super().unlink()
 
     def action_mcl_why_not(self):

@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .. import compat
+from ..mailflow import explain
 
 _logger = logging.getLogger(__name__)
 
@@ -126,35 +127,41 @@ class MailboxMessageLink(models.Model):
             link._target().check_access("write")
         return self.sudo()._mcl_remove()
 
-    def _mcl_remove(self):
+    def _mcl_remove(self, deleted=False):
         """Remove these links, the caller having checked who may (``action_remove``; the
-        deletion of their record, ``mailbox.card.mixin.unlink``): their chatter entries and
-        pending Email activities go, the removal goes into the mail's routing explanation
-        ("Why here?", "Why not?": who took it off which record, and when), and a mail left
-        on no record is "new" again, back in the triage queue if it is client mail. Called
-        as superuser; the user named is the caller's."""
+        deletion of their record, ``mailbox.card.mixin.unlink``, ``deleted``): their chatter
+        entries and pending Email activities go, the removal goes into the mail's routing
+        explanation ("Why here?", "Why not?": who took it off which record, and when), and a
+        mail left on no record is "new" again, back in the triage queue if it is client mail.
+        Called as superuser; the user named is the caller's. The cost does not grow per mail
+        in statements: a record deleted with thousands of mails writes their routes in one
+        statement per thousand and their state in one write."""
         links = self
-        messages = links.message_id
+        # prefetched among themselves: once the links are gone, a prefetch through them
+        # would read each mail on its own
+        messages = links.message_id.with_prefetch()
         now = fields.Datetime.to_string(fields.Datetime.now())
-        removed = {}
+        removed, activities, cleared = {}, self.env["mail.activity"], messages.browse()
         for link in links:
-            activity = link.message_id.activity_id
+            message = link.message_id
+            activity = message.activity_id
             target = link._target()
             if activity and (activity.res_model, activity.res_id) == (target._name, target.id):
-                link.message_id.activity_id = False
-                activity.unlink()
-            removed.setdefault(link.message_id, []).append(
-                {"record": [target._name, target.id], "user": self.env.uid, "date": now}
+                activities |= activity
+                cleared |= message
+            removed.setdefault(message.id, []).append(
+                explain.removed((target._name, target.id), self.env.uid, now, deleted)
             )
+        if cleared:
+            cleared.write({"activity_id": False})
+        activities.unlink()
         links.mail_message_id.unlink()
         links.unlink()
-        for message in messages:  # one write per mail: its route, and its state if need be
-            route = dict(message.route) if isinstance(message.route, dict) else {}
-            earlier = route.get("removed", None)
+        routes = {}
+        for message in messages:
+            earlier = message.route.get("removed") if isinstance(message.route, dict) else None
             earlier = earlier if isinstance(earlier, list) else []
-            route["removed"] = [*earlier, *removed.get(message, [])][-MAX_REMOVED:]
-            vals = {"route": route}
-            if not message.link_ids and message.state == "linked":
-                vals["state"] = "new"
-            message.write(vals)
+            routes[message.id] = {"removed": [*earlier, *removed[message.id]][-MAX_REMOVED:]}
+        self.env["mailbox.crm.linker"]._write_routes(routes)
+        messages.filtered(lambda m: not m.link_ids and m.state == "linked").write({"state": "new"})
         return True

@@ -36,7 +36,7 @@ class MailboxRouteExplainer(models.AbstractModel):
             # what the mail is on now (whoever linked it): a later link makes history of a
             # removal or a dismissal
             linked = [(link._target()._name, link._target().id) for link in message.sudo().link_ids]
-            coded[message.id] = explain.lines(route, message.mail_kind, linked)
+            coded[message.id] = explain.lines(route, message.mail_kind, linked, message.state)
             links[message.id] = message.link_ids.filtered(lambda li: li.link_type == "manual")
             for code, params in coded[message.id]:
                 if code == "thread" and params.get("reference"):
@@ -304,6 +304,11 @@ class MailboxRouteExplainer(models.AbstractModel):
             "removed_relinked": self.env._(
                 "Earlier removed from %(record)s by %(user)s on %(date)s; linked to it again since."
             ),
+            # the record itself was deleted: the mail stays in its mailbox, on no card of it
+            "removed_deleted": self.env._(
+                "The record it was on was deleted by %(user)s on %(date)s; the mail stays in "
+                "its mailbox."
+            ),
             "notified_responsible": self.env._(
                 "%(user)s was told, as the responsible of %(record)s."
             ),
@@ -318,10 +323,21 @@ class MailboxRouteExplainer(models.AbstractModel):
         if isinstance(value, explain.Records):
             return self._join(value.refs, names, words)
         if isinstance(value, explain.When):
-            return format_datetime(self.env, value.value, dt_format="short") if value.value else ""
+            return self._when(value.value)
         if value is None:
             return ""
         return str(value)
+
+    @api.model
+    def _when(self, value):
+        """A stored moment (``"YYYY-MM-DD HH:MM:SS"``, UTC) in the reader's language and time
+        zone; nothing for a value that is not one (a route an administrator edited)."""
+        if not value:
+            return ""
+        try:
+            return format_datetime(self.env, value, dt_format="short")
+        except (TypeError, ValueError, OverflowError):
+            return ""
 
     @api.model
     def _join(self, refs, names, words):

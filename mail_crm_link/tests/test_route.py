@@ -112,9 +112,38 @@ class TestExplainPure(MailCrmLinkCommon):
             {"removed": [1, {"record": [1]}, {"record": ["x", "y"], "user": 2}]},
             {"link": {"threads": [1, [], ["x", "y"]], "addresses": [1, {}]}},
             {"triage": [1]},
+            {"store": {"folder": ["INBOX"], "role": {"x": 1}}},
+            {"removed": [{"record": ["crm.lead", 1], "user": 2, "date": ["x"], "deleted": 1}]},
         ):
             explain.lines(route, "client", [("crm.lead", 1)])
             explain.removals(route)
+        # a folder or role that is not a string is said as one (the explainer looks it up)
+        folder = explain.lines({"store": {"folder": ["INBOX"], "role": ["sent"]}})[0]
+        self.assertEqual(folder, ("folder", {"folder": "['INBOX']", "role": "['sent']"}))
+
+    def test_a_dismissal_is_the_present_only_while_the_mail_stays_dismissed(self):
+        route = {"triage": explain.triaged(7, explain.DISMISSED)}
+        self.assertEqual(explain.lines(route, state="ignored")[0][0], "triage_dismissed")
+        self.assertEqual(explain.lines(route)[0][0], "triage_dismissed")  # state unknown
+        # dismissed, linked by hand since, then taken off that record again: "new" now
+        self.assertEqual(explain.lines(route, state="new")[0][0], "triage_dismissed_before")
+        self.assertEqual(
+            explain.lines(route, linked=[("crm.lead", 1)], state="linked")[0][0],
+            "triage_dismissed_before",
+        )
+
+    def test_a_deletion_is_no_removal_by_hand(self):
+        route = {
+            "removed": [
+                explain.removed(("crm.lead", 1), 2, "2026-01-02 03:04:05"),
+                explain.removed(("crm.lead", 3), 2, "2026-01-02 03:04:05", deleted=True),
+            ]
+        }
+        self.assertEqual(
+            [code for code, _params in explain.lines(route)], ["removed", "removed_deleted"]
+        )
+        # "Why not?" offers no Link Here to a record that is gone
+        self.assertEqual(explain.removals(route), [(("crm.lead", 1), 2, "2026-01-02 03:04:05")])
 
     def test_a_route_without_its_empty_lists_and_defaults_reads_the_same(self):
         """The writer may leave out empty lists and default values: the reader reads the
@@ -607,6 +636,45 @@ class TestWhyHereSince(MailCrmLinkCommon):
         self.assertNotIn("\nRemoved from", "\n" + said)
         self.assertIn(f"Linked by hand to {deal.display_name}", said)
 
+    def test_deleting_a_record_is_said_and_costs_no_statement_per_mail(self):
+        login = self.make_mail_user()
+        for i in range(30):
+            self.dovecot.append(
+                login,
+                self.corpus.message(sender=("Newcomer", f"n{i}@{CLIENT_DOMAIN}"), subject=f"M{i}"),
+            )
+        mailbox = self.make_mailbox(login, incoming_unknown_action="none")
+        self.sync(mailbox)
+        mails = self.stored(mailbox).sorted("id")
+        self.assertEqual(len(mails), 30)
+        manager = self.user_sales_manager
+        Lead = self.env["crm.lead"].with_user(manager)
+        few, many, warm = Lead.create([{"name": n} for n in ("Few", "Many", "Warm")])
+        Link = self.env["mailbox.message.link"].with_user(manager)
+        Link._add_links(mails[:2].with_user(manager), warm)
+        Link._add_links(mails[2:7].with_user(manager), few)
+        Link._add_links(mails[7:].with_user(manager), many)
+        self.assertEqual(set(mails.mapped("state")), {"linked"})
+
+        def unlink_cost(lead):
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            lead.unlink()
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        unlink_cost(warm)  # caches of the registry warmed once
+        small, large = unlink_cost(few), unlink_cost(many)
+        self.assertLessEqual(large, small, f"5 mails: {small} queries, 23 mails: {large}")
+        self.assertEqual(set(mails.mapped("state")), {"new"})
+        self.assertFalse(mails.link_ids)
+        self.assertTrue(all(mail.with_user(manager).in_triage for mail in mails))
+        said = self.lines(mails[-1])
+        self.assertIn(f"The record it was on was deleted by {manager.name} on ", said)
+        self.assertNotIn("Removed from", said)
+        self.assertEqual(explain.removals(mails[-1].route), [], "no Link Here to a deleted lead")
+
     def test_a_dismissal_undone_by_a_later_link_is_history(self):
         login = self.make_mail_user()
         newcomer = f"newcomer@{CLIENT_DOMAIN}"
@@ -628,6 +696,12 @@ class TestWhyHereSince(MailCrmLinkCommon):
         self.assertNotIn(f"{manager.name} took it off the triage queue", said)
         self.assertIn(f"Earlier, {manager.name} had taken it off the triage queue", said)
         self.assertIn("it has been linked since.", said)
+        # taken off that card again: back in the queue, and the dismissal is still history
+        mail.link_ids.with_user(manager).action_remove()
+        self.assertEqual(mail.state, "new")
+        said = self.lines(mail)
+        self.assertNotIn(f"{manager.name} took it off the triage queue", said)
+        self.assertIn(f"Earlier, {manager.name} had taken it off the triage queue", said)
 
     def test_a_waiting_decision_says_what_it_waits_for(self):
         login = self.make_mail_user()
