@@ -4,7 +4,6 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_datetime
 
 from ..mailflow import addresses, explain
 
@@ -143,10 +142,11 @@ class MailboxWhyNot(models.TransientModel):
         may_link = record.has_access("write")
         partners, leads = self.env["mailbox.timeline"]._card_records(record)
         card = {("res.partner", i) for i in partners.ids} | {("crm.lead", i) for i in leads.ids}
-        done = lines.browse()
+        judged, done = [], lines.browse()
         for line in lines:
             message = line.message_id
             mailbox = message.sudo().mailbox_id  # the mail's own mailbox (read mail only)
+            removal = self._mcl_removal(message, card)
             reason = explain.why_not(
                 message.state,
                 message.mail_kind,
@@ -156,15 +156,28 @@ class MailboxWhyNot(models.TransientModel):
                 message.link_deferred,
                 message.private,
                 mailbox.strict_visibility,
-                removed=self._mcl_removal(message, card),
+                removed=removal,
             )
-            if not reason:
+            if reason:
+                judged.append((line, reason, removal))
+            else:
                 done |= line
-                continue
+        # the users and records the details name, read once for the page
+        refs = set()
+        for line, reason, removal in judged:
+            if reason == explain.NOT_REMOVED:
+                refs.add(("res.users", removal[1]))
+            elif reason == explain.NOT_ELSEWHERE:
+                refs |= {(t._name, t.id) for t in (li._target() for li in line.message_id.link_ids)}
+        explainer = self.env["mailbox.route.explainer"]
+        names = explainer._names_of(sorted(refs))
+        words = {"nothing": self.env._("nothing")}
+        for line, reason, removal in judged:
+            detail = self._mcl_detail(line.message_id, reason, removal, names, words)
             line._mcl_set(
                 {
                     "reason": reason,
-                    "detail": self._mcl_detail(message, reason, card)[:500],
+                    "detail": detail[:500],
                     "can_link": explain.can_link_here(reason) and may_link,
                 }
             )
@@ -176,17 +189,19 @@ class MailboxWhyNot(models.TransientModel):
         found = [r for r in explain.removals(message.route) if r[0] in card]
         return found[-1] if found else None
 
-    def _mcl_detail(self, message, reason, card=None):
+    def _mcl_detail(self, message, reason, removal, names, words):
+        """The line's detail in the reader's words; ``names``: the records it may name
+        (``mailbox.route.explainer._names_of``)."""
+        explainer = self.env["mailbox.route.explainer"]
         if reason == explain.NOT_ERROR:
             return message.error_reason or ""
-        if reason == explain.NOT_REMOVED:  # by whom and when, in the reader's words
-            _record, user_id, date = self._mcl_removal(message, card or set())
-            user = self.env["mailbox.route.explainer"]._names([("res.users", user_id)])
-            when = format_datetime(self.env, date, dt_format="short") if date else ""
-            return ", ".join(part for part in (user, when) if part)
+        if reason == explain.NOT_REMOVED:  # by whom and when
+            _record, user_id, date = removal
+            user = explainer._join([("res.users", user_id)], names, words)
+            return ", ".join(part for part in (user, explainer._when(date)) if part)
         if reason == explain.NOT_ELSEWHERE:
-            targets = [link._target() for link in message.link_ids]
-            return self.env["mailbox.route.explainer"]._names([(t._name, t.id) for t in targets])
+            targets = [(t._name, t.id) for t in (li._target() for li in message.link_ids)]
+            return explainer._join(targets, names, words)
         store = (message.route or {}).get("store") if isinstance(message.route, dict) else None
         kind = (store or {}).get("kind") or []
         return str(kind[2]) if len(kind) == 3 and kind[2] else ""
