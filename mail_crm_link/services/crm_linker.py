@@ -469,7 +469,10 @@ class MailboxCrmLinker(models.AbstractModel):
         Message.flush_model(["route"])
         execute_values(
             self.env.cr._obj,
-            "UPDATE mailbox_message AS m SET route = COALESCE(m.route, '{}'::jsonb) || v.part"
+            # a route that is not an object (edited by hand into a list, JSON null) is
+            # replaced, as the ORM write did: ``||`` would append to it
+            "UPDATE mailbox_message AS m SET route = CASE WHEN jsonb_typeof(m.route) = 'object'"
+            " THEN m.route ELSE '{}'::jsonb END || v.part"
             " FROM (VALUES %s) AS v(id, part) WHERE m.id = v.id",
             [(message_id, json.dumps(part)) for message_id, part in routes.items()],
             template="(%s, %s::jsonb)",

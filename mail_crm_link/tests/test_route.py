@@ -675,6 +675,31 @@ class TestWhyHereSince(MailCrmLinkCommon):
         self.assertNotIn("Removed from", said)
         self.assertEqual(explain.removals(mails[-1].route), [], "no Link Here to a deleted lead")
 
+    def test_a_route_edited_into_no_object_is_replaced_on_removal(self):
+        login = self.make_mail_user()
+        self.dovecot.append(
+            login, self.corpus.message(sender=("Newcomer", f"hand@{CLIENT_DOMAIN}"), subject="M")
+        )
+        mailbox = self.make_mailbox(login, incoming_unknown_action="none")
+        self.sync(mailbox)
+        mail = self.stored(mailbox)
+        manager = self.user_sales_manager
+        lead = self.env["crm.lead"].with_user(manager).create({"name": "Edited"})
+        self.env["mailbox.message.link"].with_user(manager)._add_links(
+            mail.with_user(manager), lead
+        )
+        self.env.flush_all()
+        # an administrator edited the stored route by hand into a list: the removal's
+        # SQL merge replaces it (as the ORM write did) instead of appending to it
+        self.env.cr.execute(
+            "UPDATE mailbox_message SET route = '[\"hand\"]'::jsonb WHERE id = %s", [mail.id]
+        )
+        mail.invalidate_recordset(["route"])
+        lead.unlink()
+        self.assertIsInstance(mail.route, dict)
+        self.assertEqual([entry[0] for entry in explain.removals(mail.route)], [])
+        self.assertIn(f"The record it was on was deleted by {manager.name} on ", self.lines(mail))
+
     def test_a_dismissal_undone_by_a_later_link_is_history(self):
         login = self.make_mail_user()
         newcomer = f"newcomer@{CLIENT_DOMAIN}"
