@@ -302,15 +302,13 @@ def explain_cost(config, dovecot, opts):
                 "load": load_average(),
             }
         )
-    costs = sorted(pair["cost_pct"] for pair in pairs)
-    quartets = [
-        slowdown_pct(
-            pairs[i]["with"] + pairs[i + 1]["with"], pairs[i]["without"] + pairs[i + 1]["without"]
-        )
-        for i in range(0, len(pairs) - 1, 2)
-    ]
-    quartets = [q for q in quartets if q is not None]
-    costs = [c for c in costs if c is not None]
+    costs = sorted(pair["cost_pct"] for pair in pairs if pair["cost_pct"] is not None)
+    quartets = []
+    # an odd last pair makes no quartet
+    for first, second in zip(pairs[0::2], pairs[1::2], strict=False):
+        four = (first["with"], second["with"], first["without"], second["without"])
+        if all(four):  # an import that measured nothing makes no quartet
+            quartets.append(slowdown_pct(four[0] + four[1], four[2] + four[3]))
     cost = {
         "pairs": pairs,
         "cost_pct_abba": quartets,
@@ -325,8 +323,8 @@ def explain_cost(config, dovecot, opts):
 
 def slowdown_pct(with_speed, without_speed):
     """How much slower, in percent, ``with_speed`` is than ``without_speed``; ``None`` when
-    the run without measured nothing (no speed to compare against)."""
-    if not without_speed:
+    either run measured nothing (no speed to compare)."""
+    if not with_speed or not without_speed:
         return None
     return round(100 * (1 - with_speed / without_speed), 2)
 
