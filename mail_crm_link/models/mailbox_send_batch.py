@@ -151,8 +151,9 @@ class MailboxSendBatch(models.Model):
         done, ids, total = self._next_ids(limit)
         records = self.env[self.res_model].browse(ids).exists()
         readable = records._filtered_access("read")
+        unreadable = self.env._("not readable for you")  # outside the f-string: extracted
         skipped = [  # by id: the name of a card the user may not read is not theirs to see
-            f"#{record.id}: {self.env._('not readable for you')}" for record in records - readable
+            f"#{record.id}: {unreadable}" for record in records - readable
         ]
         mailbox = self.mailbox_id.sudo()
         mails = []

@@ -44,6 +44,30 @@ class TestPoFiles(unittest.TestCase):
 
 @tagged("post_install", "-at_install")
 class TestTranslationsLoad(TransactionCase):
+    def test_every_string_of_the_code_is_a_code_entry_of_the_pot(self):
+        """Odoo translates a ``_()`` of Python or JavaScript only from a .po entry marked
+        ``odoo-python`` / ``odoo-javascript``: a string also used as a field label or an
+        action name, whose entry lacks that mark, stays English in the code (the link
+        dialog's title did). Odoo's own exporter says which strings the code holds."""
+        from odoo.tools.translate import TranslationModuleReader
+
+        marks = {}
+        for module, ttype, _name, _res_id, source, _value, comments in TranslationModuleReader(
+            self.env.cr, modules=["mail_crm_link"]
+        ):
+            if module == "mail_crm_link" and ttype == "code":
+                marks.setdefault(source, set()).update(
+                    c for c in comments or () if c.startswith("odoo-")
+                )
+        self.assertGreater(len(marks), 200)
+        for name in ("mail_crm_link.pot", *(f"{lang}.po" for lang in LANGS)):
+            catalog = {m.id: m for m in _catalog(name) if m.id}
+            for source, wanted in marks.items():
+                with self.subTest(file=name, msgid=source):
+                    self.assertIn(source, catalog, "not in the catalog")
+                    have = {c for c in catalog[source].auto_comments if c.startswith("odoo-")}
+                    self.assertLessEqual(wanted, have, "no code mark: English in the code")
+
     def test_ukrainian_user_reads_ukrainian(self):
         self.env["res.lang"]._activate_lang("uk_UA")
         self.env["ir.module.module"].search([("name", "=", "mail_crm_link")])._update_translations(
