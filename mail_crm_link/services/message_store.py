@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from odoo import api, models, tools
 
-from ..mailflow import classify, explain, parse, parse_ahead, threads
+from ..mailflow import classify, explain, inline, parse, parse_ahead, threads
 
 _logger = logging.getLogger(__name__)
 
@@ -291,7 +291,29 @@ class MailboxMessageStore(models.AbstractModel):
             for att in atts
         ]
         if vals_list:
-            self.env["ir.attachment"].sudo().create(vals_list)
+            stored = self.env["ir.attachment"].sudo().create(vals_list)
+            self._show_inline_images(records, stored)
+
+    @api.model
+    def _show_inline_images(self, records, stored):
+        """The bodies' ``cid:`` images pointed at the files just stored with their mails
+        (``mailflow.inline``): ``/web/image/<id>``, which Odoo serves to whoever may read
+        the mail (the file's access follows its mail: no access token that would show it to
+        anyone holding the address). One write per mail that shows such an image."""
+        by_record = {}
+        for attachment in stored:
+            if attachment.description:
+                key = inline.content_id_key(attachment.description)
+                by_record.setdefault(attachment.res_id, {}).setdefault(
+                    key, f"/web/image/{attachment.id}"
+                )
+        for record in records:
+            urls = by_record.get(record.id)
+            if not urls or "cid:" not in (record.body_html or "").lower():
+                continue
+            body, count = inline.resolve(str(record.body_html), urls)
+            if count:
+                record.write({"body_html": Markup(body)})
 
     # -- mail in error ---------------------------------------------------------------------
     @api.model

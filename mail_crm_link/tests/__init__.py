@@ -7,6 +7,7 @@ from . import test_damaged
 from . import test_demo
 from . import test_folder_layouts
 from . import test_i18n
+from . import test_inline_images
 from . import test_interop
 from . import test_linking
 from . import test_manual
