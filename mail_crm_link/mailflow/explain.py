@@ -43,8 +43,9 @@ CREATED, NOTHING, LOOP_GUARD, DEFERRED, NO_CREATE = (
     "deferred",
     "no_create",
 )
-# why a user was notified
-AS_RESPONSIBLE, AS_OWNER = "responsible", "owner"
+# why a user was notified: the record's responsible, the mailbox's owner (no responsible),
+# one of the record's followers (Odoo notifies them of a posted email)
+AS_RESPONSIBLE, AS_OWNER, AS_FOLLOWER = "responsible", "owner", "follower"
 
 
 @dataclass(frozen=True)
@@ -242,13 +243,19 @@ def _removed_lines(entries, linked=()):
 
 
 def _notify_lines(entries):
-    out = []
+    out, followers = [], {}  # the followers of a record are said in one line
     for entry in entries:
         if isinstance(entry, list) and len(entry) == 4:
             user_id, model, res_id, why = entry
+            if why == AS_FOLLOWER:
+                followers.setdefault((model, res_id), []).append(("res.users", int(user_id)))
+                continue
             code = "notified_owner" if why == AS_OWNER else "notified_responsible"
             user = Records((("res.users", int(user_id)),))
             out.append((code, {"user": user, "record": _recs([[model, res_id]])}))
+    for (model, res_id), users in followers.items():
+        record = _recs([[model, res_id]])
+        out.append(("notified_followers", {"user": Records(tuple(users)), "record": record}))
     return out
 
 
@@ -338,7 +345,7 @@ def codes():
     """Every code ``lines`` can give (the explainer has a sentence for each)."""
     found = {"folder", "history", "thread", "deal_choice", "deferred", "kind_changed"}
     found |= {"private_correspondent", "mode_manual", "mode_off", "address_unknown"}
-    found |= {"notified_owner", "notified_responsible", "triage_dismissed"}
+    found |= {"notified_owner", "notified_responsible", "notified_followers", "triage_dismissed"}
     found |= {"triage_dismissed_before", "removed", "removed_relinked", "removed_deleted"}
     found |= {"direction_sent_folder", "direction_our_sender", "direction_their_sender"}
     found |= {

@@ -215,15 +215,29 @@ class MailboxCardPublisher(models.AbstractModel):
             **compat.delivered_recipients(message.email_to, message.email_cc),
         )
         if notified is not None:
-            why = explain.AS_RESPONSIBLE if own else explain.AS_OWNER
-            notified.setdefault(message.id, []).extend(
-                explain.notified(user.id, (record._name, record.id), why)
-                for user in responsible.filtered(lambda u: u.active and not u.share)[
-                    : explain.MAX_NOTIFIED
-                ]
-            )
+            self._note_notified(entry, message, record, responsible, own, notified)
         entry.sudo().mcl_message_id = message  # its visibility now follows the mail's
         link.mail_message_id = entry
+
+    @api.model
+    def _note_notified(self, entry, message, record, responsible, own, notified):
+        """Who the posted ``entry`` told, for the mail's explanation, from what Odoo did (its
+        notifications: inbox or email), not from what was asked: the responsible (or the
+        mailbox's owner) first, then the record's followers Odoo told with them; at most
+        ``MAX_NOTIFIED``. Clients are never told (``mail_crm_link_publish``)."""
+        key = (record._name, record.id)
+        told = entry.sudo().notification_ids.res_partner_id.user_ids.filtered(
+            lambda u: u.active and not u.share
+        )
+        first = responsible.filtered(lambda u: u.active and not u.share)
+        why = explain.AS_RESPONSIBLE if own else explain.AS_OWNER
+        entries = [explain.notified(user.id, key, why) for user in first]
+        entries += [
+            explain.notified(user.id, key, explain.AS_FOLLOWER)
+            for user in told.sorted("id")
+            if user not in first
+        ]
+        notified.setdefault(message.id, []).extend(entries[: explain.MAX_NOTIFIED])
 
     # -- the delivery state of mail written in the CRM ---------------------------------------
     @api.model

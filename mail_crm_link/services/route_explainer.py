@@ -203,8 +203,8 @@ class MailboxRouteExplainer(models.AbstractModel):
             ),
             "mode_off": self.env._("The mailbox does not link mail to the CRM."),
             "history": self.env._(
-                "Part of the initial import: shown on the cards as history, without Email "
-                "activity or notification."
+                # true of a mail on no card too (triage, lists, auto-replies)
+                "Part of the initial import: history, without Email activity or notification."
             ),
             "thread": self.env._(
                 "It answers the mail “%(subject)s” of %(date)s, already on %(records)s."
@@ -315,6 +315,7 @@ class MailboxRouteExplainer(models.AbstractModel):
             "notified_owner": self.env._(
                 "%(user)s was told, as the mailbox's owner (%(record)s has no responsible)."
             ),
+            "notified_followers": self.env._("Told as followers of %(record)s: %(user)s."),
         }
 
     # -- the records and mails a page names ------------------------------------------------

@@ -615,6 +615,11 @@ class TestLinking(LinkingCase):
         notified = entry.notification_ids.res_partner_id
         self.assertIn(self.user_sales_leads.partner_id, notified)
         self.assertNotIn(self.contact_client, notified)
+        # the mail's explanation says who was told, followers included, as Odoo told them
+        said = self.env["mailbox.route.explainer"]._lines(message)
+        told = [line for line in said if line.startswith("Told as followers of ")]
+        deal, follower = self.opportunity_client.display_name, self.user_sales_leads.name
+        self.assertEqual(told, [f"Told as followers of {deal}: {follower}."], said)
         clients = self.contact_client | self.company_client
         self.assertFalse(self.env["mail.mail"].search([("recipient_ids", "in", clients.ids)]))
 

@@ -132,6 +132,26 @@ class TestExplainPure(MailCrmLinkCommon):
             "triage_dismissed_before",
         )
 
+    def test_the_followers_told_are_said_in_one_line_per_record(self):
+        key = ("crm.lead", 5)
+        route = {
+            "notify": [
+                explain.notified(2, key, explain.AS_RESPONSIBLE),
+                explain.notified(3, key, explain.AS_FOLLOWER),
+                explain.notified(4, key, explain.AS_FOLLOWER),
+                explain.notified(3, ("res.partner", 9), explain.AS_FOLLOWER),
+            ]
+        }
+        said = explain.lines(route)
+        self.assertEqual(
+            [(code, params["user"].refs) for code, params in said],
+            [
+                ("notified_responsible", (("res.users", 2),)),
+                ("notified_followers", (("res.users", 3), ("res.users", 4))),
+                ("notified_followers", (("res.users", 3),)),
+            ],
+        )
+
     def test_a_deletion_is_no_removal_by_hand(self):
         route = {
             "removed": [
@@ -255,7 +275,7 @@ class TestWhyHere(MailCrmLinkCommon):
             f"{GIULIA} works for Client Industries.",
             "Client Industries: 40 units: an open deal of the client",
             f"Nothing created for {GIULIA}: the client has an open deal",
-            "Part of the initial import: shown on the cards as history",
+            "Part of the initial import: history, without Email activity or notification.",
             "Visibility: shown to the mailbox's users",
         )
         self.assertSays(
