@@ -331,12 +331,13 @@ class MailboxRouteExplainer(models.AbstractModel):
 
     @api.model
     def _when(self, value):
-        """A stored moment (``"YYYY-MM-DD HH:MM:SS"``, UTC) in the reader's language and time
-        zone; nothing for a value that is not one (a route an administrator edited)."""
+        """A stored moment (``"YYYY-MM-DD HH:MM:SS"``, UTC) in the reader's time zone and in
+        their language's date and time formats, as Odoo's lists show dates; nothing for a
+        value that is not one (a route an administrator edited)."""
         if not value:
             return ""
         try:
-            return format_datetime(self.env, value, dt_format="short")
+            return format_datetime(self.env, value, dt_format=False)
         except (TypeError, ValueError, OverflowError):
             return ""
 
