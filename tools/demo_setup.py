@@ -84,4 +84,20 @@ env.cr.commit()
 # the second mailbox creates nothing for an unknown address: its unknown senders wait in the
 # triage queue (CRM > Mail > To Triage); a known client's mail is linked as usual
 demo_mailbox("__INFO_LOGIN__", "__INFO_PASSWORD__", incoming_unknown_action="none")
+# a salesman (Sales: User: Own Documents Only), to try the cards, "Why not?" and the triage
+# queue with a sales user's rights rather than an administrator's
+Users = env["res.users"]
+if not Users.with_context(active_test=False).search([("login", "=", "salesman")], limit=1):
+    groups = "group_ids" if "group_ids" in Users._fields else "groups_id"  # 19 / 18
+    sales = [env.ref("base.group_user").id, env.ref("sales_team.group_sale_salesman").id]
+    Users.with_context(no_reset_password=True).create(
+        {
+            "name": "Sam Salesman",
+            "login": "salesman",
+            "password": "salesman",
+            "email": "sam@mycompany.example",
+            groups: [(6, 0, sales)],
+        }
+    )
+    env.cr.commit()
 print(f"outgoing server {mail_server.name!r} on 127.0.0.1:{mail_server.smtp_port}")

@@ -315,7 +315,9 @@ def cmd_demo(serve=True):
     smtp = SmtpSink(port=smtp_port, deliver=deliver).start()
     log(f"SMTP on 127.0.0.1:{smtp.port}, delivering into the Inbox of {DEMO_LOGIN}")
 
-    config = write_config("demo", DEMO_DB)
+    # MCL_DEMO_PORT: another port than 8069 (one already taken, a second demo beside)
+    port = int(os.environ.get("MCL_DEMO_PORT") or 8069)
+    config = write_config("demo", DEMO_DB, http_port=port)
     if db_has_module(DEMO_DB):
         log(f"reusing database {DEMO_DB}")
         odoo_bin(config, "-d", DEMO_DB, "-u", ADDON, "--stop-after-init", "--log-level=warn")
@@ -354,8 +356,8 @@ def cmd_demo(serve=True):
         dovecot.stop()
         return 0
     print(
-        "\n  mail_crm_link demo: http://127.0.0.1:8069\n"
-        "  login: admin   password: admin\n"
+        f"\n  mail_crm_link demo: http://127.0.0.1:{port}\n"
+        "  login: admin   password: admin   (a salesman: salesman / salesman)\n"
         "  CRM > Configuration > Mailboxes shows the demo mailbox\n"
         f"  (IMAP 127.0.0.1:{dovecot.port_imap}, user {DEMO_LOGIN}, password {DEMO_PASSWORD})\n"
         f"  Mail sent from Odoo goes to SMTP 127.0.0.1:{smtp.port}, which delivers it into\n"
