@@ -114,6 +114,11 @@ class MailboxRouteExplainer(models.AbstractModel):
                 values.update(mail)
             else:  # not stored, or not the reader's to read: no raw Message-ID
                 code = "thread_earlier"
+        elif code == "matched_lead":  # a lead or a deal, as the reader may see which
+            matched = params.get("records")
+            kinds = {names.get(ref, (None, None))[1] for ref in (matched.refs if matched else ())}
+            if kinds == {"lead"} or kinds == {"deal"}:
+                code = f"matched_lead_{kinds.pop()}"
         elif code.startswith("created_"):
             # what was created, as a whole sentence of its own (the kind decides the words)
             made = params.get("records")
@@ -220,6 +225,9 @@ class MailboxRouteExplainer(models.AbstractModel):
             "matched_lead": self.env._(
                 "%(address)s is the address of the lead or deal %(records)s."
             ),
+            # the explainer's own variants: the records all leads, or all deals
+            "matched_lead_lead": self.env._("%(address)s is the address of the lead %(records)s."),
+            "matched_lead_deal": self.env._("%(address)s is the address of the deal %(records)s."),
             "matched_deal": self.env._("%(records)s: an open deal of the client of %(address)s."),
             "deal_choice": self.env._(
                 "The client has several open deals and the mailbox links to one only when "

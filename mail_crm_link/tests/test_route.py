@@ -284,7 +284,7 @@ class TestWhyHere(MailCrmLinkCommon):
         )
         self.assertSays(
             by_subject["About the lead"],
-            "is the address of the lead or deal Website enquiry.",
+            "is the address of the lead Website enquiry.",
             "it is known as a lead or deal.",
         )
         new = by_subject["New enquiry"]
