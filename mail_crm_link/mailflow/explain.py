@@ -129,11 +129,16 @@ class LinkNotes:
 
 
 DISMISSED = "dismissed"  # taken off the triage queue by hand
+IGNORED = "ignored"  # its correspondent (or their domain) put on the never-log list
 
 
-def triaged(user_id, action):
-    """The ``triage`` part: who took the mail off the triage queue, and how."""
-    return [int(user_id), action]
+def triaged(user_id, action, listed=None):
+    """The ``triage`` part: who took the mail off the triage queue, and how; ``listed``: the
+    never-log entry an Ignore Sender/Domain added (``bob@client.example``, ``@client.example``)."""
+    entry = [int(user_id), action]
+    if listed:
+        entry.append(str(listed))
+    return entry
 
 
 def notified(user_id, record_key, why):
@@ -182,17 +187,23 @@ def lines(route, current_kind=None, linked=(), state=None):
             out.extend(words(value))
         except (AttributeError, TypeError, ValueError, KeyError, IndexError):
             continue
+    if any(code == "triage_ignored" for code, _params in out):  # it says why, and who
+        out = [(code, params) for code, params in out if code != "kind_changed"]
     return out
 
 
 def _triage_lines(entry, linked=(), state=None):
-    user_id, action = entry
+    user_id, action, *rest = entry
+    # linked since (a Re-link, a link by hand), even if taken off that record again: what
+    # took the mail off the queue is history, not the present
+    since = bool(linked) or (state is not None and state != "ignored")
+    user = Records((("res.users", int(user_id)),))
     if action == DISMISSED:
-        # linked since (a Re-link, a link by hand), even if taken off that record again: the
-        # dismissal is history, not the present
-        since = bool(linked) or (state is not None and state != "ignored")
         code = "triage_dismissed_before" if since else "triage_dismissed"
-        return [(code, {"user": Records((("res.users", int(user_id)),))})]
+        return [(code, {"user": user})]
+    if action == IGNORED:
+        code = "triage_ignored_before" if since else "triage_ignored"
+        return [(code, {"user": user, "entry": str(rest[0]) if rest else ""})]
     return []
 
 
@@ -347,6 +358,7 @@ def codes():
     found |= {"private_correspondent", "mode_manual", "mode_off", "address_unknown"}
     found |= {"notified_owner", "notified_responsible", "notified_followers", "triage_dismissed"}
     found |= {"triage_dismissed_before", "removed", "removed_relinked", "removed_deleted"}
+    found |= {"triage_ignored", "triage_ignored_before"}
     found |= {"direction_sent_folder", "direction_our_sender", "direction_their_sender"}
     found |= {
         "kind_spam_folder",

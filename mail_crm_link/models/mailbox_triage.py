@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..mailflow import addresses, classify, triage
+from ..mailflow import addresses, classify, explain, triage
 from .mailbox_message import TRIAGE_DOMAIN
 
 
@@ -97,8 +97,9 @@ class MailboxTriage(models.AbstractModel):
 
     def _mcl_triage_reclassify(self, address, scope):
         """Classify again the queued mail that may be of ``address`` (or its domain); what is
-        never logged now is "Never Logged", out of the queue. Every queued mail of the
-        mailbox, the user's or not: the list is the mailbox's. A mail with another client
+        never logged now is "Never Logged", out of the queue, and its explanation says who
+        put which entry on the list (the caller's user). Every queued mail of the mailbox,
+        the user's or not: the list is the mailbox's. A mail with another client
         correspondent stays (it is still client mail)."""
         address = addresses.normalize(address or "")
         needle = f"@{addresses.domain_of(address)}" if scope == triage.WHOLE_DOMAIN else address
@@ -124,4 +125,7 @@ class MailboxTriage(models.AbstractModel):
                 by_kind[kind] |= message
         for kind, messages in by_kind.items():
             messages.write({"mail_kind": kind, "state": "ignored"})
-        return Message.union(*by_kind.values())
+        ignored = Message.union(*by_kind.values())
+        said = explain.triaged(self.env.uid, explain.IGNORED, needle)
+        self.env["mailbox.crm.linker"]._write_routes({m.id: {"triage": said} for m in ignored})
+        return ignored

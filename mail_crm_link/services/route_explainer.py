@@ -307,6 +307,15 @@ class MailboxRouteExplainer(models.AbstractModel):
                 "Earlier, %(user)s had taken it off the triage queue as not CRM material "
                 "(Dismiss); it has been linked since."
             ),
+            "triage_ignored": self.env._(
+                "%(user)s put %(entry)s on the mailbox's never-log list from the triage "
+                "queue: this mail is never logged now."
+            ),
+            # linked since: the Ignore is history
+            "triage_ignored_before": self.env._(
+                "Earlier, %(user)s had put %(entry)s on the mailbox's never-log list from the "
+                "triage queue; it has been linked since."
+            ),
             "removed": self.env._("Removed from %(record)s by %(user)s on %(date)s."),
             # linked to the same record again since: the removal is history
             "removed_relinked": self.env._(

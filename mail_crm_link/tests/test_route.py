@@ -152,6 +152,25 @@ class TestExplainPure(MailCrmLinkCommon):
             ],
         )
 
+    def test_an_ignore_from_the_queue_says_who_and_what(self):
+        route = {
+            "store": {"kind": ["client", "rule"]},
+            "triage": explain.triaged(7, explain.IGNORED, "@robots.example"),
+        }
+        said = explain.lines(route, current_kind="excluded", state="ignored")
+        codes = [code for code, _params in said]
+        self.assertIn("triage_ignored", codes)
+        self.assertNotIn("kind_changed", codes, "the Ignore line says why already")
+        self.assertEqual(dict(said)["triage_ignored"]["entry"], "@robots.example")
+        # linked since: history, and the kind change is said again
+        later = [c for c, _p in explain.lines(route, "client", [("crm.lead", 1)], "linked")]
+        self.assertIn("triage_ignored_before", later)
+        # an entry of an earlier version (no listed entry) still words
+        self.assertEqual(
+            explain.lines({"triage": [7, explain.IGNORED]}, state="ignored"),
+            [("triage_ignored", {"user": explain.Records((("res.users", 7),)), "entry": ""})],
+        )
+
     def test_a_deletion_is_no_removal_by_hand(self):
         route = {
             "removed": [

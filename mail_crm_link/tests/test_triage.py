@@ -275,6 +275,14 @@ class TestTriageQueue(MailCrmLinkCommon):
         for key in ("robot1", "robot2"):  # the queued mail of that sender leaves the queue
             self.assertEqual(mail[key].mail_kind, classify.EXCLUDED)
             self.assertEqual(mail[key].state, "ignored")
+            # and says who put which address on the list, not only that it changed kind
+            why = self.env["mailbox.route.explainer"].with_user(owner)._lines(mail[key])
+            self.assertIn(
+                f"{owner.name} put {ROBOT} on the mailbox's never-log list from the triage "
+                "queue: this mail is never logged now.",
+                why,
+            )
+            self.assertFalse([line for line in why if line.startswith("Classified again")])
         self.assertEqual(self.as_user(mailbox, owner).triage_count, 3)
         # from now on: the next mail of the robot is never logged on arrival
         self.dovecot.append(
