@@ -187,7 +187,10 @@ def lines(route, current_kind=None, linked=(), state=None):
             out.extend(words(value))
         except (AttributeError, TypeError, ValueError, KeyError, IndexError):
             continue
-    if any(code == "triage_ignored" for code, _params in out):  # it says why, and who
+    # the Ignore says why the mail is never logged now, and who: the bare kind change goes
+    if current_kind == classify.EXCLUDED and any(
+        code in ("triage_ignored", "triage_applied") for code, _params in out
+    ):
         out = [(code, params) for code, params in out if code != "kind_changed"]
     return out
 
@@ -202,8 +205,11 @@ def _triage_lines(entry, linked=(), state=None):
         code = "triage_dismissed_before" if since else "triage_dismissed"
         return [(code, {"user": user})]
     if action == IGNORED:
-        code = "triage_ignored_before" if since else "triage_ignored"
-        return [(code, {"user": user, "entry": str(rest[0]) if rest else ""})]
+        if rest and rest[0]:  # the entry this Ignore added
+            code = "triage_ignored_before" if since else "triage_ignored"
+            return [(code, {"user": user, "entry": str(rest[0])})]
+        # on the list already: the Ignore applied it to the queue
+        return [("triage_applied_before" if since else "triage_applied", {"user": user})]
     return []
 
 
@@ -358,7 +364,7 @@ def codes():
     found |= {"private_correspondent", "mode_manual", "mode_off", "address_unknown"}
     found |= {"notified_owner", "notified_responsible", "notified_followers", "triage_dismissed"}
     found |= {"triage_dismissed_before", "removed", "removed_relinked", "removed_deleted"}
-    found |= {"triage_ignored", "triage_ignored_before"}
+    found |= {"triage_ignored", "triage_ignored_before", "triage_applied", "triage_applied_before"}
     found |= {"direction_sent_folder", "direction_our_sender", "direction_their_sender"}
     found |= {
         "kind_spam_folder",

@@ -93,9 +93,9 @@ class MailboxTriage(models.AbstractModel):
             )
         if entry:  # ALREADY: listed before (by hand, say); the queue is brought up to date
             self.sudo().never_log = triage.add_entry(self.never_log, entry)
-        return self._mcl_triage_reclassify(address, scope)
+        return self._mcl_triage_reclassify(address, scope, listed=entry)
 
-    def _mcl_triage_reclassify(self, address, scope):
+    def _mcl_triage_reclassify(self, address, scope, listed=None):
         """Classify again the queued mail that may be of ``address`` (or its domain); what is
         never logged now is "Never Logged", out of the queue, and its explanation says who
         put which entry on the list (the caller's user). Every queued mail of the mailbox,
@@ -125,7 +125,9 @@ class MailboxTriage(models.AbstractModel):
                 by_kind[kind] |= message
         for kind, messages in by_kind.items():
             messages.write({"mail_kind": kind, "state": "ignored"})
-        ignored = Message.union(*by_kind.values())
-        said = explain.triaged(self.env.uid, explain.IGNORED, needle)
-        self.env["mailbox.crm.linker"]._write_routes({m.id: {"triage": said} for m in ignored})
-        return ignored
+        # the mails now never logged say who did it, and the entry added ("listed"; none
+        # when it was on the list already: the list was applied)
+        said = explain.triaged(self.env.uid, explain.IGNORED, listed)
+        never = by_kind.get(classify.EXCLUDED, Message)
+        self.env["mailbox.crm.linker"]._write_routes({m.id: {"triage": said} for m in never})
+        return Message.union(*by_kind.values())

@@ -223,13 +223,14 @@ class MailboxCardPublisher(models.AbstractModel):
     def _note_notified(self, entry, message, record, responsible, own, notified):
         """Who the posted ``entry`` told, for the mail's explanation, from what Odoo did (its
         notifications: inbox or email), not from what was asked: the responsible (or the
-        mailbox's owner) first, then the record's followers Odoo told with them; at most
-        ``MAX_NOTIFIED``. Clients are never told (``mail_crm_link_publish``)."""
+        mailbox's owner) first, if Odoo told them (not the author), then the record's
+        followers Odoo told with them; at most ``MAX_NOTIFIED``. Clients are never told
+        (``mail_crm_link_publish``)."""
         key = (record._name, record.id)
         told = entry.sudo().notification_ids.res_partner_id.user_ids.filtered(
             lambda u: u.active and not u.share
         )
-        first = responsible.filtered(lambda u: u.active and not u.share)
+        first = responsible.filtered(lambda u: u.active and not u.share) & told
         why = explain.AS_RESPONSIBLE if own else explain.AS_OWNER
         entries = [explain.notified(user.id, key, why) for user in first]
         entries += [

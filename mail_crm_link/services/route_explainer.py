@@ -114,6 +114,11 @@ class MailboxRouteExplainer(models.AbstractModel):
                 values.update(mail)
             else:  # not stored, or not the reader's to read: no raw Message-ID
                 code = "thread_earlier"
+        elif code == "notified_followers":
+            # who follows a record is for its readers: not said of one the reader may not read
+            record = params.get("record")
+            if not record or any(names.get(ref, (None, None))[1] is None for ref in record.refs):
+                return None
         elif code == "matched_lead":  # a lead or a deal, as the reader may see which
             matched = params.get("records")
             kinds = {names.get(ref, (None, None))[1] for ref in (matched.refs if matched else ())}
@@ -310,6 +315,14 @@ class MailboxRouteExplainer(models.AbstractModel):
             "triage_ignored": self.env._(
                 "%(user)s put %(entry)s on the mailbox's never-log list from the triage "
                 "queue: this mail is never logged now."
+            ),
+            "triage_applied": self.env._(
+                "%(user)s applied the mailbox's never-log list from the triage queue: this "
+                "mail is never logged now."
+            ),
+            "triage_applied_before": self.env._(
+                "Earlier, %(user)s had applied the mailbox's never-log list from the triage "
+                "queue; it has been linked since."
             ),
             # linked since: the Ignore is history
             "triage_ignored_before": self.env._(

@@ -165,11 +165,14 @@ class TestExplainPure(MailCrmLinkCommon):
         # linked since: history, and the kind change is said again
         later = [c for c, _p in explain.lines(route, "client", [("crm.lead", 1)], "linked")]
         self.assertIn("triage_ignored_before", later)
-        # an entry of an earlier version (no listed entry) still words
+        # the entry was on the list already: the Ignore applied it, and says so
         self.assertEqual(
             explain.lines({"triage": [7, explain.IGNORED]}, state="ignored"),
-            [("triage_ignored", {"user": explain.Records((("res.users", 7),)), "entry": ""})],
+            [("triage_applied", {"user": explain.Records((("res.users", 7),))})],
         )
+        # a mail whose new kind is not Never Logged keeps its kind change
+        other = [c for c, _p in explain.lines(route, current_kind="internal", state="ignored")]
+        self.assertIn("kind_changed", other)
 
     def test_a_deletion_is_no_removal_by_hand(self):
         route = {
